@@ -1,0 +1,1 @@
+"""Typer sub-applications, one module per domain; ``myelonav.cli`` assembles them."""

@@ -1,0 +1,91 @@
+"""Read and write the project's own patient profile (JSON or YAML), atomically."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from myelonav.errors import RecordValidationError, StoreError
+from myelonav.patient.models import PatientRecord
+
+
+def first_error(exc: ValidationError, source: str) -> RecordValidationError:
+    """One clear error naming the first failing field path."""
+    err = exc.errors()[0]
+    path = ".".join(str(p) for p in err["loc"]) or "(root)"
+    more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+    return RecordValidationError(f"{err['msg']}{more}", location=f"{source}: {path}")
+
+
+def record_from_data(data: Any, source: str = "profile") -> PatientRecord:
+    if not isinstance(data, dict):
+        raise RecordValidationError("a profile must be a mapping (JSON object)", location=source)
+    try:
+        return PatientRecord.model_validate(data)
+    except ValidationError as exc:
+        raise first_error(exc, source) from None
+
+
+def parse_profile_text(text: str, source: str = "profile") -> PatientRecord:
+    """Parse a profile from JSON or YAML text (YAML is a superset of JSON)."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{source}:{mark.line + 1}" if mark is not None else source
+        raise RecordValidationError(f"not valid JSON/YAML: {exc}", location=where) from None
+    return record_from_data(data, source)
+
+
+def load_profile(path: str | Path) -> PatientRecord:
+    """Load a profile file (.json, .yaml or .yml)."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise RecordValidationError(f"cannot read file: {exc.strerror}", location=str(p)) from None
+    return parse_profile_text(text, str(p))
+
+
+def dump_profile(record: PatientRecord) -> str:
+    return json.dumps(record.model_dump(mode="json", exclude_none=True), indent=2, ensure_ascii=False)
+
+
+def write_atomic(path: str | Path, text: str) -> None:
+    """Write text so that readers see the old file or the new one, never half of either."""
+    p = Path(path)
+    try:
+        p.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                fh.write(text)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, p)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+    except OSError as exc:
+        raise StoreError(f"cannot write: {exc.strerror}", location=str(p)) from None
+
+
+def save_profile(record: PatientRecord, path: str | Path) -> None:
+    write_atomic(path, dump_profile(record) + "\n")
+
+
+__all__ = [
+    "dump_profile",
+    "first_error",
+    "load_profile",
+    "parse_profile_text",
+    "record_from_data",
+    "save_profile",
+    "write_atomic",
+]
