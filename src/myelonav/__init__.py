@@ -6,6 +6,5 @@ Informational only: every answer is to be discussed and decided with the care te
 __version__ = "0.1.0"
 
 DISCLAIMER = (
-    "myelonav gives information, not medical advice. "
-    "Decide every treatment with your care team."
+    "myelonav gives information, not medical advice. Decide every treatment with your care team."
 )

@@ -45,7 +45,7 @@ class RecordValidationError(InputError):
     """A patient profile does not satisfy the record schema."""
 
 
-class ImportError_(InputError):  # noqa: N801 - trailing underscore avoids the builtin
+class ImportError_(InputError):
     """A file could not be imported; nothing was written."""
 
 

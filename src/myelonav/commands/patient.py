@@ -3,12 +3,32 @@
 from __future__ import annotations
 
 import json
+import sys
+from pathlib import Path
 
 import typer
 
-from myelonav.commands._common import FormatOption, OutputFormat, emit_json, handle_errors
+from myelonav.commands._common import (
+    AsOfOption,
+    FormatOption,
+    OutputFormat,
+    handle_errors,
+    parse_as_of,
+)
+from myelonav.errors import ImportError_
+from myelonav.patient.fhir_export import export_bundle
+from myelonav.patient.fhir_import import import_bundle, load_json
 from myelonav.patient.models import PatientRecord
-from myelonav.patient.profile_io import dump_profile, load_profile
+from myelonav.patient.profile_io import (
+    dump_profile,
+    load_preferences,
+    load_profile,
+    parse_profile_text,
+    record_from_data,
+    save_profile,
+    write_atomic,
+)
+from myelonav.patient.summary import render_text, summarise
 
 app = typer.Typer(no_args_is_help=True, help="Import, show and export patient records.")
 
@@ -19,15 +39,93 @@ def schema() -> None:
     typer.echo(json.dumps(PatientRecord.model_json_schema(), indent=2))
 
 
-@app.command("show")
+def read_any_record(
+    path: str, as_of_text: str | None = None, record_id: str | None = None
+) -> tuple[PatientRecord, str]:
+    """A record from a FHIR bundle or a profile (JSON/YAML), and a one-line import summary."""
+    p = Path(path)
+    try:
+        raw = p.read_bytes()
+    except OSError as exc:
+        raise ImportError_(f"cannot read file: {exc.strerror}", location=str(p)) from None
+    stripped = raw.lstrip()
+    if p.suffix.lower() == ".json" or stripped.startswith(b"{"):
+        data = load_json(raw, str(p))
+        if isinstance(data, dict) and "resourceType" in data:
+            report = import_bundle(
+                data, source=str(p), as_of=parse_as_of(as_of_text), record_id=record_id
+            )
+            return report.record, report.summary()
+        record = record_from_data(data, str(p))
+    else:
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise ImportError_("file is not UTF-8 text", location=str(p)) from None
+        record = parse_profile_text(text, str(p))
+    if record_id:
+        record = record.model_copy(update={"id": record_id})
+    return record, "profile read"
+
+
+@app.command("import")
 @handle_errors
-def show(profile: str, output: FormatOption = OutputFormat.text) -> None:
-    """Show a saved profile."""
-    record = load_profile(profile)
+def import_(
+    file: str = typer.Argument(..., help="FHIR R4 Bundle (JSON) or a myelonav profile."),
+    out: str | None = typer.Option(None, "--out", "-o", help="Write the profile here."),
+    preferences: str | None = typer.Option(
+        None, "--preferences", help="JSON/YAML with travel and goal preferences."
+    ),
+    record_id: str | None = typer.Option(None, "--id", help="Profile id to use."),
+    as_of: AsOfOption = None,
+    output: FormatOption = OutputFormat.text,
+) -> None:
+    """Import a record; nothing is written unless the whole import succeeds."""
+    record, summary = read_any_record(file, as_of, record_id)
+    if preferences:
+        record = record.model_copy(update={"preferences": load_preferences(preferences)})
+    if out:
+        save_profile(record, out)
     if output is OutputFormat.json:
         typer.echo(dump_profile(record))
         return
-    typer.echo(record.id)
+    print(f"imported {record.id}: {summary}", file=sys.stderr)
+    for item in record.unmapped:
+        print(
+            f"  not mapped: {item.path} ({item.resource_type}): {item.reason}"
+            + (f" — {item.text}" if item.text else ""),
+            file=sys.stderr,
+        )
+    if out:
+        print(f"profile written to {out}", file=sys.stderr)
+    typer.echo(render_text(summarise(record, parse_as_of(as_of))))
+
+
+@app.command("show")
+@handle_errors
+def show(profile: str, as_of: AsOfOption = None, output: FormatOption = OutputFormat.text) -> None:
+    """Show what myelonav knows from a profile (or a FHIR bundle), as of a date."""
+    record, _ = read_any_record(profile, as_of)
+    summary = summarise(record, parse_as_of(as_of))
+    if output is OutputFormat.json:
+        typer.echo(json.dumps(summary, indent=2))
+    else:
+        typer.echo(render_text(summary))
+
+
+@app.command("export")
+@handle_errors
+def export(
+    profile: str,
+    out: str | None = typer.Option(None, "--out", "-o", help="Write the FHIR Bundle here."),
+) -> None:
+    """Export a profile as a FHIR R4 Bundle (mCODE profiles)."""
+    record = load_profile(profile)
+    text = json.dumps(export_bundle(record), indent=2, ensure_ascii=False) + "\n"
+    if out:
+        write_atomic(out, text)
+    else:
+        typer.echo(text, nl=False)
 
 
 def register(root: typer.Typer) -> None:

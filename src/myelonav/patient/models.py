@@ -16,7 +16,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION: Literal["1.0"] = "1.0"
 
 
 class _Model(BaseModel):
@@ -301,7 +301,9 @@ class TherapyLine(_Model):
     IMWG line counts group planned sequences (induction + transplant + maintenance) and are
     computed, not stored (``myelonav.patient.lines``)."""
 
-    agents: list[str] = Field(min_length=1, description="Canonical generic names (drug vocabulary).")
+    agents: list[str] = Field(
+        min_length=1, description="Canonical generic names (drug vocabulary)."
+    )
     start: dt.date | None = None
     end: dt.date | None = None
     line_number: int | None = Field(None, ge=1)
@@ -349,6 +351,8 @@ class Transplant(_Model):
     kind: TransplantKind
     date: dt.date | None = None
     conditioning: str | None = None
+    line_number: int | None = Field(None, ge=1, description="Line number as the source gave it.")
+    best_response: ResponseCategory | None = None
 
 
 class RadiationCourse(_Model):
@@ -466,9 +470,7 @@ class PatientRecord(_Model):
 
     def latest(self, analyte: Analyte, as_of: dt.date | None = None) -> LabResult | None:
         """Most recent result on or before ``as_of``."""
-        candidates = [
-            lab for lab in self.series(analyte) if as_of is None or lab.date <= as_of
-        ]
+        candidates = [lab for lab in self.series(analyte) if as_of is None or lab.date <= as_of]
         return candidates[-1] if candidates else None
 
     def latest_ecog(self, as_of: dt.date | None = None) -> EcogAssessment | None:

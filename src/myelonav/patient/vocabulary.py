@@ -101,7 +101,9 @@ class Drug:
         classes = data.get("classes") or []
         bad = [c for c in classes if c not in DRUG_CLASSES]
         if not classes or bad:
-            raise KnowledgeError(f"classes must be from the closed list; bad: {bad}", location=where)
+            raise KnowledgeError(
+                f"classes must be from the closed list; bad: {bad}", location=where
+            )
         kind = data.get("kind", "drug")
         if kind not in _KINDS:
             raise KnowledgeError(f"kind must be one of {sorted(_KINDS)}", location=where)

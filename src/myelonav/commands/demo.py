@@ -1,0 +1,50 @@
+"""`myelonav demo`: the navigator's whole journey for the bundled sample patients.
+
+It grows with the product: each section runs when its domain exists. Everything is local;
+nothing touches the network.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import typer
+
+from myelonav import DISCLAIMER
+from myelonav.commands._common import AsOfOption, handle_errors
+from myelonav.patient.fhir_import import import_bundle_file
+from myelonav.patient.summary import render_text, summarise
+from myelonav.samples import SAMPLE_AS_OF, sample_bundle_path, sample_ids
+
+
+def _sections(record_id: str, as_of: dt.date) -> list[str]:
+    bundle = sample_bundle_path(record_id)
+    report = import_bundle_file(str(bundle), as_of=as_of, record_id=record_id)
+    record = report.record
+    out = [
+        f"== Imported the sample FHIR bundle {bundle.name}: {report.summary()}",
+        render_text(summarise(record, as_of)),
+    ]
+    return out
+
+
+@handle_errors
+def demo(
+    patient: str = typer.Option(None, "--patient", "-p", help="One sample id (default: all)."),
+    as_of: AsOfOption = None,
+) -> None:
+    """Walk the bundled sample patients through myelonav (no network, nothing saved)."""
+    when = dt.date.fromisoformat(as_of) if as_of else SAMPLE_AS_OF
+    ids = [patient] if patient else sample_ids()
+    unknown = [i for i in ids if i not in sample_ids()]
+    if unknown:
+        raise typer.BadParameter(f"unknown sample {unknown[0]!r}; choose from {sample_ids()}")
+    typer.echo(f"myelonav demo — sample patients, as of {when}. {DISCLAIMER}\n")
+    for record_id in ids:
+        typer.echo("\n\n".join(_sections(record_id, when)))
+        typer.echo("\n" + "-" * 78 + "\n")
+    typer.echo(DISCLAIMER)
+
+
+def register(root: typer.Typer) -> None:
+    root.command("demo")(demo)

@@ -1,0 +1,114 @@
+"""Facts that records state in free text: line notes, stop reasons, responses, qualitative results.
+
+The line-note convention (``line 3; best response VGPR; stopped: progression; refractory;
+regimen: a + b``) is what myelonav's own export writes and what several EHR extracts use.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from myelonav.patient.models import Qualitative, ResponseCategory, StopReason
+
+_LINE = re.compile(r"\bline\s*(?:of therapy\s*)?#?\s*(\d{1,2})\b", re.I)
+_BEST = re.compile(r"best\s+response\s*[:=]?\s*(sCR|CR|VGPR|PR|MR|SD|PD)\b", re.I)
+_STOPPED = re.compile(r"stopped\s*[:=]\s*([a-z _-]+)", re.I)
+_REFRACTORY = re.compile(r"(?<!not )(?<!non-)(?<!non )\brefractory\b", re.I)
+_REGIMEN = re.compile(r"regimen\s*[:=]\s*([^;|]+)", re.I)
+
+_RESPONSES = {r.value.lower(): r for r in ResponseCategory}
+
+
+@dataclass(frozen=True)
+class LineNote:
+    line_number: int | None = None
+    best_response: ResponseCategory | None = None
+    stop_reason: StopReason | None = None
+    refractory: bool | None = None
+    regimen: str | None = None
+    lymphodepletion: bool = False
+    bridging: bool = False
+
+
+def stop_reason_from_text(text: str) -> StopReason | None:
+    t = text.lower()
+    if re.search(r"progress|relapse|refractory|rising", t):
+        return StopReason.progression
+    if re.search(r"toxic|adverse|side effect|intoleran|neuropathy", t):
+        return StopReason.toxicity
+    if re.search(r"complet|planned|finished", t):
+        return StopReason.completed
+    if re.search(r"patient (choice|decision|preference)|declined|patient request", t):
+        return StopReason.patient_choice
+    if re.search(r"ongoing|continuing|active", t):
+        return StopReason.ongoing
+    if t.strip():
+        return StopReason.other
+    return None
+
+
+def parse_line_note(text: str) -> LineNote:
+    if not text:
+        return LineNote()
+    line = _LINE.search(text)
+    best = _BEST.search(text)
+    stopped = _STOPPED.search(text)
+    regimen = _REGIMEN.search(text)
+    best_response = None
+    if best:
+        key = best.group(1).lower()
+        best_response = _RESPONSES.get(key) or _RESPONSES.get(best.group(1))
+        if best.group(1) == "sCR":
+            best_response = ResponseCategory.sCR
+    return LineNote(
+        line_number=int(line.group(1)) if line else None,
+        best_response=best_response,
+        stop_reason=stop_reason_from_text(stopped.group(1)) if stopped else None,
+        refractory=True if _REFRACTORY.search(text) else None,
+        regimen=regimen.group(1).strip() if regimen else None,
+        lymphodepletion=bool(re.search(r"lymphodeplet", text, re.I)),
+        bridging=bool(re.search(r"\bbridg", text, re.I)),
+    )
+
+
+def qualitative_from_text(text: str) -> Qualitative | None:
+    t = text.strip().lower()
+    if not t:
+        return None
+    if re.search(r"not detected|negative|absent|undetectable|\bneg\b", t):
+        return Qualitative.negative
+    if re.search(r"positive|detected|present|\bpos\b", t):
+        return Qualitative.positive
+    if re.search(r"\bhigh\b|elevated|above|increased", t):
+        return Qualitative.high
+    if re.search(r"\blow\b|below|decreased|reduced|dim", t):
+        return Qualitative.low
+    if re.search(r"normal|within", t):
+        return Qualitative.normal
+    return None
+
+
+def interpretation_code(code: str) -> Qualitative | None:
+    return {
+        "H": Qualitative.high,
+        "HH": Qualitative.high,
+        "HU": Qualitative.high,
+        "L": Qualitative.low,
+        "LL": Qualitative.low,
+        "LU": Qualitative.low,
+        "N": Qualitative.normal,
+        "POS": Qualitative.positive,
+        "DET": Qualitative.positive,
+        "NEG": Qualitative.negative,
+        "ND": Qualitative.negative,
+    }.get(code.upper())
+
+
+__all__ = [
+    "LineNote",
+    "interpretation_code",
+    "parse_line_note",
+    "qualitative_from_text",
+    "stop_reason_from_text",
+]

@@ -1,0 +1,18 @@
+"""Shared fixtures. Tests never need ../shared; those that use it skip with a message."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+AS_OF = dt.date(2026, 11, 25)
+
+
+@pytest.fixture
+def shared_dir() -> Path:
+    if not SHARED.is_dir():
+        pytest.skip(f"shared reference data not present at {SHARED}")
+    return SHARED

@@ -1,0 +1,98 @@
+from __future__ import annotations
+
+import datetime as dt
+
+from myelonav.patient.lines import count_prior_lines, imwg_lines
+from myelonav.patient.models import (
+    CarTEpisode,
+    PatientRecord,
+    StopReason,
+    TherapyLine,
+    Transplant,
+    TransplantKind,
+)
+from myelonav.samples import sample_profile
+
+D = dt.date
+
+
+def _line(agents: list[str], start: dt.date, end: dt.date, stop: StopReason) -> TherapyLine:
+    return TherapyLine(agents=agents, start=start, end=end, stop_reason=stop)
+
+
+def test_induction_transplant_maintenance_is_one_line() -> None:
+    record = PatientRecord(
+        id="p",
+        therapy_lines=[
+            _line(
+                ["bortezomib", "lenalidomide", "dexamethasone"],
+                D(2018, 11, 1),
+                D(2019, 4, 1),
+                StopReason.completed,
+            ),
+            _line(["lenalidomide"], D(2019, 7, 15), D(2021, 9, 1), StopReason.progression),
+            _line(
+                ["daratumumab", "pomalidomide", "dexamethasone"],
+                D(2021, 9, 15),
+                D(2023, 8, 1),
+                StopReason.progression,
+            ),
+        ],
+        transplants=[Transplant(kind=TransplantKind.autologous, date=D(2019, 5, 20))],
+        car_t=[CarTEpisode(product="idecabtagene vicleucel", infusion_date=D(2025, 9, 2))],
+    )
+    lines = imwg_lines(record)
+    assert [len(ln.parts) for ln in lines] == [3, 1, 1]
+    assert lines[0].transplant and lines[2].car_t
+    assert count_prior_lines(record, as_of=D(2025, 1, 1)) == 2
+
+
+def test_change_for_progression_starts_a_new_line() -> None:
+    record = PatientRecord(
+        id="p",
+        therapy_lines=[
+            _line(
+                ["daratumumab", "bortezomib", "dexamethasone"],
+                D(2019, 1, 1),
+                D(2019, 6, 1),
+                StopReason.progression,
+            ),
+            _line(["daratumumab"], D(2019, 6, 15), D(2020, 1, 1), StopReason.progression),
+        ],
+    )
+    assert count_prior_lines(record) == 2
+
+
+def test_planned_maintenance_after_completed_induction_continues_the_line() -> None:
+    record = PatientRecord(
+        id="p",
+        therapy_lines=[
+            _line(
+                ["daratumumab", "bortezomib", "cyclophosphamide", "dexamethasone"],
+                D(2019, 2, 20),
+                D(2019, 8, 1),
+                StopReason.completed,
+            ),
+            _line(["daratumumab"], D(2019, 8, 15), D(2021, 11, 1), StopReason.progression),
+        ],
+    )
+    assert count_prior_lines(record) == 1
+
+
+def test_long_gap_breaks_the_plan() -> None:
+    record = PatientRecord(
+        id="p",
+        therapy_lines=[
+            _line(
+                ["bortezomib", "dexamethasone"], D(2019, 1, 1), D(2019, 6, 1), StopReason.completed
+            ),
+            _line(["bortezomib"], D(2020, 6, 1), D(2020, 12, 1), StopReason.progression),
+        ],
+    )
+    assert count_prior_lines(record) == 2
+
+
+def test_samples_count_as_documented() -> None:
+    assert count_prior_lines(sample_profile("sample-early-cilta-emd")) == 4
+    assert count_prior_lines(sample_profile("sample-late-idecel-t1114")) == 4
+    assert count_prior_lines(sample_profile("sample-refractory-cart-tec")) == 4
