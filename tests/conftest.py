@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+
+from myelonav import readability
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 AS_OF = dt.date(2026, 11, 25)
@@ -16,3 +19,9 @@ def shared_dir() -> Path:
     if not SHARED.is_dir():
         pytest.skip(f"shared reference data not present at {SHARED}")
     return SHARED
+
+
+@pytest.fixture
+def fk_grade() -> Callable[[str], float]:
+    """The project's offline Flesch-Kincaid grade (``myelonav.readability``)."""
+    return readability.fk_grade

@@ -12,7 +12,13 @@ from myelonav.errors import ImportError_, NotMyelomaError, UnitError
 from myelonav.patient.fhir_export import export_bundle
 from myelonav.patient.fhir_import import import_bundle, import_bundle_file
 from myelonav.patient.models import AntigenStatus, DiseaseSiteKind, StopReason
-from myelonav.samples import sample_bundle_path, sample_ids, sample_profile
+from myelonav.patient.profile_io import load_preferences
+from myelonav.samples import (
+    sample_bundle_path,
+    sample_ids,
+    sample_preferences_path,
+    sample_profile,
+)
 
 AS_OF = dt.date(2026, 11, 25)
 _EXCLUDE: Any = {"unmapped": True, "preferences": True, "labs": {"__all__": {"source_code"}}}
@@ -61,6 +67,8 @@ def test_committed_bundles_match_the_profiles(sample_id: str) -> None:
     exported.pop("meta")
     committed.pop("meta")
     assert exported == committed, "regenerate src/myelonav/samples/bundles from the profiles"
+    preferences = load_preferences(str(sample_preferences_path(sample_id)))
+    assert preferences == sample_profile(sample_id).preferences
 
 
 @pytest.mark.parametrize("sample_id", sample_ids())

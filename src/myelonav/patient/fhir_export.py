@@ -288,6 +288,10 @@ def export_bundle(record: PatientRecord, *, timestamp: dt.datetime | None = None
         )
         if episode.bridging_agents:
             note += f"; bridging: {' + '.join(episode.bridging_agents)}"
+        if episode.best_response is not None:
+            note += f"; best response {episode.best_response.value}"
+        if episode.progression_date is not None:
+            note += f"; progression: {episode.progression_date.isoformat()}"
         add(
             {
                 "resourceType": "Procedure",

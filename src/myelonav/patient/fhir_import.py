@@ -69,6 +69,7 @@ from myelonav.patient.models import (
     PatientRecord,
     Qualitative,
     RadiationCourse,
+    ResponseCategory,
     Sex,
     Transplant,
     TransplantKind,
@@ -116,6 +117,8 @@ class _Infusion:
     product: Drug | None
     line_number: int | None
     bridging: list[str]
+    best_response: ResponseCategory | None
+    progression_date: dt.date | None
 
 
 @dataclass
@@ -230,8 +233,8 @@ class _Importer:
             full_url = entry.get("fullUrl")
             if isinstance(full_url, str):
                 self.by_ref[full_url] = resource
-            rid = resource.get("id")
-            if isinstance(rid, str):
+            rid = as_str(resource.get("id"), self._where(f"{path}.resource.id"))
+            if rid is not None:
                 self.by_ref[f"{kind}/{rid}"] = resource
                 self.by_ref[f"urn:uuid:{rid}"] = resource
 
@@ -722,17 +725,20 @@ class _Importer:
                 as_list(obs.get("referenceRange"), self._where(f"{path}.referenceRange"))
             ):
                 rng = as_dict(rng, self._where(f"{path}.referenceRange[{i}]"))
+                high_path = f"{path}.referenceRange[{i}].high"
                 high = rng.get("high")
-                if isinstance(high, dict) and isinstance(high.get("value"), int | float):
+                if high is None:
+                    continue
+                high = as_dict(high, self._where(high_path))
+                high_value = as_number(high.get("value"), self._where(f"{high_path}.value"))
+                high_unit = as_str(high.get("code"), self._where(f"{high_path}.code")) or as_str(
+                    high.get("unit"), self._where(f"{high_path}.unit"))
+                if high_value is not None:
                     try:
-                        upper = to_canonical(
-                            analyte,
-                            float(high["value"]),
-                            high.get("code") or high.get("unit") or unit,
-                            where=self._where(f"{path}.referenceRange[{i}].high"),
-                        )
+                        upper = to_canonical(analyte, high_value, high_unit or unit,
+                                             where=self._where(high_path))
                     except UnitError:
-                        upper = None
+                        upper = None  # a reference range we cannot read is not the result
                     break
         elif "valueInteger" in obs and analyte not in QUALITATIVE_ANALYTES:
             number = as_number(obs["valueInteger"], self._where(f"{path}.valueInteger"))
@@ -783,8 +789,11 @@ class _Importer:
                 if bridging_text
                 else []
             )
+            progressed = re.search(r"progression\s*[:=]\s*(\d{4}-\d{2}-\d{2})", text, re.I)
             episodes.append(
-                _Infusion(path, date, named[0] if named else None, note.line_number, bridging)
+                _Infusion(path, date, named[0] if named else None, note.line_number, bridging,
+                          note.best_response,
+                          self._date(progressed.group(1), f"{path}.note") if progressed else None)
             )
         for med in meds:
             if not med.drug.is_("car_t"):
@@ -793,7 +802,9 @@ class _Importer:
             if same:
                 same[0].product = same[0].product or med.drug
                 continue
-            episodes.append(_Infusion(med.path, med.start, med.drug, med.note.line_number, []))
+            episodes.append(
+                _Infusion(med.path, med.start, med.drug, med.note.line_number, [], None, None)
+            )
         for med in meds:
             if med.note.bridging and not med.drug.is_("car_t"):
                 later = [e for e in episodes if e.date >= med.start]
@@ -818,6 +829,8 @@ class _Importer:
                     infusion_date=infusion.date,
                     line_number=infusion.line_number,
                     bridging_agents=infusion.bridging,
+                    best_response=infusion.best_response,
+                    progression_date=infusion.progression_date,
                     investigational=product.investigational if product else False,
                 )
             )

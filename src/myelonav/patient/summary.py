@@ -168,8 +168,9 @@ def render_text(summary: dict[str, Any]) -> str:
     if summary["latest_labs"]:
         out.append("  latest labs:")
         for lab in summary["latest_labs"]:
+            unit = {"10*9/L": "x10^9/L"}.get(lab["unit"] or "", lab["unit"] or "")
             shown = (
-                f"{lab['value']:g} {lab['unit'] or ''}".strip()
+                f"{lab['value']:g} {unit}".strip()
                 if lab["value"] is not None
                 else lab["qualitative"]
             )

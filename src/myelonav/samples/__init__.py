@@ -40,4 +40,16 @@ def sample_bundle_path(sample_id: str) -> Traversable:
     return _folder("bundles").joinpath(f"{sample_id}.json")
 
 
-__all__ = ["SAMPLE_AS_OF", "sample_bundle_path", "sample_ids", "sample_profile", "sample_profiles"]
+def sample_preferences_path(sample_id: str) -> Traversable:
+    """Travel and goal preferences kept beside the bundle (FHIR has no place for them)."""
+    return _folder("bundles").joinpath(f"{sample_id}.preferences.json")
+
+
+__all__ = [
+    "SAMPLE_AS_OF",
+    "sample_bundle_path",
+    "sample_ids",
+    "sample_preferences_path",
+    "sample_profile",
+    "sample_profiles",
+]

@@ -1,0 +1,1 @@
+"""Curated evidence as data: option files in ``data/options``, their schema and loader."""

@@ -1,0 +1,151 @@
+"""What the support material means for one patient record (``myelonav support PROFILE``).
+
+Reads the record only: the current bispecific (from therapy lines), the latest CAR T, the
+latest IgG. It points to the calendar, the reading and the people to call; it never
+decides treatment.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from myelonav import DISCLAIMER
+from myelonav.patient.models import Analyte, PatientRecord
+from myelonav.patient.vocabulary import vocabulary
+from myelonav.support.calendar import available
+from myelonav.support.content import education, resource_list
+from myelonav.support.distress import resource_dict
+
+IGG_IVIG_THRESHOLD_MG_DL = 400.0  # Raje et al., Blood Cancer J 2023 (consensus)
+IGG_RECHECK_DAYS = 28  # ASH-SAP Table 4: monitor serum IgG every 4 weeks
+
+
+def current_bispecifics(record: PatientRecord, as_of: dt.date) -> list[str]:
+    vocab = vocabulary()
+    found: list[str] = []
+    for line in record.therapy_lines:
+        if line.start is not None and line.start > as_of:
+            continue
+        if line.end is not None and line.end < as_of:
+            continue
+        for agent in line.agents:
+            drug = vocab.resolve(agent)
+            if drug is not None and drug.is_("bispecific") and drug.id not in found:
+                found.append(drug.id)
+    return found
+
+
+def _line_start(record: PatientRecord, drug_id: str, as_of: dt.date) -> dt.date | None:
+    vocab = vocabulary()
+    starts = [
+        line.start
+        for line in record.therapy_lines
+        if line.start is not None
+        and line.start <= as_of
+        and any((d := vocab.resolve(a)) is not None and d.id == drug_id for a in line.agents)
+    ]
+    return max(starts, default=None)
+
+
+def support_summary(record: PatientRecord, *, as_of: dt.date) -> dict[str, Any]:
+    lines: list[str] = []
+    reading: list[str] = []
+    bispecifics = current_bispecifics(record, as_of)
+    scheduled = {s.drug for s in available()}
+    vocab = vocabulary()
+    if bispecifics:
+        lines.append(f"Current bispecific antibody: {', '.join(bispecifics)}.")
+        for b in bispecifics:
+            variants = [s.variant for s in available() if s.drug == b]
+            if b not in scheduled:
+                continue
+            started = _line_start(record, b, as_of)
+            when = started.isoformat() if started else "YYYY-MM-DD"
+            choose = f" --variant {'|'.join(variants)}" if len(variants) > 1 else ""
+            lines.append(
+                f"  Dosing calendar: myelonav calendar {b}{choose} --start {when} --out {b}.ics"
+            )
+        reading += ["step-up-dosing", "infection-prevention"]
+        if any(
+            (d := vocab.resolve(b)) is not None and d.is_("gprc5d_directed") for b in bispecifics
+        ):
+            reading.append("gprc5d-effects")
+    else:
+        lines.append("No current bispecific antibody in the record.")
+        reading.append("bispecifics")
+
+    car_t = sorted(
+        (e for e in record.car_t if e.infusion_date <= as_of), key=lambda e: e.infusion_date
+    )
+    if car_t:
+        last = car_t[-1]
+        days = (as_of - last.infusion_date).days
+        lines.append(
+            f"Latest CAR T: {last.product}, infused {last.infusion_date} ({days} days ago)."
+        )
+        if last.progression_date is not None and last.progression_date <= as_of:
+            lines.append(f"  Progression recorded on {last.progression_date}.")
+            reading += ["car-t-basics", "retreatment", "faq-after-car-t", "future-of-car-t"]
+
+    igg = sorted(
+        (
+            lab
+            for lab in record.labs
+            if lab.analyte is Analyte.igg and lab.value is not None and lab.date <= as_of
+        ),
+        key=lambda lab: lab.date,
+    )
+    igg_status: dict[str, Any] | None = None
+    if igg:
+        latest = igg[-1]
+        assert latest.value is not None
+        age = (as_of - latest.date).days
+        low = latest.value < IGG_IVIG_THRESHOLD_MG_DL
+        igg_status = {
+            "value_mg_dl": latest.value,
+            "date": latest.date.isoformat(),
+            "below_400": low,
+        }
+        lines.append(f"Latest IgG: {latest.value:g} mg/dL on {latest.date} ({age} days ago).")
+        if low:
+            lines.append(
+                "  IgG is below 400 mg/dL. Expert consensus suggests discussing immunoglobulin "
+                "replacement (IVIG) with your team (Raje et al., Blood Cancer J 2023)."
+            )
+        if bispecifics and age > IGG_RECHECK_DAYS:
+            lines.append(
+                f"  No IgG result in the last {IGG_RECHECK_DAYS} days: ask when it will be checked."
+            )
+    elif bispecifics:
+        lines.append("No IgG result in the record: ask your team when it will be checked.")
+
+    pieces = {p.id: p for p in education().pieces}
+    reading = [r for r in dict.fromkeys(reading) if r in pieces]
+    lines.append("")
+    lines.append("Read next (myelonav learn TOPIC):")
+    lines.extend(f"  {r:<26} {pieces[r].title}" for r in reading)
+    lines.append("")
+    lines.append(
+        "Check symptoms any time: myelonav symptoms check --temp 38.2C --on-bispecific ..."
+    )
+    lines.append("Emotional support: myelonav distress. Emergency: 911. Crisis: call or text 988.")
+    wanted = {"information", "counseling"}
+    res = [r for r in resource_list().resources if wanted & set(r.tags)]
+    lines.append("")
+    lines.append("People to call:")
+    lines.extend(f"  {r.name}: {r.contact.phone or r.contact.url}" for r in res)
+    return {
+        "patient_id": record.id,
+        "as_of": as_of.isoformat(),
+        "current_bispecifics": bispecifics,
+        "latest_car_t": car_t[-1].model_dump(mode="json", exclude_none=True) if car_t else None,
+        "igg": igg_status,
+        "reading": reading,
+        "resources": [resource_dict(r) for r in res],
+        "lines": lines,
+        "disclaimer": DISCLAIMER,
+    }
+
+
+__all__ = ["IGG_IVIG_THRESHOLD_MG_DL", "current_bispecifics", "support_summary"]
