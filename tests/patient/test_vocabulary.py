@@ -60,6 +60,8 @@ def test_rxnorm_lookup() -> None:
     assert vocab.by_rxnorm("358258") is not None
     assert vocab.by_rxnorm("358258").id == "bortezomib"  # type: ignore[union-attr]
     assert vocab.by_rxnorm("0") is None
+    tec = vocab.by_rxnorm("2619438")  # a product-level code from the FDA NDC directory
+    assert tec is not None and tec.id == "teclistamab"
 
 
 def test_find_in_text_prefers_longest_name() -> None:

@@ -12,20 +12,27 @@ import typer
 
 from myelonav import DISCLAIMER
 from myelonav.commands._common import AsOfOption, handle_errors
+from myelonav.options.render import render
+from myelonav.options.report import options_report
 from myelonav.patient.fhir_import import import_bundle_file
+from myelonav.patient.profile_io import load_preferences
 from myelonav.patient.summary import render_text, summarise
-from myelonav.samples import SAMPLE_AS_OF, sample_bundle_path, sample_ids
+from myelonav.samples import SAMPLE_AS_OF, sample_bundle_path, sample_ids, sample_preferences_path
 
 
 def _sections(record_id: str, as_of: dt.date) -> list[str]:
     bundle = sample_bundle_path(record_id)
     report = import_bundle_file(str(bundle), as_of=as_of, record_id=record_id)
-    record = report.record
-    out = [
-        f"== Imported the sample FHIR bundle {bundle.name}: {report.summary()}",
+    preferences = sample_preferences_path(record_id)
+    record = report.record.model_copy(update={"preferences": load_preferences(str(preferences))})
+    options = options_report(record, as_of, "patient")
+    return [
+        f"== 1. The record: imported the sample FHIR bundle {bundle.name}: {report.summary()};"
+        f" preferences from {preferences.name}",
         render_text(summarise(record, as_of)),
+        "== 2. Why CAR T may not have held, and the options (patient voice)",
+        render(options, "patient", max_evidence=2),
     ]
-    return out
 
 
 @handle_errors

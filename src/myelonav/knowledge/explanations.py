@@ -1,4 +1,4 @@
-"""Why a CAR T may not have held: validated explanation entries (``data/failure_explanations.yaml``).
+"""Why a CAR T may not have held: validated entries of ``data/failure_explanations.yaml``.
 
 Entries are data, in the option files' rule language; code only loads, validates and selects.
 """

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import TypeVar
 
 from myelonav.patient.models import Qualitative, ResponseCategory, StopReason
 
@@ -31,21 +32,36 @@ class LineNote:
     bridging: bool = False
 
 
+T = TypeVar("T")
+
+
+def first_match(text: str, table: list[tuple[str, T]]) -> T | None:
+    """The value of the first (pattern, value) row whose pattern occurs in ``text``."""
+    lowered = text.strip().lower()
+    if not lowered:
+        return None
+    return next((value for pattern, value in table if re.search(pattern, lowered)), None)
+
+
+_STOP_REASONS: list[tuple[str, StopReason]] = [
+    (r"progress|relapse|refractory|rising", StopReason.progression),
+    (r"toxic|adverse|side effect|intoleran|neuropathy", StopReason.toxicity),
+    (r"complet|planned|finished", StopReason.completed),
+    (r"patient (choice|decision|preference)|declined|patient request", StopReason.patient_choice),
+    (r"ongoing|continuing|active", StopReason.ongoing),
+    (r".", StopReason.other),
+]
+_QUALITATIVE: list[tuple[str, Qualitative]] = [
+    (r"not detected|negative|absent|undetectable|\bneg\b", Qualitative.negative),
+    (r"positive|detected|present|\bpos\b", Qualitative.positive),
+    (r"\bhigh\b|elevated|above|increased", Qualitative.high),
+    (r"\blow\b|below|decreased|reduced|dim", Qualitative.low),
+    (r"normal|within", Qualitative.normal),
+]
+
+
 def stop_reason_from_text(text: str) -> StopReason | None:
-    t = text.lower()
-    if re.search(r"progress|relapse|refractory|rising", t):
-        return StopReason.progression
-    if re.search(r"toxic|adverse|side effect|intoleran|neuropathy", t):
-        return StopReason.toxicity
-    if re.search(r"complet|planned|finished", t):
-        return StopReason.completed
-    if re.search(r"patient (choice|decision|preference)|declined|patient request", t):
-        return StopReason.patient_choice
-    if re.search(r"ongoing|continuing|active", t):
-        return StopReason.ongoing
-    if t.strip():
-        return StopReason.other
-    return None
+    return first_match(text, _STOP_REASONS)
 
 
 def parse_line_note(text: str) -> LineNote:
@@ -73,20 +89,7 @@ def parse_line_note(text: str) -> LineNote:
 
 
 def qualitative_from_text(text: str) -> Qualitative | None:
-    t = text.strip().lower()
-    if not t:
-        return None
-    if re.search(r"not detected|negative|absent|undetectable|\bneg\b", t):
-        return Qualitative.negative
-    if re.search(r"positive|detected|present|\bpos\b", t):
-        return Qualitative.positive
-    if re.search(r"\bhigh\b|elevated|above|increased", t):
-        return Qualitative.high
-    if re.search(r"\blow\b|below|decreased|reduced|dim", t):
-        return Qualitative.low
-    if re.search(r"normal|within", t):
-        return Qualitative.normal
-    return None
+    return first_match(text, _QUALITATIVE)
 
 
 def interpretation_code(code: str) -> Qualitative | None:
@@ -107,6 +110,7 @@ def interpretation_code(code: str) -> Qualitative | None:
 
 __all__ = [
     "LineNote",
+    "first_match",
     "interpretation_code",
     "parse_line_note",
     "qualitative_from_text",

@@ -48,6 +48,7 @@ from myelonav.patient._fhir_read import (
 )
 from myelonav.patient._med_regimens import MedicationUse, build_regimens
 from myelonav.patient._notes import (
+    first_match,
     interpretation_code,
     parse_line_note,
     qualitative_from_text,
@@ -732,11 +733,13 @@ class _Importer:
                 high = as_dict(high, self._where(high_path))
                 high_value = as_number(high.get("value"), self._where(f"{high_path}.value"))
                 high_unit = as_str(high.get("code"), self._where(f"{high_path}.code")) or as_str(
-                    high.get("unit"), self._where(f"{high_path}.unit"))
+                    high.get("unit"), self._where(f"{high_path}.unit")
+                )
                 if high_value is not None:
                     try:
-                        upper = to_canonical(analyte, high_value, high_unit or unit,
-                                             where=self._where(high_path))
+                        upper = to_canonical(
+                            analyte, high_value, high_unit or unit, where=self._where(high_path)
+                        )
                     except UnitError:
                         upper = None  # a reference range we cannot read is not the result
                     break
@@ -791,9 +794,15 @@ class _Importer:
             )
             progressed = re.search(r"progression\s*[:=]\s*(\d{4}-\d{2}-\d{2})", text, re.I)
             episodes.append(
-                _Infusion(path, date, named[0] if named else None, note.line_number, bridging,
-                          note.best_response,
-                          self._date(progressed.group(1), f"{path}.note") if progressed else None)
+                _Infusion(
+                    path,
+                    date,
+                    named[0] if named else None,
+                    note.line_number,
+                    bridging,
+                    note.best_response,
+                    self._date(progressed.group(1), f"{path}.note") if progressed else None,
+                )
             )
         for med in meds:
             if not med.drug.is_("car_t"):
@@ -844,7 +853,9 @@ class _Importer:
                 continue
             field_name = "crs_max_grade" if kind == "crs" else "icans_max_grade"
             current = getattr(episode, field_name)
-            setattr(episode, field_name, int(grade) if current is None else max(current, int(grade)))
+            setattr(
+                episode, field_name, int(grade) if current is None else max(current, int(grade))
+            )
         for antigen, value_text, date, path in obs["antigen"]:
             candidates = [e for e in result if e.target_antigen == antigen]
             if date is not None:
@@ -938,17 +949,16 @@ def _light(word: str) -> LightChain:
     return LightChain.kappa if word.lower() in ("kappa", "κ") else LightChain.lambda_
 
 
+_ANTIGEN_STATUS: list[tuple[str, AntigenStatus]] = [
+    (r"not tested|not done|not assessed", AntigenStatus.not_tested),
+    (r"\blow\b|dim|reduced|decreased", AntigenStatus.low),
+    (r"negative|loss|lost|absent|not detected", AntigenStatus.negative),
+    (r"positive|detected|present|retained|expressed", AntigenStatus.positive),
+]
+
+
 def _antigen_status(text: str) -> AntigenStatus | None:
-    t = text.lower()
-    if re.search(r"not tested|not done|not assessed", t):
-        return AntigenStatus.not_tested
-    if re.search(r"\blow\b|dim|reduced|decreased", t):
-        return AntigenStatus.low
-    if re.search(r"negative|loss|lost|absent|not detected", t):
-        return AntigenStatus.negative
-    if re.search(r"positive|detected|present|retained|expressed", t):
-        return AntigenStatus.positive
-    return None
+    return first_match(text, _ANTIGEN_STATUS)
 
 
 def _safe_id(key: str) -> str:

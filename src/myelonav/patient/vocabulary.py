@@ -52,6 +52,7 @@ _ALLOWED_KEYS = frozenset(
         "codes",
         "synonyms",
         "rxnorm",
+        "rxnorm_products",
         "classes",
         "target",
         "kind",
@@ -78,6 +79,7 @@ class Drug:
     abbreviations: tuple[str, ...] = ()
     synonyms: tuple[str, ...] = ()
     rxnorm: str | None = None
+    rxnorm_products: tuple[str, ...] = ()
     target: str | None = None
     kind: str = "drug"
     investigational: bool = False
@@ -110,6 +112,11 @@ class Drug:
         rxnorm = data.get("rxnorm")
         if rxnorm is not None and not re.fullmatch(r"\d+", str(rxnorm)):
             raise KnowledgeError("rxnorm must be digits", location=where)
+        products = data.get("rxnorm_products") or []
+        if not isinstance(products, list) or not all(
+            re.fullmatch(r"\d+", str(p)) for p in products
+        ):
+            raise KnowledgeError("rxnorm_products must be a list of digit strings", location=where)
 
         def strings(key: str) -> tuple[str, ...]:
             value = data.get(key) or []
@@ -127,6 +134,7 @@ class Drug:
             abbreviations=abbreviations,
             synonyms=synonyms,
             rxnorm=str(rxnorm) if rxnorm is not None else None,
+            rxnorm_products=tuple(str(p) for p in products),
             target=data.get("target"),
             kind=kind,
             investigational=bool(data.get("investigational", False)),
@@ -151,8 +159,9 @@ class Vocabulary:
                 if other is not None and other.id != drug.id:
                     raise KnowledgeError(f"name {name!r} names both {other.id} and {drug.id}")
                 self._by_name[key] = drug
-            if drug.rxnorm:
-                self._by_rxnorm[drug.rxnorm] = drug
+            for code in (drug.rxnorm, *drug.rxnorm_products):
+                if code:
+                    self._by_rxnorm[code] = drug
         self.regimens: dict[str, tuple[str, ...]] = {}
         for acronym, members in regimens.items():
             missing = [m for m in members if m not in self.drugs]

@@ -1,0 +1,50 @@
+"""Why the CAR T may not have held: the computed outcome plus the curated explanations that
+apply to this patient's facts (``knowledge/data/failure_explanations.yaml``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from myelonav.knowledge.explanations import bundled_explanations
+from myelonav.options.engine import Audience, format_citation
+from myelonav.options.facts import Facts
+from myelonav.options.rules import Truth, evaluate
+
+
+def explain_failure(facts: Facts, audience: Audience = "patient") -> dict[str, Any]:
+    """A JSON-ready account of how the most recent CAR T went and why it may have failed."""
+    outcome = facts.car_t
+    entries = []
+    for entry in bundled_explanations().explanations:
+        if evaluate(entry.applies_when, facts.values) is not Truth.true:
+            continue
+        entries.append(
+            {
+                "id": entry.id,
+                "title": entry.title_patient,
+                "text": entry.patient if audience == "patient" else entry.clinician,
+                "citations": [format_citation(c) for c in entry.citations],
+            }
+        )
+    if outcome is None:
+        return {"car_t": None, "explanations": entries}
+    return {
+        "car_t": {
+            "product": outcome.product,
+            "infusion_date": outcome.infusion_date.isoformat(),
+            "best_response": outcome.best_response.value if outcome.best_response else None,
+            "best_response_source": outcome.best_response_source,
+            "progression_date": outcome.progression_date.isoformat()
+            if outcome.progression_date
+            else None,
+            "progression_source": outcome.progression_source,
+            "months_to_progression": outcome.months_to_progression,
+            "relapse_class": outcome.relapse_class,
+            "summary": outcome.explanation,
+            "notes": outcome.notes,
+        },
+        "explanations": entries,
+    }
+
+
+__all__ = ["explain_failure"]

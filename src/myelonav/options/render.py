@@ -1,0 +1,163 @@
+"""Options as text or Markdown, in the patient's or the clinician's voice (same facts)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from myelonav import DISCLAIMER
+from myelonav.options.engine import Audience, EvidenceView, Status
+
+PATIENT_STATUS = {
+    Status.fits: "May fit you",
+    Status.caution: "May fit, with care",
+    Status.need_info: "More information needed",
+    Status.unlikely: "Unlikely to fit you now",
+}
+
+_EFFECT_LABEL = {
+    "excludes": "against",
+    "requires": "requirement",
+    "caution": "caution",
+    "disfavours": "less in favour",
+    "favours": "in favour",
+}
+
+
+def _figures(e: EvidenceView, audience: Audience) -> str:
+    f = e.figures
+    parts: list[str] = []
+    if audience == "patient":
+        if "orr_pct" in f and isinstance(f["orr_pct"], float | int):
+            tens = round(float(f["orr_pct"]) / 10)
+            parts.append(f"{f['orr_pct']:g}% of people responded (about {tens} in 10)")
+        if "cr_or_better_pct" in f:
+            parts.append(
+                f"{f['cr_or_better_pct']:g}% had no myeloma found in blood tests (CR or better)"
+            )
+        for key, label in (
+            ("median_pfs_months", "half of people had no worsening for"),
+            ("median_dor_months", "responses lasted a median of"),
+            ("median_os_months", "half of people lived at least"),
+        ):
+            if key in f:
+                value = f[key]
+                shown = (
+                    "longer than the study followed them"
+                    if value == "not_reached"
+                    else f"{value:g} months"
+                )
+                parts.append(f"{label} {shown}")
+    else:
+        labels = {
+            "orr_pct": "ORR {}%",
+            "cr_or_better_pct": "≥CR {}%",
+            "median_pfs_months": "mPFS {} mo",
+            "median_dor_months": "mDoR {} mo",
+            "median_os_months": "mOS {} mo",
+        }
+        for key, template in labels.items():
+            if key in f:
+                value = f[key]
+                parts.append(template.format("NR" if value == "not_reached" else f"{value:g}"))
+    return "; ".join(parts)
+
+
+def _evidence_line(e: EvidenceView, audience: Audience) -> str:
+    who = e.study + (f" ({e.cohort})" if e.cohort else "")
+    n = f", {e.n} people" if e.n else ""
+    post = {
+        "yes": "all had BCMA CAR T before",
+        "partial": "some had BCMA CAR T before",
+        "no": "no one had BCMA CAR T before",
+    }.get(e.post_bcma_car_t, "prior CAR T not reported")
+    figures = _figures(e, audience)
+    return f"{who}{n} [{post}]" + (f": {figures}" if figures else "")
+
+
+class _Refs:
+    def __init__(self) -> None:
+        self.items: list[str] = []
+
+    def cite(self, citation: str | None) -> str:
+        if not citation:
+            return ""
+        if citation not in self.items:
+            self.items.append(citation)
+        return f" [{self.items.index(citation) + 1}]"
+
+
+def render(
+    payload: dict[str, Any], audience: Audience, markdown: bool = False, max_evidence: int = 3
+) -> str:
+    refs = _Refs()
+    h1 = "# " if markdown else ""
+    h2 = "## " if markdown else ""
+    h3 = "### " if markdown else ""
+    bullet = "- " if markdown else "  - "
+    out: list[str] = []
+    title = f"{h1}Options after CAR T for {payload['patient_id']}, as of {payload['as_of']}"
+    if payload.get("sample"):
+        title += " (SAMPLE: a fictional patient)"
+    out += [title, "", DISCLAIMER, ""]
+
+    failure = payload["car_t_failure"]
+    out.append(
+        f"{h2}Why your CAR T may not have held" if audience == "patient" else f"{h2}CAR T failure"
+    )
+    car_t = failure.get("car_t")
+    if car_t and audience == "clinician":
+        out.append(
+            f"{car_t['product']} infused {car_t['infusion_date']}; best response "
+            f"{car_t['best_response'] or 'unknown'} ({car_t['best_response_source']}); "
+            f"progression {car_t['progression_date'] or 'not documented'} "
+            f"({car_t['progression_source']}); class: {car_t['relapse_class'] or 'unknown'}."
+        )
+        for note in car_t["notes"]:
+            out.append(f"{bullet}Note: {note}")
+    for entry in failure["explanations"]:
+        marks = "".join(refs.cite(c) for c in entry["citations"])
+        out.append(f"{bullet}{entry['title']}: {entry['text']}{marks}")
+    out.append("")
+
+    heading = "Your options, best fit first" if audience == "patient" else "Options, ranked"
+    out += [f"{h2}{heading}", ""]
+    for rank, option in enumerate(payload["options"], start=1):
+        status = Status(option["status"])
+        label = PATIENT_STATUS[status] if audience == "patient" else status.value
+        out.append(f"{h3}{rank}. {option['name']} — {label}")
+        out.append(option["summary"])
+        fired = [r for r in option["reasons"] if r["result"] != "unknown"]
+        if fired:
+            out.append("Why:" if audience == "patient" else "Rules:")
+            for reason in fired:
+                marks = "".join(refs.cite(c) for c in reason["citations"])
+                tag = (
+                    ""
+                    if audience == "patient"
+                    else f" ({reason['rule']}, {_EFFECT_LABEL[reason['effect']]})"
+                )
+                out.append(f"{bullet}{reason['text']}{tag}{marks}")
+        if option["missing_information"]:
+            out.append("What we do not know yet:" if audience == "patient" else "Missing:")
+            for item in option["missing_information"]:
+                out.append(f"{bullet}{item}")
+        shown = option["evidence"][:max_evidence]
+        if shown:
+            out.append("What studies found:" if audience == "patient" else "Evidence:")
+            for e in shown:
+                view = EvidenceView.model_validate(e)
+                out.append(f"{bullet}{_evidence_line(view, audience)}{refs.cite(view.citation)}")
+        if audience == "clinician":
+            out.append(f"Score {option['score']}: {', '.join(option['score_parts'])}")
+        out.append("")
+
+    out.append(f"{h2}References")
+    for i, citation in enumerate(refs.items, start=1):
+        out.append(
+            f"{'' if markdown else '  '}{i}. {citation}" if markdown else f"  [{i}] {citation}"
+        )
+    out += ["", DISCLAIMER]
+    return "\n".join(out)
+
+
+__all__ = ["PATIENT_STATUS", "render"]

@@ -1,0 +1,168 @@
+"""The polars cohort engine agrees with the scalar IMWG engine on every generated case."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from typing import Any
+
+import polars as pl
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from myelonav.clinical.cohort import category_of, evaluate_cohort
+from myelonav.clinical.imwg import Assessment, ResponseResult, evaluate
+from myelonav.patient.models import LightChain
+
+D0 = dt.date(2024, 1, 1)
+
+
+def _maybe(strategy: st.SearchStrategy[Any], p_none: float = 0.4) -> st.SearchStrategy[Any]:
+    return st.one_of(st.none(), strategy) if p_none else strategy
+
+
+_serum = st.one_of(
+    st.integers(0, 80).map(lambda i: i / 10), st.floats(0, 12, allow_nan=False)
+)
+_urine = st.one_of(st.integers(0, 40).map(lambda i: i * 50.0), st.floats(0, 3000))
+_flc = st.one_of(st.integers(0, 400).map(lambda i: i * 5.0), st.floats(0, 5000))
+_flag = st.sampled_from([True, False])
+
+
+@st.composite
+def assessment(draw: st.DrawFn, day: int, rich: bool) -> Assessment:
+    return Assessment(
+        date=D0 + dt.timedelta(days=day),
+        serum_m=draw(_maybe(_serum, 0.3)),
+        urine_m=draw(_maybe(_urine, 0.6)),
+        kappa=draw(_maybe(_flc, 0.5)),
+        lambda_=draw(_maybe(_flc, 0.5)),
+        flc_ratio=draw(_maybe(st.floats(0.01, 50), 0.9)) if rich else None,
+        serum_ife=draw(_maybe(_flag, 0.5)),
+        urine_ife=draw(_maybe(_flag, 0.6)),
+        marrow_pc=draw(_maybe(st.integers(0, 90).map(float), 0.7)),
+        marrow_clonal=draw(_maybe(_flag, 0.7)) if rich else None,
+        plasmacytoma_spd=draw(_maybe(st.integers(0, 40).map(lambda i: i / 2), 0.8))
+        if rich
+        else None,
+        new_lesion=draw(_maybe(st.sampled_from([False, False, True]), 0.8)) if rich else None,
+    )
+
+
+@st.composite
+def patient_case(
+    draw: st.DrawFn,
+) -> tuple[list[Assessment], dt.date | None, LightChain | None]:
+    days = sorted(draw(st.sets(st.integers(0, 900), min_size=1, max_size=9)))
+    rich = draw(st.booleans())
+    items = [draw(assessment(d, rich)) for d in days]
+    baseline = draw(st.one_of(st.none(), st.sampled_from(days).map(lambda d: D0 + dt.timedelta(d))))
+    involved = draw(st.sampled_from([None, LightChain.kappa, LightChain.lambda_]))
+    return items, baseline, involved
+
+
+_FIELDS = {
+    "serum_m": "serum_m",
+    "urine_m": "urine_m",
+    "kappa": "kappa",
+    "lambda_": "lambda",
+    "flc_ratio": "flc_ratio",
+    "serum_ife": "serum_ife",
+    "urine_ife": "urine_ife",
+    "marrow_pc": "marrow_pc",
+    "marrow_clonal": "marrow_clonal",
+    "plasmacytoma_spd": "plasmacytoma_spd",
+    "new_lesion": "new_lesion",
+}
+
+
+def to_long(cases: list[tuple[list[Assessment], dt.date | None, LightChain | None]]) -> tuple[
+    pl.DataFrame, pl.DataFrame
+]:
+    rows: list[tuple[int, dt.date, str, float]] = []
+    bases: list[tuple[int, dt.date, str | None]] = []
+    for pid, (items, baseline, involved) in enumerate(cases):
+        for a in items:
+            for attr, measure in _FIELDS.items():
+                value = getattr(a, attr)
+                if value is not None:
+                    rows.append((pid, a.date, measure, float(value)))
+        first = min(a.date for a in items)
+        bases.append((pid, baseline or first, involved.value if involved else None))
+    long = pl.DataFrame(
+        rows,
+        schema={"patient": pl.Int64, "date": pl.Date, "measure": pl.String, "value": pl.Float64},
+        orient="row",
+    )
+    base = pl.DataFrame(
+        bases,
+        schema={"patient": pl.Int64, "baseline_date": pl.Date, "involved": pl.String},
+        orient="row",
+    )
+    return long, base
+
+
+def _same(a: float | None, b: float | None) -> bool:
+    if a is None or b is None:
+        return a is None and b is None
+    return math.isclose(a, b, rel_tol=0, abs_tol=1e-12)
+
+
+def assert_agree(scalar: ResponseResult, rows: pl.DataFrame, summary: dict[str, Any]) -> None:
+    assert rows.height == len(scalar.assessments)
+    for got, want in zip(rows.iter_rows(named=True), scalar.assessments, strict=True):
+        assert got["date"] == want.date
+        assert got["category"] == want.category.value, (got, want)
+        assert got["rule"] == want.rule, (got, want)
+        assert got["missing"] == want.missing, (got, want)
+        assert got["relapse_from_cr"] == want.relapse_from_cr
+        assert _same(got["nadir_serum"], want.nadir_serum)
+        assert _same(got["nadir_urine"], want.nadir_urine)
+        assert _same(got["nadir_dflc"], want.nadir_dflc)
+    assert summary["path"] == scalar.baseline.path.value
+    assert category_of(summary["best_rank"]) == scalar.best_response
+    assert summary["best_response_date"] == scalar.best_response_date
+    assert category_of(summary["best_unconfirmed_rank"]) == scalar.best_unconfirmed
+    assert summary["progression_date"] == scalar.progression_date
+    assert summary["pending_progression_date"] == scalar.pending_progression_date
+    assert summary["relapse_from_cr_date"] == scalar.relapse_from_cr_date
+    assert _same(summary["nadir_serum"], scalar.nadir_serum)
+    assert _same(summary["nadir_urine"], scalar.nadir_urine)
+    assert _same(summary["nadir_dflc"], scalar.nadir_dflc)
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(patient_case(), min_size=1, max_size=6))
+def test_cohort_agrees_with_scalar(
+    cases: list[tuple[list[Assessment], dt.date | None, LightChain | None]],
+) -> None:
+    long, base = to_long(cases)
+    rows, summary = evaluate_cohort(long, base)
+    by_patient = {r["patient"]: r for r in summary.iter_rows(named=True)}
+    for pid, (items, baseline, involved) in enumerate(cases):
+        if all(a.is_empty() for a in items):
+            assert rows.filter(pl.col("patient") == pid).height == 0
+            continue
+        scalar = evaluate(items, baseline or min(a.date for a in items), involved)
+        assert_agree(scalar, rows.filter(pl.col("patient") == pid), by_patient[pid])
+
+
+def test_default_baseline_is_first_date_and_involved_is_inferred() -> None:
+    items = [
+        Assessment(D0, serum_m=3.0),
+        Assessment(D0 + dt.timedelta(30), serum_m=1.0),
+        Assessment(D0 + dt.timedelta(60), serum_m=0.9),
+    ]
+    long, _ = to_long([(items, None, None)])
+    rows, summary = evaluate_cohort(long)
+    assert rows["category"].to_list() == ["PR", "PR"]
+    assert summary["best_rank"][0] == 4  # PR confirmed on two assessments
+
+
+def test_missing_column_is_named() -> None:
+    import pytest
+
+    from myelonav.errors import InputError
+
+    with pytest.raises(InputError, match="measure"):
+        evaluate_cohort(pl.DataFrame({"patient": [1], "date": [D0], "value": [1.0]}))

@@ -1,0 +1,94 @@
+"""ISS (Greipp 2005), R-ISS (Palumbo 2015), R2-ISS (D'Agostino 2022)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from myelonav.clinical.staging import StagingInputs, inputs_from_record, iss, r2_iss, r_iss
+from myelonav.errors import CalculationError
+from myelonav.patient.models import (
+    Analyte,
+    CytogeneticAbnormality,
+    CytogeneticFinding,
+    Diagnosis,
+    LabResult,
+    PatientRecord,
+    Qualitative,
+)
+
+
+def test_iss_boundaries() -> None:
+    assert iss(StagingInputs(3.4, 3.5)).stage == 1
+    assert iss(StagingInputs(3.4, 3.4)).stage == 2
+    assert iss(StagingInputs(3.5, 4.0)).stage == 2
+    assert iss(StagingInputs(5.4, None)).stage == 2  # albumin not needed
+    assert iss(StagingInputs(5.5, None)).stage == 3
+    with pytest.raises(CalculationError, match="beta2-microglobulin"):
+        iss(StagingInputs(None, 4.0))
+    with pytest.raises(CalculationError, match="albumin"):
+        iss(StagingInputs(2.0, None))
+
+
+def standard(**kw: object) -> StagingInputs:
+    base: dict[str, object] = dict(beta2_microglobulin_mg_l=2.0, albumin_g_dl=4.0, ldh_high=False,
+                                   del_17p=False, t_4_14=False, t_14_16=False, gain_1q=False)
+    base.update(kw)
+    return StagingInputs(**base)  # type: ignore[arg-type]
+
+
+def test_r_iss() -> None:
+    assert r_iss(standard()).stage == 1
+    assert r_iss(standard(t_14_16=True)).stage == 2
+    assert r_iss(standard(beta2_microglobulin_mg_l=6.0)).stage == 2
+    assert r_iss(standard(beta2_microglobulin_mg_l=6.0, ldh_high=True)).stage == 3
+    assert r_iss(standard(beta2_microglobulin_mg_l=6.0, del_17p=True, ldh_high=None)).stage == 3
+    with pytest.raises(CalculationError, match=r"t\(4;14\), LDH"):
+        r_iss(standard(t_4_14=None, ldh_high=None))
+
+
+def test_r2_iss_points_and_groups() -> None:
+    assert (r2_iss(standard()).stage, r2_iss(standard()).score) == (1, 0.0)
+    assert r2_iss(standard(gain_1q=True)).stage == 2  # 0.5
+    assert r2_iss(standard(beta2_microglobulin_mg_l=4.0)).stage == 2  # ISS II = 1
+    s = r2_iss(standard(beta2_microglobulin_mg_l=6.0, gain_1q=True))  # 1.5 + 0.5 = 2
+    assert (s.stage, s.score) == (3, 2.0)
+    s = r2_iss(standard(beta2_microglobulin_mg_l=6.0, del_17p=True, ldh_high=True))
+    assert (s.stage, s.score) == (4, 3.5)
+    s = r2_iss(standard(beta2_microglobulin_mg_l=6.0, del_17p=True, ldh_high=True, t_4_14=True,
+                        gain_1q=True))
+    assert (s.stage, s.score) == (4, 5.0)
+
+
+def test_r2_iss_unknowns() -> None:
+    # unknown 1q could move 0 -> 0.5 (group I -> II): cannot stage
+    with pytest.raises(CalculationError, match="1q"):
+        r2_iss(standard(gain_1q=None))
+    # already 3.5 points: unknown 1q cannot change group IV
+    s = r2_iss(standard(beta2_microglobulin_mg_l=6.0, del_17p=True, ldh_high=True, gain_1q=None))
+    assert s.stage == 4
+
+
+def test_inputs_from_record() -> None:
+    d = dt.date(2020, 5, 4)
+    record = PatientRecord(
+        id="s1",
+        diagnosis=Diagnosis(date=d),
+        labs=[
+            LabResult(analyte=Analyte.beta2_microglobulin, date=d, value=6.1),
+            LabResult(analyte=Analyte.albumin, date=d, value=3.1),
+            LabResult(analyte=Analyte.ldh, date=d, qualitative=Qualitative.high),
+            LabResult(analyte=Analyte.beta2_microglobulin, date=dt.date(2026, 1, 1), value=2.0),
+        ],
+        cytogenetics=[
+            CytogeneticFinding(abnormality=CytogeneticAbnormality.del_17p),
+            CytogeneticFinding(abnormality=CytogeneticAbnormality.amp_1q),
+        ],
+    )
+    inputs = inputs_from_record(record)
+    assert inputs.beta2_microglobulin_mg_l == 6.1  # the diagnosis value, not the later one
+    assert inputs.ldh_high is True and inputs.del_17p is True and inputs.gain_1q is True
+    assert inputs.t_4_14 is None
+    assert r_iss(inputs).stage == 3
+    assert r2_iss(inputs).stage == 4  # 1.5 + 1 + 1 + 0.5 = 4, t(4;14) unknown cannot change it
