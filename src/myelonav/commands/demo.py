@@ -12,12 +12,37 @@ import typer
 
 from myelonav import DISCLAIMER
 from myelonav.commands._common import AsOfOption, handle_errors
+from myelonav.clinical import staging
+from myelonav.clinical.car_t import car_t_facts
+from myelonav.errors import CalculationError
 from myelonav.options.render import render
+from myelonav.patient.models import PatientRecord
 from myelonav.options.report import options_report
 from myelonav.patient.fhir_import import import_bundle_file
 from myelonav.patient.profile_io import load_preferences
 from myelonav.patient.summary import render_text, summarise
 from myelonav.samples import SAMPLE_AS_OF, sample_bundle_path, sample_ids, sample_preferences_path
+
+
+def _clinical(record: PatientRecord, as_of: dt.date) -> str:
+    lines = []
+    for episode in record.car_t:
+        facts = car_t_facts(record, episode, as_of=as_of)
+        best = facts.best_response.value if facts.best_response else "not determined"
+        ttp = (f", {facts.time_to_progression_months:.1f} months after infusion"
+               if facts.time_to_progression_months is not None else "")
+        lines.append(
+            f"  CAR T {episode.product} ({episode.infusion_date}): best response {best}; "
+            f"progression {facts.progression_date or 'not documented'}{ttp}; "
+            f"relapse class: {facts.relapse_class.value.replace('_', ' ')}")
+    inputs = staging.inputs_from_record(record, as_of=as_of)
+    for system in (staging.iss, staging.r_iss, staging.r2_iss):
+        try:
+            stage = system(inputs)
+            lines.append(f"  {stage.label} at diagnosis ({'; '.join(stage.reasons)})")
+        except CalculationError as exc:
+            lines.append(f"  {exc.message}")
+    return "\n".join(lines)
 
 
 def _sections(record_id: str, as_of: dt.date) -> list[str]:
@@ -30,7 +55,9 @@ def _sections(record_id: str, as_of: dt.date) -> list[str]:
         f"== 1. The record: imported the sample FHIR bundle {bundle.name}: {report.summary()};"
         f" preferences from {preferences.name}",
         render_text(summarise(record, as_of)),
-        "== 2. Why CAR T may not have held, and the options (patient voice)",
+        "== 2. Clinical calculators (IMWG 2016 response; ISS, R-ISS, R2-ISS)",
+        _clinical(record, as_of),
+        "== 3. Why CAR T may not have held, and the options (patient voice)",
         render(options, "patient", max_evidence=2),
     ]
 
