@@ -116,7 +116,8 @@ def render(
             out.append(f"{bullet}Note: {note}")
     for entry in failure["explanations"]:
         marks = "".join(refs.cite(c) for c in entry["citations"])
-        out.append(f"{bullet}{entry['title']}: {entry['text']}{marks}")
+        title = entry["title"] if audience == "patient" else entry["id"].replace("_", " ")
+        out.append(f"{bullet}{title}: {entry['text']}{marks}")
     out.append("")
 
     heading = "Your options, best fit first" if audience == "patient" else "Options, ranked"

@@ -1,0 +1,123 @@
+"""Split eligibility text into inclusion and exclusion items, numbered as written.
+
+ClinicalTrials.gov text is markdown-ish: headings ("Inclusion Criteria:"), bullets ("*", "-",
+"1.", "a)") and indented sub-bullets. A sub-bullet belongs to the item above it ("Adequate
+organ function: * ANC ≥ 1.0 …"), so it is joined into that item's text rather than numbered
+on its own. Text without headings is treated as inclusion and flagged.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from myelonav.trials.criteria.models import Section
+
+_HEADING = re.compile(
+    r"^\s*(?:#+\s*)?(?:\*\*)?\s*(?:key\s+|main\s+|major\s+|general\s+|other\s+|additional\s+)?"
+    r"(inclusion|exclusion|eligibility|ineligibility)(?:\s+criteria)?\b\s*(?:\([^)]*\))?\s*"
+    r"(?:\*\*)?\s*:?\s*(?:\*\*)?\s*(.*)$",
+    re.IGNORECASE,
+)
+_EXCLUDED_LEAD = re.compile(
+    r"^\s*(?:patients|participants|subjects)\s+(?:who\s+meet|meeting|with)\s+any\s+of\s+the\s+"
+    r"following\b.*\bexcluded\b.*:?\s*$",
+    re.IGNORECASE,
+)
+_BULLET = re.compile(
+    r"^(\s*)(?:[*\-•·▪◦+]|\d{1,2}[.)](?!\d)|[a-zA-Z][.)]|\(?[ivxIVX]{1,4}\))\s+(.*)$"
+)
+
+
+@dataclass
+class RawItem:
+    section: Section
+    number: int
+    text: str
+    children: list[str] = field(default_factory=list)
+
+    @property
+    def full_text(self) -> str:
+        if not self.children:
+            return self.text
+        head = self.text.rstrip()
+        joiner = " " if head.endswith(":") else ": "
+        return head + joiner + "; ".join(c.strip().rstrip(";.") for c in self.children) + "."
+
+
+@dataclass
+class SplitText:
+    items: list[RawItem]
+    unsectioned: bool
+
+
+def _heading(line: str) -> tuple[Section, str] | None:
+    match = _HEADING.match(line)
+    if match is None:
+        return None
+    word, rest = match.group(1).lower(), match.group(2).strip()
+    # "Inclusion criteria" as a heading, not a sentence that starts with the word
+    if rest and not line.rstrip().endswith(":") and ":" not in line[: match.start(2)]:
+        return None
+    section = Section.exclusion if word in {"exclusion", "ineligibility"} else Section.inclusion
+    return section, rest
+
+
+def split_sections(text: str) -> SplitText:
+    """Inclusion and exclusion items in order; sub-bullets folded into their parent."""
+    items: list[RawItem] = []
+    section: Section | None = None
+    seen_heading = False
+    top_indent: int | None = None
+    counters = {Section.inclusion: 0, Section.exclusion: 0}
+    current: RawItem | None = None
+
+    def start(sec: Section, body: str) -> RawItem:
+        counters[sec] += 1
+        item = RawItem(sec, counters[sec], body.strip())
+        items.append(item)
+        return item
+
+    for raw_line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
+        line = raw_line.replace("\t", "    ")
+        if not line.strip():
+            continue
+        head = _heading(line) if not _BULLET.match(line) else None
+        if head is None and _EXCLUDED_LEAD.match(line):
+            head = (Section.exclusion, "")
+        if head is not None:
+            section, rest = head
+            seen_heading = True
+            top_indent = None
+            current = start(section, rest) if rest else None
+            continue
+        sec = section or Section.inclusion
+        bullet = _BULLET.match(line)
+        if bullet is not None:
+            indent = len(bullet.group(1))
+            body = bullet.group(2)
+            if top_indent is None or indent < top_indent:
+                top_indent = indent
+            if indent > top_indent and current is not None:
+                current.children.append(body)
+            else:
+                current = start(sec, body)
+            continue
+        # plain line: a continuation of the current item, or a new item of its own
+        stripped = line.strip()
+        if (
+            current is not None
+            and current.section is sec
+            and (current.children or not current.text.rstrip().endswith((".", ";")))
+        ):
+            if current.children:
+                current.children[-1] += " " + stripped
+            else:
+                current.text += " " + stripped
+        else:
+            current = start(sec, stripped)
+    # a lone heading-like item "…defined as:" with no children is kept as written
+    return SplitText([i for i in items if i.full_text.strip()], unsectioned=not seen_heading)
+
+
+__all__ = ["RawItem", "SplitText", "split_sections"]

@@ -1,0 +1,79 @@
+"""One patient against a set of stored studies: judge, rank, and keep what is worth showing.
+
+The store holds each study's criteria parsed at import time; ``stored_parse`` reads them back
+(re-parsing only when the stored parse is missing or from another parser version).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable, Iterable
+from functools import lru_cache
+from typing import Any
+
+from pydantic import ValidationError
+
+from myelonav.patient.models import PatientRecord
+from myelonav.trials._facts import PatientFacts
+from myelonav.trials.criteria import ParsedCriteria, parse_criteria
+from myelonav.trials.criteria.models import PARSER_VERSION
+from myelonav.trials.geo import Point
+from myelonav.trials.matching import Matcher, match_study
+from myelonav.trials.models import OPEN_STATUSES, Study
+from myelonav.trials.ranking import RankedTrial, rank
+
+_RELEVANT = re.compile(r"myeloma|plasma[\s-]cell|plasmacytoma|amyloid|\bMGUS\b", re.I)
+
+
+def stored_parse(raw: dict[str, Any] | None, study: Study) -> ParsedCriteria:
+    if raw is not None and raw.get("parser_version") == PARSER_VERSION:
+        try:
+            return ParsedCriteria.model_validate(raw)
+        except ValidationError:
+            pass
+    return parse_criteria(study.eligibility.criteria_text)
+
+
+def is_candidate(study: Study, include_closed: bool = False) -> bool:
+    """Cheap pre-filter: a plasma-cell disorder study that a person can still join."""
+    if not include_closed and (study.overall_status or "") not in OPEN_STATUSES:
+        return False
+    return _relevant(tuple(study.conditions), study.title)
+
+
+@lru_cache(maxsize=16384)
+def _relevant(conditions: tuple[str, ...], title: str) -> bool:
+    return any(_RELEVANT.search(c) for c in conditions) or bool(_RELEVANT.search(title))
+
+
+def match_patient(
+    record: PatientRecord,
+    studies: Iterable[Study],
+    parsed_of: Callable[[Study], ParsedCriteria],
+    *,
+    as_of: dt.date,
+    origin: Point | None = None,
+    within_miles: float | None = None,
+    include_closed: bool = False,
+) -> list[RankedTrial]:
+    """Judge and rank every candidate study. With ``within_miles``, studies whose nearest open
+    site is farther are dropped (studies with no site location are kept)."""
+    facts = PatientFacts.build(record, as_of)
+    matcher = Matcher(facts)
+    pairs = [
+        (match_study(matcher, s, parsed_of(s)), s)
+        for s in studies
+        if is_candidate(s, include_closed)
+    ]
+    ranked = rank(pairs, facts, origin=origin, max_miles=within_miles)
+    if within_miles is not None and origin is not None:
+        ranked = [
+            r for r in ranked if r.nearest_site is None or r.nearest_site.miles <= within_miles
+        ]
+        for i, r in enumerate(ranked, start=1):
+            r.rank = i
+    return ranked
+
+
+__all__ = ["is_candidate", "match_patient", "stored_parse"]

@@ -1,0 +1,325 @@
+"""Rank matched trials with a score a person can read line by line.
+
+score (0-100) = 100 × Σ weight × component, components in [0, 1]:
+
+* ``fit`` (0.40): likely eligible 1.0; possibly eligible 0.7 minus 0.1 per open question
+  (floor 0.3); likely ineligible 0.
+* ``evidence`` (0.20): activity of the trial's agent class after BCMA CAR T in myelonav's
+  curated evidence (``myelonav.knowledge``): response rate × n/(n+20) (small series count for
+  less; n unknown counts as 20), prospective studies ×1, retrospective ×0.5; the best entry
+  wins. A target the patient has already had (e.g. BCMA after BCMA CAR T) ×0.6.
+  No post-CAR T data for the class: 0.
+* ``phase`` (0.10): phase 3 1.0, phase 2 0.8, phase 1/2 0.7, phase 1 0.5, other 0.3.
+* ``status`` (0.15): recruiting 1.0, not yet recruiting 0.6, by invitation 0.3, closed 0.
+* ``distance`` (0.15): nearest recruiting site within the patient's travel limit 1.0 − 0.5 ×
+  miles/limit; beyond it 0.1; no limit given 1 − miles/1000 (floor 0.2); unknown 0.5.
+
+Trials are ordered by verdict first (eligible, possible, ineligible), then by score.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cache, lru_cache
+
+from myelonav.knowledge.loader import bundled_options
+from myelonav.knowledge.schema import Evidence, Option
+from myelonav.patient.vocabulary import vocabulary
+from myelonav.trials._facts import PatientFacts
+from myelonav.trials.criteria import lexicon as lx
+from myelonav.trials.geo import NearestSite, Point, nearest_site
+from myelonav.trials.matching import TrialMatch, Verdict
+from myelonav.trials.models import OPEN_STATUSES, Study
+
+WEIGHTS: dict[str, float] = {
+    "fit": 0.40,
+    "evidence": 0.20,
+    "phase": 0.10,
+    "status": 0.15,
+    "distance": 0.15,
+}
+_BACKBONE = frozenset(
+    {
+        "corticosteroid",
+        "alkylator",
+        "purine_analog",
+        "anthracycline",
+        "platinum",
+        "topoisomerase_inhibitor",
+    }
+)
+_PROSPECTIVE = frozenset(
+    {"phase_1", "phase_1_2", "phase_2", "phase_3", "pooled_analysis", "prospective_observational"}
+)
+_ANTIGEN_OF = {
+    "bcma_directed": "BCMA",
+    "gprc5d_directed": "GPRC5D",
+    "fcrh5_directed": "FcRH5",
+    "anti_cd38": "CD38",
+    "anti_slamf7": "SLAMF7",
+}
+
+
+@dataclass(slots=True)
+class Component:
+    name: str
+    value: float
+    weight: float
+    reason: str
+
+
+@dataclass(slots=True)
+class SiteInfo:
+    facility: str | None
+    city: str | None
+    state: str | None
+    miles: float
+    status: str | None
+
+
+@dataclass(slots=True)
+class RankedTrial:
+    rank: int
+    score: float
+    components: list[Component]
+    match: TrialMatch
+    nearest_site: SiteInfo | None
+    within_travel: bool | None
+
+
+def study_classes(study: Study) -> set[str]:
+    """Drug classes a study tests: vocabulary-resolved interventions; failing that, class words
+    in intervention names ("GPRC5D-targeted CAR T cells"); failing that, in the title."""
+    names = " ".join(
+        [
+            *(i.name for i in study.interventions),
+            *(n for i in study.interventions for n in i.other_names),
+        ]
+    )
+    return set(_study_classes(frozenset(study.drug_classes), names, study.title))
+
+
+@lru_cache(maxsize=16384)
+def _study_classes(drug_classes: frozenset[str], names: str, title: str) -> frozenset[str]:
+    classes = set(drug_classes) - _BACKBONE
+    if classes:
+        return frozenset(classes)
+    for text in (names, title):
+        for table in (lx.ANTIGENS, lx.MODALITIES, lx.CLASSES):
+            for pattern, cls in table:
+                if pattern.search(text):
+                    classes.add(cls)
+        if classes - _BACKBONE:
+            break
+    return frozenset(classes - _BACKBONE)
+
+
+@dataclass(frozen=True)
+class _EvidenceHit:
+    value: float
+    reason: str
+
+
+def _entry_value(e: Evidence) -> float:
+    if e.orr_pct is None or e.post_bcma_car_t not in ("yes", "partial"):
+        return 0.0
+    n = e.n if e.n is not None else 20
+    design = 1.0 if e.design in _PROSPECTIVE else 0.5
+    return float(e.orr_pct) / 100.0 * n / (n + 20) * design
+
+
+@cache
+def _option_signatures() -> tuple[tuple[frozenset[str], frozenset[str], Option], ...]:
+    voc = vocabulary()
+    out: list[tuple[frozenset[str], frozenset[str], Option]] = []
+    for option in bundled_options().values():
+        for agent in option.agents:
+            drug = voc.resolve(agent)
+            if drug is None:
+                continue
+            sig = frozenset(drug.classes - _BACKBONE)
+            if sig:
+                out.append((frozenset({drug.id}), sig, option))
+    return tuple(out)
+
+
+def evidence_for(study: Study, facts: PatientFacts) -> _EvidenceHit:
+    classes = frozenset(study_classes(study))
+    agents = frozenset(study.drug_ids)
+    received = frozenset(c for ex in facts.exposures for c in ex.classes if c in _ANTIGEN_OF)
+    return _evidence(classes, agents, received)
+
+
+@cache
+def _evidence(
+    classes: frozenset[str], agents: frozenset[str], received: frozenset[str]
+) -> _EvidenceHit:
+    best: _EvidenceHit = _EvidenceHit(
+        0.0, "no post-CAR T activity data for this agent class in myelonav's evidence base"
+    )
+    for ids, sig, option in _option_signatures():
+        same_agent = bool(ids & agents)
+        same_class = sig <= classes and bool(sig & (set(_ANTIGEN_OF) | {"car_t", "bispecific"}))
+        if not (same_agent or same_class):
+            continue
+        for e in option.evidence:
+            value = _entry_value(e)
+            if value <= best.value:
+                continue
+            cite = e.citation
+            src = (
+                f"{cite.source} {cite.year}" + (f", PMID {cite.pmid}" if cite and cite.pmid else "")
+                if cite
+                else ""
+            )
+            how = "same agent" if same_agent else f"same class as {option.name}"
+            best = _EvidenceHit(
+                value,
+                f"{how}: {e.study}{' (' + e.cohort + ')' if e.cohort else ''}, response rate "
+                f"{e.orr_pct:g}%{' in ' + str(e.n) + ' patients' if e.n else ''} ({src})",
+            )
+    if best.value > 0:
+        progressed = {_ANTIGEN_OF[c] for c in received}
+        trial_antigens = {_ANTIGEN_OF[c] for c in classes if c in _ANTIGEN_OF}
+        repeat = trial_antigens & progressed
+        if repeat and not trial_antigens - progressed:
+            return _EvidenceHit(
+                best.value * 0.6,
+                best.reason + f"; target {', '.join(sorted(repeat))} "
+                "was already used in an earlier treatment (x0.6)",
+            )
+    return best
+
+
+def _phase(study: Study) -> tuple[float, str]:
+    phases = set(study.phases)
+    if "PHASE3" in phases:
+        return 1.0, "phase 3"
+    if {"PHASE1", "PHASE2"} <= phases:
+        return 0.7, "phase 1/2"
+    if "PHASE2" in phases:
+        return 0.8, "phase 2"
+    if phases & {"PHASE1", "EARLY_PHASE1"}:
+        return 0.5, "phase 1"
+    if "PHASE4" in phases:
+        return 0.8, "phase 4"
+    return 0.3, "no treatment phase (observational or not applicable)"
+
+
+def _status(study: Study) -> tuple[float, str]:
+    s = study.overall_status or "UNKNOWN"
+    value = {"RECRUITING": 1.0, "NOT_YET_RECRUITING": 0.6, "ENROLLING_BY_INVITATION": 0.3}.get(
+        s, 0.0
+    )
+    return value, s.replace("_", " ").lower()
+
+
+def _distance(
+    study: Study, origin: Point | None, limit: float | None
+) -> tuple[float, str, NearestSite | None, bool | None]:
+    if origin is None:
+        return 0.5, "your location is not known", None, None
+    site = nearest_site(study, origin)
+    if site is None:
+        return 0.5, "no recruiting site with a known location", None, None
+    miles = site.miles
+    where = f"{site.location.label}, {miles:.0f} miles"
+    if limit is not None and limit > 0:
+        if miles <= limit:
+            return 1.0 - 0.5 * miles / limit, f"{where} (within your {limit:g} miles)", site, True
+        return 0.1, f"{where} (beyond your {limit:g} miles)", site, False
+    return max(0.2, 1.0 - miles / 1000.0), where, site, None
+
+
+def _fit(match: TrialMatch) -> tuple[float, str]:
+    if match.verdict is Verdict.likely_eligible:
+        return 1.0, "likely eligible on every criterion we could check"
+    if match.verdict is Verdict.possibly_eligible:
+        n = len(match.unknown)
+        return max(0.3, 0.7 - 0.1 * (n - 1)), f"possibly eligible; {n} question(s) open"
+    return 0.0, f"likely ineligible ({len(match.failing)} criterion/criteria not met)"
+
+
+_TIER = {Verdict.likely_eligible: 0, Verdict.possibly_eligible: 1, Verdict.likely_ineligible: 2}
+
+
+def rank(
+    matches: Sequence[tuple[TrialMatch, Study]],
+    facts: PatientFacts,
+    origin: Point | None = None,
+    max_miles: float | None = None,
+) -> list[RankedTrial]:
+    """Score and order matched trials. ``max_miles`` defaults to the patient's preference."""
+    limit = max_miles if max_miles is not None else facts.record.preferences.max_travel_miles
+    ranked: list[RankedTrial] = []
+    for match, study in matches:
+        fit = _fit(match)
+        ev = evidence_for(study, facts)
+        phase = _phase(study)
+        status = _status(study)
+        dist, dist_reason, site, within = _distance(study, origin, limit)
+        parts = [
+            Component(name="fit", value=fit[0], weight=WEIGHTS["fit"], reason=fit[1]),
+            Component(
+                name="evidence",
+                value=round(ev.value, 3),
+                weight=WEIGHTS["evidence"],
+                reason=ev.reason,
+            ),
+            Component(name="phase", value=phase[0], weight=WEIGHTS["phase"], reason=phase[1]),
+            Component(name="status", value=status[0], weight=WEIGHTS["status"], reason=status[1]),
+            Component(
+                name="distance",
+                value=round(dist, 3),
+                weight=WEIGHTS["distance"],
+                reason=dist_reason,
+            ),
+        ]
+        score = round(100.0 * sum(c.value * c.weight for c in parts), 1)
+        info = None
+        if site is not None:
+            loc = site.location
+            info = SiteInfo(
+                facility=loc.facility,
+                city=loc.city,
+                state=loc.state,
+                miles=round(site.miles, 1),
+                status=loc.status,
+            )
+        ranked.append(
+            RankedTrial(
+                rank=0,
+                score=score,
+                components=parts,
+                match=match,
+                nearest_site=info,
+                within_travel=within,
+            )
+        )
+    ranked.sort(key=lambda r: (_TIER[r.match.verdict], -r.score, r.match.nct_id))
+    for i, r in enumerate(ranked, start=1):
+        r.rank = i
+    return ranked
+
+
+def is_open(study: Study) -> bool:
+    return (study.overall_status or "") in OPEN_STATUSES
+
+
+def explain(r: RankedTrial) -> str:
+    """One line per component: "fit 1.00 × 0.40 — likely eligible …"."""
+    return "\n".join(f"{c.name} {c.value:.2f} x {c.weight:.2f} - {c.reason}" for c in r.components)
+
+
+__all__ = [
+    "WEIGHTS",
+    "Component",
+    "RankedTrial",
+    "SiteInfo",
+    "evidence_for",
+    "explain",
+    "is_open",
+    "rank",
+    "study_classes",
+]

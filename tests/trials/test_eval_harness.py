@@ -1,0 +1,56 @@
+"""The evaluation harness runs on the project's labelled set (and on the shared set if present)."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+SHARED = Path("/work/shared/data/mm-trials")
+
+
+def _harness() -> ModuleType:
+    spec = importlib.util.spec_from_file_location(
+        "eval_matching", ROOT / "benchmarks" / "eval_matching.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["eval_matching"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_project_set_figures() -> None:
+    h = _harness()
+    report = h.evaluate(ROOT / "tests" / "data" / "matching")
+    assert report.pairs == 24
+    assert report.safety_errors == []  # nothing labelled ineligible/unknown is called eligible
+    assert report.accuracy >= 0.9
+    assert report.criterion_accuracy >= 0.9
+    assert 0.0 < sum(report.ndcg.values()) / len(report.ndcg) <= 1.0
+
+
+def test_ndcg_reference_values() -> None:
+    h = _harness()
+    assert h.ndcg_at_10(["a", "b"], {"a": 2, "b": 0}) == pytest.approx(1.0)
+    # swapping a relevance-2 and a relevance-0 item: DCG 3/log2(3) over ideal 3
+    assert h.ndcg_at_10(["b", "a"], {"a": 2, "b": 0}) == pytest.approx(1 / 1.5849625, rel=1e-6)
+
+
+def test_main_prints_figures(capsys: pytest.CaptureFixture[str]) -> None:
+    h = _harness()
+    assert h.main(["--quick"]) == 0
+    out = capsys.readouterr().out
+    assert "verdict accuracy" in out and "NDCG@10" in out
+
+
+@pytest.mark.skipif(
+    not SHARED.exists(), reason="shared evaluation set /work/shared/data/mm-trials absent"
+)
+def test_shared_set_has_no_safety_errors() -> None:
+    report = _harness().evaluate(SHARED)
+    assert report.safety_errors == []

@@ -1,0 +1,133 @@
+"""The SQLite store: lossless raw storage, upserts, atomic imports, samples, schema guard."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from myelonav.errors import StoreError
+from myelonav.trials.local import criteria_parser, open_store
+from myelonav.trials.models import Study
+from myelonav.trials.samples import sample_records
+from myelonav.trials.sqlite_store import SqliteTrialStore
+from myelonav.trials.store import SearchQuery, StudyRecord, TrialStore
+
+
+def rec(
+    n: int, *, title: str = "Study", criteria: str = "Inclusion Criteria:\n\n* Adults"
+) -> StudyRecord:
+    raw: dict[str, Any] = {
+        "protocolSection": {
+            "identificationModule": {"nctId": f"NCT{n:08d}", "briefTitle": title},
+            "statusModule": {"overallStatus": "RECRUITING"},
+            "eligibilityModule": {"eligibilityCriteria": criteria},
+        }
+    }
+    return StudyRecord(study=Study.from_v2(raw), raw=raw)
+
+
+def test_store_satisfies_the_interface(tmp_path: Path) -> None:
+    store = SqliteTrialStore(tmp_path / "t.sqlite3")
+    assert isinstance(store, TrialStore)
+
+
+def test_import_get_and_raw_are_lossless(tmp_path: Path) -> None:
+    store = SqliteTrialStore(tmp_path / "t.sqlite3")
+    report = store.import_studies([rec(1, title="Alpha"), rec(2)], source="import:test")
+    assert report.written == 2 and store.count() == 2
+    study = store.get("nct00000001")
+    assert study is not None and study.brief_title == "Alpha"
+    assert store.get_raw("NCT00000001") == rec(1, title="Alpha").raw
+    assert store.get("NCT09999999") is None and store.get_raw("NCT09999999") is None
+
+
+def test_reimport_updates_the_row_and_the_index(tmp_path: Path) -> None:
+    store = SqliteTrialStore(tmp_path / "t.sqlite3")
+    store.import_studies([rec(1, title="Belantamab study")], source="import:a")
+    store.import_studies([rec(1, title="Cevostamab study")], source="import:b")
+    assert store.count() == 1
+    assert store.search(SearchQuery(text="belantamab")) == []
+    assert [h.study.nct_id for h in store.search(SearchQuery(text="cevostamab"))] == ["NCT00000001"]
+
+
+def test_failed_import_writes_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    store = SqliteTrialStore(tmp_path / "t.sqlite3")
+    store.import_studies([rec(1)], source="import:a")
+    original_write = SqliteTrialStore._write
+    calls = {"n": 0}
+
+    def flaky(self: SqliteTrialStore, *args: Any) -> None:
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise sqlite3.OperationalError("disk I/O error")
+        original_write(self, *args)
+
+    monkeypatch.setattr(SqliteTrialStore, "_write", flaky)
+    with pytest.raises(StoreError) as info:
+        store.import_studies([rec(2), rec(3)], source="import:b")
+    assert "nothing was written" in str(info.value)
+    assert [s.nct_id for s in store.iter_studies()] == ["NCT00000001"]
+
+
+def test_open_store_seeds_samples_once_and_real_data_replaces_them(tmp_path: Path) -> None:
+    path = tmp_path / "t.sqlite3"
+    store = open_store(path)
+    n_samples = len(sample_records())
+    assert store.count() == store.count(samples=True) == n_samples
+    assert all(s.is_sample for s in store.iter_studies())
+    store.import_studies([rec(1)], source="import:real")
+    assert store.count(samples=True) == 0 and store.count() == 1
+    store.close()
+    reopened = open_store(path)
+    assert reopened.count(samples=True) == 0, "samples are not re-seeded after real data"
+
+
+def test_sample_import_does_not_remove_samples(tmp_path: Path) -> None:
+    store = open_store(tmp_path / "t.sqlite3")
+    fictional = rec(5, title="SAMPLE — fictional study written for myelonav: test")
+    assert fictional.study.is_sample
+    store.import_studies([fictional], source="import:fiction")
+    assert store.count(samples=True) == len(sample_records()) + 1
+
+
+def test_schema_version_mismatch_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "t.sqlite3"
+    SqliteTrialStore(path).close()
+    with sqlite3.connect(path) as conn:
+        conn.execute("UPDATE meta SET value = '999' WHERE key = 'schema'")
+    with pytest.raises(StoreError) as info:
+        SqliteTrialStore(path)
+    assert "schema" in str(info.value) and str(path) in str(info.value)
+
+
+def test_not_a_database_is_a_store_error(tmp_path: Path) -> None:
+    path = tmp_path / "junk.sqlite3"
+    path.write_bytes(b"this is not sqlite" * 100)
+    with pytest.raises(StoreError) as info:
+        SqliteTrialStore(path)
+    assert str(path) in str(info.value)
+
+
+def test_reparse_criteria_with_the_real_parser_hook(tmp_path: Path) -> None:
+    hook = criteria_parser()
+    if hook is None:
+        pytest.skip("myelonav.trials.criteria is not available")
+    store = SqliteTrialStore(tmp_path / "t.sqlite3")
+    store.import_studies(sample_records(), source="sample")
+    assert store.stats().criteria_parsed == 0
+    store.parse_criteria = hook
+    assert store.reparse_criteria() == len(sample_records())
+    stats = store.stats()
+    assert stats.criteria_parsed + stats.criteria_failed == len(sample_records())
+    parsed = store.parsed_criteria("NCT99000102")
+    assert parsed is None or isinstance(parsed, dict)
+
+
+def test_size_bytes_grows_with_content(tmp_path: Path) -> None:
+    store = SqliteTrialStore(tmp_path / "t.sqlite3")
+    empty = store.size_bytes()
+    store.import_studies([rec(i, criteria="word " * 2000) for i in range(1, 50)], source="x")
+    assert store.size_bytes() > empty
