@@ -193,7 +193,15 @@ def test_bad_profile_names_the_field(tmp_path: Path) -> None:
     assert "car_t.0.infusion_date" in result.stderr
 
 
-def test_demo_runs_offline() -> None:
-    result = runner.invoke(app, ["demo", "--patient", "sample-refractory-cart-tec"])
+def test_demo_walks_the_whole_journey_offline(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["demo", "--patient", "sample-refractory-cart-tec",
+                                 "--out", str(tmp_path)])
     assert result.exit_code == 0, result.output
-    assert "SAMPLE" in result.stdout and "not medical advice" in result.stdout
+    out = result.stdout
+    assert "SAMPLE" in out and "not medical advice" in out
+    for section in ("== 1. The record", "== 2. Clinical calculators", "== 3. Why CAR T",
+                    "== 4. Clinical trials", "== 5. Questions", "== 6. Second-opinion packet"):
+        assert section in out
+    assert "relapse class: primary refractory" in out
+    packet = tmp_path / "sample-refractory-cart-tec-packet.pdf"
+    assert packet.read_bytes().startswith(b"%PDF")
