@@ -26,7 +26,16 @@ def _root(
 
 # Each module in myelonav.commands exposes ``register(app)``, adding its commands or sub-apps.
 # Keep the tuple in alphabetical order; add one name when a domain lands.
-COMMAND_MODULES: tuple[str, ...] = ("demo", "patient", "trials")
+COMMAND_MODULES: tuple[str, ...] = (
+    "clinical",
+    "demo",
+    "options",
+    "patient",
+    "support",
+    "trials",
+    "visit",
+    "web",
+)
 
 
 def _register() -> None:

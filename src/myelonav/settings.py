@@ -26,6 +26,8 @@ class Settings(BaseSettings):
     ctgov_page_size: int = 200
     http_cache_ttl_s: float = 6 * 3600.0
     database_url: str | None = None
+    # Host names the web app answers to besides loopback (JSON list), e.g. '["nav.clinic.lan"]'
+    web_allowed_hosts: list[str] = Field(default_factory=list)
 
     @property
     def home_dir(self) -> Path:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from myelonav.support.content import education, resource_list, triage_rules
 from myelonav.readability import PATIENT_MAX_GRADE, fk_grade, syllables
+from myelonav.support.content import education, resource_list, triage_rules
 
 
 def _patient_texts() -> list[tuple[str, str]]:

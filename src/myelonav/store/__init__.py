@@ -1,0 +1,1 @@
+"""Persistence of user data: saved patient profiles (``store.profiles``)."""

@@ -1,0 +1,145 @@
+"""Saved profiles: import a record, read it, update preferences, export, delete."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Body, Query, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from myelonav import DISCLAIMER
+from myelonav.patient.fhir_export import export_bundle
+from myelonav.patient.models import Goal, TrialInterest
+from myelonav.store.profiles import SavedProfile
+from myelonav.web.deps import AsOfQuery, ProfileId, Store, require_profile
+from myelonav.web.services import parse_as_of_param, record_from_json
+
+router = APIRouter(tags=["profiles"])
+
+
+class UnmappedOut(BaseModel):
+    path: str
+    reason: str
+    resource_type: str | None = None
+    text: str | None = None
+
+
+class ImportOut(BaseModel):
+    id: str = Field(description="Saved profile id; the only handle to the profile.")
+    source: str
+    sample: bool
+    summary: str
+    unmapped: list[UnmappedOut]
+    disclaimer: str = DISCLAIMER
+
+
+class ProfileOut(BaseModel):
+    id: str
+    source: str
+    sample: bool
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    record: dict[str, Any] = Field(description="The patient record (myelonav profile schema).")
+    disclaimer: str = DISCLAIMER
+
+
+class PreferencesUpdate(BaseModel):
+    """Only the fields given change; ``null`` clears a value back to unknown."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    max_travel_miles: float | None = Field(None, ge=0, le=25000)
+    trial_interest: TrialInterest | None = None
+    goals: list[Goal] | None = None
+    notes: str | None = Field(None, max_length=2000)
+
+
+class ExportOut(BaseModel):
+    profile: dict[str, Any]
+    fhir_bundle: dict[str, Any] | None = None
+    disclaimer: str = DISCLAIMER
+
+
+class ExportAllOut(BaseModel):
+    exported_at: dt.datetime
+    profiles: list[dict[str, Any]]
+    disclaimer: str = DISCLAIMER
+
+
+class DeleteAllOut(BaseModel):
+    deleted: int
+
+
+def profile_out(saved: SavedProfile) -> ProfileOut:
+    return ProfileOut(
+        id=saved.id, source=saved.source, sample=saved.sample, created_at=saved.created_at,
+        updated_at=saved.updated_at,
+        record=saved.record.model_dump(mode="json", exclude_none=True),
+    )
+
+
+@router.post("/profiles", status_code=201, response_model=ImportOut,
+             summary="Import a FHIR R4 Bundle or a myelonav profile and save it")
+def import_profile(
+    store: Store,
+    body: Annotated[dict[str, Any], Body(description="A FHIR Bundle or a myelonav profile.")],
+    as_of: AsOfQuery = None,
+) -> ImportOut:
+    when = parse_as_of_param(as_of)
+    record, summary, kind = record_from_json(body, as_of=when)
+    saved = store.create(record, kind)
+    return ImportOut(
+        id=saved.id, source=saved.source, sample=saved.sample, summary=summary,
+        unmapped=[UnmappedOut(**u.model_dump()) for u in record.unmapped],
+    )
+
+
+@router.get("/profiles/{profile_id}", response_model=ProfileOut, summary="Read a saved profile")
+def read_profile(store: Store, profile_id: ProfileId) -> ProfileOut:
+    return profile_out(require_profile(store, profile_id))
+
+
+@router.patch("/profiles/{profile_id}/preferences", response_model=ProfileOut,
+              summary="Update travel, trial interest, goals or notes")
+def update_preferences(store: Store, profile_id: ProfileId, body: PreferencesUpdate) -> ProfileOut:
+    require_profile(store, profile_id)
+    changes = body.model_dump(mode="json", exclude_unset=True)
+    if "goals" in changes and changes["goals"] is None:
+        changes["goals"] = []
+    if "trial_interest" in changes and changes["trial_interest"] is None:
+        changes["trial_interest"] = TrialInterest.unknown.value
+    saved = store.update_preferences(profile_id, changes)
+    return profile_out(require_profile(store, profile_id) if saved is None else saved)
+
+
+@router.get("/profiles/{profile_id}/export", response_model=ExportOut,
+            summary="Everything stored for one profile, with a FHIR R4 Bundle")
+def export_profile(
+    store: Store, profile_id: ProfileId,
+    format: Annotated[Literal["all", "profile"],
+                      Query(description="'profile' leaves out FHIR.")] = "all",
+) -> ExportOut:
+    saved = require_profile(store, profile_id)
+    bundle = export_bundle(saved.record) if format == "all" else None
+    return ExportOut(profile=saved.export(), fhir_bundle=bundle)
+
+
+@router.delete("/profiles/{profile_id}", status_code=204, summary="Delete a profile for good")
+def delete_profile(store: Store, profile_id: ProfileId) -> Response:
+    require_profile(store, profile_id)
+    store.delete(profile_id)
+    return Response(status_code=204)
+
+
+@router.get("/export", response_model=ExportAllOut, summary="Export every saved profile")
+def export_all(store: Store) -> ExportAllOut:
+    return ExportAllOut(exported_at=dt.datetime.now(dt.UTC), profiles=store.export_all())
+
+
+@router.delete("/profiles", response_model=DeleteAllOut, summary="Delete every saved profile")
+def delete_all(store: Store) -> DeleteAllOut:
+    return DeleteAllOut(deleted=store.delete_all())
+
+
+__all__ = ["router"]

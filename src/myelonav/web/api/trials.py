@@ -1,0 +1,115 @@
+"""Trials: search the local store, and match a saved profile against it."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, ConfigDict
+
+from myelonav import DISCLAIMER
+from myelonav.web.deps import (
+    AsOfQuery,
+    MilesQuery,
+    ProfileId,
+    Store,
+    TrialsDb,
+    ZipQuery,
+    require_profile,
+)
+from myelonav.web.services import default_as_of, parse_as_of_param, trial_matches
+
+router = APIRouter(tags=["trials"])
+
+VERDICTS = ("likely_eligible", "possibly_eligible", "likely_ineligible")
+VERDICT_PATTERN = "^(" + "|".join(VERDICTS) + ")$"
+
+
+class MatchesOut(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    as_of: str
+    origin: str | None
+    judged: int
+    counts: dict[str, int]
+    trials: list[dict[str, Any]]
+    sample_notice: str | None
+    disclaimer: str = DISCLAIMER
+
+
+class SearchHitOut(BaseModel):
+    nct_id: str
+    title: str
+    overall_status: str | None
+    phases: list[str]
+    is_sample: bool
+    nearest_site_miles: float | None
+    url: str
+
+
+class SearchOut(BaseModel):
+    hits: list[SearchHitOut]
+    disclaimer: str = DISCLAIMER
+
+
+@router.get("/profiles/{profile_id}/trials", response_model=MatchesOut,
+            summary="Stored trials judged for this profile, criterion by criterion")
+def get_matches(
+    store: Store,
+    db: TrialsDb,
+    profile_id: ProfileId,
+    as_of: AsOfQuery = None,
+    near: ZipQuery = None,
+    within_miles: MilesQuery = None,
+    verdict: Annotated[str | None, Query(pattern=VERDICT_PATTERN)] = None,
+    include_ineligible: bool = False,
+    include_closed: bool = False,
+    limit: Annotated[int, Query(ge=1, le=200)] = 20,
+) -> MatchesOut:
+    saved = require_profile(store, profile_id)
+    when = parse_as_of_param(as_of) or default_as_of(saved.record)
+    return MatchesOut.model_validate(trial_matches(
+        saved.record, when, trials_db=db, near=near, within_miles=within_miles,
+        include_ineligible=include_ineligible, include_closed=include_closed, verdict=verdict,
+        limit=limit,
+    ))
+
+
+@router.get("/trials/search", response_model=SearchOut, summary="Search the local trial store")
+def search_trials(
+    db: TrialsDb,
+    q: Annotated[str, Query(max_length=200, description="Free text.")] = "",
+    status: Annotated[list[str] | None,
+                      Query(description="Overall status, e.g. RECRUITING.")] = None,
+    near: ZipQuery = None,
+    within_miles: MilesQuery = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+) -> SearchOut:
+    from myelonav.errors import InputError
+    from myelonav.trials.geo import zip_point
+    from myelonav.trials.local import criteria_parser, open_store
+    from myelonav.trials.store import SearchQuery
+
+    try:
+        point = zip_point(near) if near else None
+    except InputError as exc:
+        raise InputError(exc.message, location="near") from None
+    if within_miles is not None and point is None:
+        raise InputError("within_miles needs near (a ZIP code)", location="within_miles")
+    query = SearchQuery(text=q, statuses=tuple(s[:40] for s in (status or [])[:10]), near=point,
+                        within_miles=within_miles, limit=limit)
+    store = open_store(db, parse_criteria=criteria_parser())
+    try:
+        hits = store.search(query)
+    finally:
+        store.close()
+    return SearchOut(hits=[
+        SearchHitOut(nct_id=h.study.nct_id, title=h.study.title,
+                     overall_status=h.study.overall_status, phases=h.study.phases,
+                     is_sample=h.study.is_sample,
+                     nearest_site_miles=h.nearest.miles if h.nearest else None, url=h.study.url)
+        for h in hits
+    ])
+
+
+__all__ = ["VERDICTS", "router"]

@@ -1,0 +1,63 @@
+"""Request-scoped access to the app's stores and settings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Query, Request
+from fastapi import Path as PathParam
+
+from myelonav.store.profiles import ProfileStore, SavedProfile
+
+PROFILE_ID_PATTERN = r"^[0-9a-f]{32}$"
+
+ProfileId = Annotated[
+    str,
+    PathParam(pattern=PROFILE_ID_PATTERN, description="Saved profile id (32 hex digits)."),
+]
+
+
+AsOfQuery = Annotated[
+    str | None,
+    Query(description="Reason as of this date (YYYY-MM-DD); default today (samples: the "
+                      "day they were written for).", examples=["2026-11-25"]),
+]
+ZipQuery = Annotated[str | None, Query(pattern=r"^\d{5}$", description="US ZIP code.")]
+MilesQuery = Annotated[float | None, Query(ge=0, le=25000, description="Miles.")]
+
+
+def get_store(request: Request) -> ProfileStore:
+    store: ProfileStore = request.app.state.profiles
+    return store
+
+
+def trials_db(request: Request) -> Path:
+    path: Path = request.app.state.trials_db
+    return path
+
+
+Store = Annotated[ProfileStore, Depends(get_store)]
+TrialsDb = Annotated[Path, Depends(trials_db)]
+
+
+def require_profile(store: ProfileStore, profile_id: str) -> SavedProfile:
+    saved = store.get(profile_id)
+    if saved is None:
+        raise HTTPException(404, "no saved profile with this id (it may have been deleted)",
+                            headers={"X-Error-Field": "profile_id"})
+    return saved
+
+
+__all__ = [
+    "PROFILE_ID_PATTERN",
+    "AsOfQuery",
+    "MilesQuery",
+    "ProfileId",
+    "Store",
+    "TrialsDb",
+    "ZipQuery",
+    "get_store",
+    "require_profile",
+    "trials_db",
+]

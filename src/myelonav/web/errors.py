@@ -1,0 +1,84 @@
+"""Error responses: every 4xx names the field it is about; nothing turns into a bare 500.
+
+Body shape: ``{"detail": "<field>: <message>", "field": "<field>", "errors": [...]}``.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from myelonav.errors import CalculationError, InputError, MyelonavError, StoreError
+
+logger = logging.getLogger("myelonav.web")
+
+
+def _loc(loc: tuple[Any, ...] | list[Any]) -> str:
+    return ".".join(str(p) for p in loc) or "(request)"
+
+
+def error_body(message: str, field: str | None,
+               errors: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    detail = f"{field}: {message}" if field else message
+    return {"detail": detail, "field": field, "errors": errors or []}
+
+
+def status_for(exc: MyelonavError) -> int:
+    if isinstance(exc, InputError | CalculationError):
+        return 422
+    if isinstance(exc, StoreError):
+        return 503
+    return 500
+
+
+async def _validation(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = [
+        {"field": _loc(e.get("loc", ())), "message": str(e.get("msg", "invalid")),
+         "type": str(e.get("type", ""))}
+        for e in exc.errors()
+    ]
+    first = errors[0] if errors else {"field": None, "message": "invalid request"}
+    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+    return JSONResponse(error_body(f"{first['message']}{more}", first["field"], errors), 422)
+
+
+async def _myelonav(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, MyelonavError)
+    status = status_for(exc)
+    if status >= 500:
+        logger.error("internal error: %s", exc.__class__.__name__)
+        return JSONResponse(error_body("internal error; see the server log", None), status)
+    return JSONResponse(error_body(exc.message, exc.location), status)
+
+
+async def _http(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    detail = exc.detail if isinstance(exc.detail, str) else "request failed"
+    field = (exc.headers or {}).get("X-Error-Field")
+    headers = {k: v for k, v in (exc.headers or {}).items() if k != "X-Error-Field"}
+    return JSONResponse(error_body(detail, field), exc.status_code, headers=headers or None)
+
+
+async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
+    # Only the exception class is logged: its message could quote patient data.
+    logger.error("unexpected error: %s", exc.__class__.__name__)
+    return JSONResponse(error_body("internal error; see the server log", None), 500)
+
+
+def install_api_errors(app: FastAPI) -> None:
+    app.add_exception_handler(RequestValidationError, _validation)
+    app.add_exception_handler(MyelonavError, _myelonav)
+    app.add_exception_handler(Exception, _unexpected)
+
+
+def install_http_errors(app: FastAPI) -> None:
+    app.add_exception_handler(StarletteHTTPException, _http)
+
+
+__all__ = ["error_body", "install_api_errors", "install_http_errors", "status_for"]

@@ -1,0 +1,351 @@
+"""The guided intake: what a patient or caregiver knows, turned into a ``PatientRecord``.
+
+Every question accepts "I don't know", which is stored as unknown (``None``, or the model's
+``unknown`` value, or no finding at all), never as "no". Answers the record has no exact place
+for are kept word for word in ``record.unmapped`` so nothing said is lost or invented:
+
+* "it worked at first" is stored as best response PR (the least response that counts as a
+  response) and "it never worked" as SD (below PR), each with a note saying so; this is what
+  the relapse class needs (IMWG: primary refractory = never reached PR).
+* Checked prior treatments become one undated regimen, because the intake does not ask how
+  they were grouped; the number of lines before CAR T, if given, is kept as a note.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import ValidationError
+
+from myelonav.errors import InputError
+from myelonav.patient.models import (
+    Analyte,
+    AntigenStatus,
+    CarTEpisode,
+    CytogeneticAbnormality,
+    CytogeneticFinding,
+    Demographics,
+    Diagnosis,
+    EcogAssessment,
+    HeavyChain,
+    Isotype,
+    LabResult,
+    LightChain,
+    PatientRecord,
+    Preferences,
+    ResponseCategory,
+    Sex,
+    TherapyLine,
+    Transplant,
+    TransplantKind,
+    TrialInterest,
+    UnmappedItem,
+)
+from myelonav.patient.profile_io import first_error
+from myelonav.patient.vocabulary import vocabulary
+
+UNKNOWN = "unknown"
+
+# Drug classes offered as checkboxes, in the order a patient meets them.
+PRIOR_CLASSES: tuple[tuple[str, str], ...] = (
+    ("proteasome_inhibitor", "Proteasome inhibitors"),
+    ("imid", "Immunomodulatory drugs (IMiDs)"),
+    ("anti_cd38", "Anti-CD38 antibodies"),
+    ("anti_slamf7", "Anti-SLAMF7 antibody"),
+    ("bispecific", "Bispecific antibodies"),
+    ("adc", "Antibody-drug conjugate"),
+    ("xpo1_inhibitor", "XPO1 inhibitor"),
+    ("bcl2_inhibitor", "BCL-2 inhibitor"),
+    ("alkylator", "Alkylating chemotherapy"),
+    ("anthracycline", "Anthracyclines"),
+    ("platinum", "Platinum chemotherapy"),
+    ("topoisomerase_inhibitor", "Topoisomerase inhibitor"),
+    ("hdac_inhibitor", "HDAC inhibitor"),
+    ("celmod", "CELMoDs (in trials)"),
+)
+
+CAR_T_PRODUCTS: tuple[tuple[str, str], ...] = (
+    ("idecabtagene vicleucel", "Abecma (ide-cel)"),
+    ("ciltacabtagene autoleucel", "Carvykti (cilta-cel)"),
+)
+
+ECOG_PLAIN: tuple[tuple[str, str], ...] = (
+    ("0", "I can do everything I did before I got sick."),
+    ("1", "I can't do hard physical work, but I can walk and do light work like housework."),
+    ("2", "I can look after myself but can't work. I am up and about more than half the day."),
+    ("3", "I can only partly look after myself. I am in bed or a chair more than half the day."),
+    ("4", "I can't look after myself at all. I am in bed or a chair all day."),
+)
+
+
+@dataclass(frozen=True)
+class DrugChoice:
+    id: str
+    label: str
+
+
+def prior_choices() -> list[tuple[str, str, list[DrugChoice]]]:
+    """(class id, heading, drugs) for the prior-treatment checkboxes; each drug appears once."""
+    vocab = vocabulary()
+    seen: set[str] = set()
+    groups = []
+    for cls, heading in PRIOR_CLASSES:
+        drugs = []
+        for d in sorted(vocab.with_class(cls), key=lambda d: d.id):
+            if d.id in seen or d.kind == "cell_therapy":
+                continue
+            seen.add(d.id)
+            brand = f" ({d.brands[0]})" if d.brands else ""
+            drugs.append(DrugChoice(d.id, f"{d.id}{brand}"))
+        if drugs:
+            groups.append((cls, heading, drugs))
+    return groups
+
+
+def allowed_prior_drugs() -> frozenset[str]:
+    return frozenset(d.id for _, _, drugs in prior_choices() for d in drugs)
+
+
+@dataclass
+class IntakeErrors:
+    by_field: dict[str, str] = field(default_factory=dict)
+
+    def add(self, name: str, message: str) -> None:
+        self.by_field.setdefault(name, message)
+
+    def __bool__(self) -> bool:
+        return bool(self.by_field)
+
+
+class IntakeError(InputError):
+    """One or more intake answers are not usable; ``errors`` maps field → message."""
+
+    def __init__(self, errors: IntakeErrors) -> None:
+        self.errors = errors
+        name, message = next(iter(errors.by_field.items()))
+        super().__init__(message, location=name)
+
+
+class _Reader:
+    def __init__(self, form: Mapping[str, Any], today: dt.date) -> None:
+        self.form = form
+        self.today = today
+        self.errors = IntakeErrors()
+
+    def text(self, name: str) -> str:
+        value = self.form.get(name)
+        return value.strip() if isinstance(value, str) else ""
+
+    def choice(self, name: str, allowed: Sequence[str]) -> str:
+        value = self.text(name) or UNKNOWN
+        if value != UNKNOWN and value not in allowed:
+            self.errors.add(name, f"choose one of the listed answers (got {value[:30]!r})")
+            return UNKNOWN
+        return value
+
+    def date(self, name: str, *, not_future: bool = True) -> dt.date | None:
+        value = self.text(name)
+        if not value:
+            return None
+        try:
+            when = dt.date.fromisoformat(value)
+        except ValueError:
+            self.errors.add(name, "enter a date as YYYY-MM-DD, or leave it empty if you don't know")
+            return None
+        if when.year < 1900:
+            self.errors.add(name, "this date is too early")
+            return None
+        if not_future and when > self.today:
+            self.errors.add(name, "this date is in the future")
+            return None
+        return when
+
+    def number(self, name: str, low: float, high: float) -> float | None:
+        value = self.text(name).replace(",", "")
+        if not value:
+            return None
+        try:
+            number = float(value)
+        except ValueError:
+            self.errors.add(name, "enter a number, or leave it empty if you don't know")
+            return None
+        if not (low <= number <= high) or number != number:
+            self.errors.add(name, f"enter a number from {low:g} to {high:g}")
+            return None
+        return number
+
+
+def _list(form: Mapping[str, Any], name: str) -> list[str]:
+    getlist = getattr(form, "getlist", None)
+    values = getlist(name) if callable(getlist) else form.get(name, [])
+    if isinstance(values, str):
+        values = [values]
+    return [v for v in values if isinstance(v, str)]
+
+
+def record_from_intake(form: Mapping[str, Any], *, today: dt.date | None = None) -> PatientRecord:
+    """Build a record from intake answers; raises ``IntakeError`` naming every bad field."""
+    r = _Reader(form, today or dt.date.today())
+    notes: list[UnmappedItem] = []
+
+    age = r.number("age", 18, 110)
+    birth_date = r.date("birth_date")
+    sex = r.choice("sex", [s.value for s in Sex])
+    zip_code = r.text("zip")
+    if zip_code and not (len(zip_code) == 5 and zip_code.isdigit()):
+        r.errors.add("zip", "enter a 5-digit US ZIP code, or leave it empty")
+        zip_code = ""
+    demographics = Demographics(
+        birth_date=birth_date,
+        age_years=int(age) if age is not None and birth_date is None else None,
+        age_recorded_on=r.today if age is not None and birth_date is None else None,
+        sex=Sex(sex),
+        postal_code=zip_code or None,
+        country="US" if zip_code else None,
+    )
+
+    heavy = r.choice("heavy_chain", [h.value for h in HeavyChain] + ["light_chain_only",
+                                                                      "non_secretory"])
+    light = r.choice("light_chain", [lc.value for lc in LightChain])
+    isotype = Isotype(
+        heavy_chain=HeavyChain(heavy) if heavy in HeavyChain.__members__ else None,
+        light_chain=LightChain(light) if light != UNKNOWN else None,
+        non_secretory=heavy == "non_secretory",
+    )
+    if heavy == "light_chain_only" and light == UNKNOWN:
+        notes.append(UnmappedItem(path="intake.heavy_chain", reason="light-chain only myeloma; "
+                                  "light chain type not known", text="light chain only"))
+    diagnosis = Diagnosis(date=r.date("diagnosis_date"), isotype=isotype)
+
+    car_t: list[CarTEpisode] = []
+    product = r.choice("car_t_product", [p for p, _ in CAR_T_PRODUCTS] + ["other"])
+    if product == "other":
+        other = r.text("car_t_other")
+        drug = vocabulary().resolve(other) if other else None
+        if drug is None or "car_t" not in drug.classes:
+            r.errors.add("car_t_other", "we don't know this CAR T product; check the name "
+                         "or choose 'I don't know'")
+            product = UNKNOWN
+        else:
+            product = drug.id
+    infusion = r.date("car_t_date")
+    response = r.choice("car_t_response", ["responded", "never_responded"])
+    progression = r.date("progression_date")
+    bcma = r.choice("bcma", [a.value for a in AntigenStatus])
+    if product != UNKNOWN and infusion is None:
+        r.errors.add("car_t_date", "enter the CAR T infusion date (the month is shown on your "
+                     "discharge papers); options after CAR T depend on it")
+    if progression is not None and infusion is not None and progression < infusion:
+        r.errors.add("progression_date", "this date is before the CAR T infusion")
+    if product == UNKNOWN and infusion is not None:
+        notes.append(UnmappedItem(path="intake.car_t", reason="CAR T date given but product "
+                                  "not known", text=infusion.isoformat()))
+    if product != UNKNOWN and infusion is not None and not r.errors:
+        best = {"responded": ResponseCategory.PR,
+                "never_responded": ResponseCategory.SD}.get(response)
+        drug = vocabulary().resolve(product)
+        car_t.append(CarTEpisode(
+            product=product,
+            target_antigen=drug.target if drug else None,
+            infusion_date=infusion,
+            best_response=best,
+            progression_date=progression,
+            antigen_status_at_relapse=AntigenStatus(bcma) if bcma != UNKNOWN else None,
+            investigational=bool(drug and drug.investigational),
+        ))
+        if best is not None:
+            said = "it worked at first" if response == "responded" else "it never worked"
+            notes.append(UnmappedItem(
+                path="intake.car_t_response",
+                reason=f"told '{said}'; stored as {best.value}, the "
+                       + ("least response that counts (partial response)"
+                          if best is ResponseCategory.PR else "answer below partial response"),
+                text=said))
+
+    cytogenetics: list[CytogeneticFinding] = []
+    for name, abnormality in (("t11_14", CytogeneticAbnormality.t_11_14),
+                              ("del17p", CytogeneticAbnormality.del_17p)):
+        answer = r.choice(name, ["yes", "no"])
+        if answer != UNKNOWN:
+            cytogenetics.append(CytogeneticFinding(abnormality=abnormality,
+                                                   detected=answer == "yes"))
+
+    allowed = allowed_prior_drugs()
+    prior = sorted(set(_list(form, "prior")))
+    bad = [p for p in prior if p not in allowed]
+    if bad:
+        r.errors.add("prior", f"unknown treatment {bad[0][:40]!r}")
+    lines: list[TherapyLine] = []
+    if prior and not bad:
+        lines.append(TherapyLine(
+            agents=prior,
+            regimen="treatments named at intake (grouping into lines not given)",
+        ))
+    prior_lines = r.number("prior_lines", 1, 30)
+    if prior_lines is not None:
+        notes.append(UnmappedItem(path="intake.prior_lines",
+                                  reason="number of treatment lines before CAR T, as told",
+                                  text=f"{int(prior_lines)}"))
+    transplants = [Transplant(kind=TransplantKind(k))
+                   for k in sorted(set(_list(form, "transplant")))
+                   if k in TransplantKind.__members__]
+
+    labs: list[LabResult] = []
+    lab_date = r.date("lab_date")
+    lab_values = {
+        Analyte.platelets: r.number("platelets", 0, 2000),
+        Analyte.anc: r.number("anc", 0, 100),
+        Analyte.creatinine: r.number("creatinine", 0.1, 30),
+        Analyte.body_weight: r.number("weight_kg", 20, 350),
+    }
+    if any(v is not None for v in lab_values.values()) and lab_date is None:
+        r.errors.add("lab_date", "enter the date of these results (old results can mislead)")
+    elif lab_date is not None:
+        labs = [LabResult(analyte=a, date=lab_date, value=v)
+                for a, v in lab_values.items() if v is not None]
+
+    ecog_answer = r.choice("ecog", [k for k, _ in ECOG_PLAIN])
+    ecog = ([EcogAssessment(date=r.today, score=int(ecog_answer))]
+            if ecog_answer != UNKNOWN else [])
+
+    travel = r.number("travel_miles", 0, 25000)
+    interest = r.choice("trial_interest", [t.value for t in TrialInterest])
+    preferences = Preferences(max_travel_miles=travel, trial_interest=TrialInterest(interest))
+
+    if r.errors:
+        raise IntakeError(r.errors)
+    try:
+        return PatientRecord(
+            id=f"intake-{secrets.token_hex(6)}",
+            demographics=demographics,
+            diagnosis=diagnosis,
+            cytogenetics=cytogenetics,
+            therapy_lines=lines,
+            car_t=car_t,
+            transplants=transplants,
+            labs=labs,
+            ecog=ecog,
+            preferences=preferences,
+            unmapped=notes,
+        )
+    except ValidationError as exc:
+        err = first_error(exc, "intake")
+        raise IntakeError(IntakeErrors({err.location or "intake": err.message})) from None
+
+
+__all__ = [
+    "CAR_T_PRODUCTS",
+    "ECOG_PLAIN",
+    "PRIOR_CLASSES",
+    "UNKNOWN",
+    "DrugChoice",
+    "IntakeError",
+    "IntakeErrors",
+    "allowed_prior_drugs",
+    "prior_choices",
+    "record_from_intake",
+]

@@ -1,0 +1,318 @@
+"""Page routes: home, intake, upload, profile, options, trials, support, export and delete.
+
+Pages are plain HTML forms (GET for filters, POST for changes, redirect after POST), so they
+work without JavaScript and print cleanly.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+from fastapi import APIRouter, FastAPI, File, HTTPException, Query, Request, UploadFile
+from fastapi.responses import RedirectResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import HTMLResponse
+
+from myelonav.errors import InputError, MyelonavError
+from myelonav.patient.models import TrialInterest
+from myelonav.patient.summary import summarise
+from myelonav.samples import sample_ids, sample_profile
+from myelonav.store.profiles import SavedProfile
+from myelonav.support.content import resource_list
+from myelonav.support.triage import SYMPTOM_FLAGS, make_report, parse_temperature, triage
+from myelonav.web.api.samples import sample_label
+from myelonav.web.deps import ProfileId, Store, TrialsDb, require_profile
+from myelonav.web.errors import error_body, status_for
+from myelonav.web.intake import (
+    CAR_T_PRODUCTS,
+    ECOG_PLAIN,
+    IntakeError,
+    prior_choices,
+    record_from_intake,
+)
+from myelonav.web.pages.render import page
+from myelonav.web.services import (
+    Audience,
+    default_as_of,
+    options_for,
+    parse_as_of_param,
+    record_from_upload,
+    trial_matches,
+    trials_available,
+    visit_available,
+)
+
+SYMPTOM_LABELS: dict[str, str] = {
+    "chills": "Chills or shaking",
+    "dizziness": "Dizzy or light-headed",
+    "breathing_trouble": "Trouble breathing",
+    "confusion": "Confused, or not making sense",
+    "handwriting_change": "Handwriting has changed",
+    "speech_change": "Trouble speaking or finding words",
+    "trouble_staying_awake": "Very sleepy, hard to wake up",
+    "seizure": "A seizure (fit)",
+    "weakness": "New weakness of the face, an arm or a leg",
+    "cough": "New cough",
+    "burning_urination": "Burning when passing urine",
+    "diarrhea": "Diarrhea",
+    "wound_redness": "Red, warm or painful skin or line site",
+    "taste_change": "Change in taste",
+    "dry_mouth": "Dry mouth",
+    "trouble_swallowing": "Trouble swallowing",
+    "weight_loss": "Losing weight without trying",
+    "skin_peeling": "Skin peeling or rash",
+    "nail_change": "Nail changes",
+}
+
+
+def _context(saved: SavedProfile, section: str) -> dict[str, Any]:
+    return {"profile_id": saved.id, "sample": saved.sample, "section": section}
+
+
+def _intake_context(values: dict[str, Any] | None = None,
+                    errors: dict[str, str] | None = None) -> dict[str, Any]:
+    return {
+        "values": values or {},
+        "errors": errors or {},
+        "prior_groups": prior_choices(),
+        "car_t_products": list(CAR_T_PRODUCTS),
+        "ecog_plain": ECOG_PLAIN,
+        "section": "intake",
+    }
+
+
+def _form_values(form: Any) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for key in form:
+        items = form.getlist(key)
+        values[key] = items if key in ("prior", "transplant") else (items[-1] if items else "")
+    return values
+
+
+def page_router() -> APIRouter:
+    router = APIRouter(include_in_schema=False)
+
+    @router.get("/", response_class=HTMLResponse)
+    def home(request: Request) -> HTMLResponse:
+        samples = [(i, sample_label(i)) for i in sample_ids()]
+        return page(request, "home.html", samples=samples, section="home")
+
+    @router.post("/demo/{sample_id}")
+    def demo(store: Store, sample_id: str) -> RedirectResponse:
+        if sample_id not in sample_ids():
+            raise HTTPException(404, "There is no sample patient with this name.")
+        saved = store.create(sample_profile(sample_id), "sample")
+        return RedirectResponse(f"/p/{saved.id}", status_code=303)
+
+    @router.get("/intake", response_class=HTMLResponse)
+    def intake_form(request: Request) -> HTMLResponse:
+        return page(request, "intake.html", **_intake_context())
+
+    @router.post("/intake", response_class=HTMLResponse, response_model=None)
+    async def intake_submit(request: Request, store: Store) -> Response:
+        form = await request.form()
+        try:
+            record = record_from_intake(form)
+        except IntakeError as exc:
+            return page(request, "intake.html", status_code=422,
+                        **_intake_context(_form_values(form), exc.errors.by_field))
+        saved = store.create(record, "intake")
+        return RedirectResponse(f"/p/{saved.id}/options", status_code=303)
+
+    @router.get("/upload", response_class=HTMLResponse)
+    def upload_form(request: Request) -> HTMLResponse:
+        return page(request, "upload.html", section="upload")
+
+    @router.post("/upload", response_class=HTMLResponse, response_model=None)
+    async def upload_submit(request: Request, store: Store,
+                            file: Annotated[UploadFile, File()]) -> Response:
+        raw = await file.read()
+        try:
+            record, _summary, kind = record_from_upload(raw, as_of=None,
+                                                       filename=file.filename or "upload")
+        except MyelonavError as exc:
+            return page(request, "upload.html", status_code=422, section="upload",
+                        error=str(exc))
+        saved = store.create(record, kind)
+        return RedirectResponse(f"/p/{saved.id}", status_code=303)
+
+    @router.get("/p/{profile_id}", response_class=HTMLResponse)
+    def profile(request: Request, store: Store, profile_id: ProfileId) -> HTMLResponse:
+        saved = require_profile(store, profile_id)
+        as_of = default_as_of(saved.record)
+        return page(request, "profile.html", summary=summarise(saved.record, as_of),
+                    record=saved.record, saved=saved, as_of=as_of,
+                    interests=[t.value for t in TrialInterest], **_context(saved, "profile"))
+
+    @router.post("/p/{profile_id}/preferences")
+    async def preferences(request: Request, store: Store,
+                          profile_id: ProfileId) -> RedirectResponse:
+        require_profile(store, profile_id)
+        form = await request.form()
+        travel = str(form.get("travel_miles", "")).strip()
+        interest = str(form.get("trial_interest", "unknown"))
+        changes: dict[str, Any] = {"trial_interest": interest}
+        try:
+            changes["max_travel_miles"] = float(travel) if travel else None
+        except ValueError:
+            raise InputError("enter a number of miles, or leave it empty",
+                             location="travel_miles") from None
+        store.update_preferences(profile_id, changes)
+        return RedirectResponse(f"/p/{profile_id}", status_code=303)
+
+    @router.get("/p/{profile_id}/options", response_class=HTMLResponse)
+    def options(request: Request, store: Store, profile_id: ProfileId,
+                audience: Audience = "patient",
+                as_of: Annotated[str | None, Query(max_length=10)] = None) -> HTMLResponse:
+        saved = require_profile(store, profile_id)
+        when = parse_as_of_param(as_of) or default_as_of(saved.record)
+        report = options_for(saved.record, when, audience)
+        groups: dict[str, list[dict[str, Any]]] = {}
+        for option in report["options"]:
+            groups.setdefault(option["status"], []).append(option)
+        return page(request, "options.html", report=report, groups=groups, audience=audience,
+                    **_context(saved, "options"))
+
+    @router.get("/p/{profile_id}/trials", response_class=HTMLResponse)
+    def trials(request: Request, store: Store, db: TrialsDb, profile_id: ProfileId,
+               verdict: Annotated[str, Query(max_length=20)] = "",
+               within_miles: Annotated[str, Query(max_length=10)] = "",
+               near: Annotated[str, Query(max_length=10)] = "") -> HTMLResponse:
+        if not trials_available():
+            raise HTTPException(404, "Trial matching is not installed.")
+        saved = require_profile(store, profile_id)
+        filters = {"verdict": verdict, "within_miles": within_miles, "near": near}
+        error = None
+        miles: float | None = None
+        if within_miles.strip():
+            try:
+                miles = float(within_miles)
+                if miles < 0:
+                    raise ValueError
+            except ValueError:
+                error = "within_miles: enter a distance in miles, or leave it empty"
+        if verdict and verdict not in ("likely_eligible", "possibly_eligible",
+                                       "likely_ineligible"):
+            error = "verdict: choose one of the listed answers"
+        result = None
+        if error is None:
+            try:
+                result = trial_matches(
+                    saved.record, default_as_of(saved.record), trials_db=db,
+                    near=near.strip() or None, within_miles=miles, verdict=verdict or None,
+                    include_ineligible=verdict == "likely_ineligible")
+            except InputError as exc:
+                error = str(exc)
+        return page(request, "trials.html", result=result, filters=filters, error=error,
+                    status_code=422 if error else 200, **_context(saved, "trials"))
+
+    @router.get("/p/{profile_id}/export.json")
+    def export(store: Store, profile_id: ProfileId) -> Response:
+        from myelonav.patient.fhir_export import export_bundle
+
+        saved = require_profile(store, profile_id)
+        payload = {"profile": saved.export(), "fhir_bundle": export_bundle(saved.record)}
+        return Response(
+            json.dumps(payload, indent=2, ensure_ascii=False), media_type="application/json",
+            headers={"Content-Disposition": f'attachment; filename="myelonav-{saved.id}.json"'},
+        )
+
+    @router.post("/p/{profile_id}/delete", response_class=HTMLResponse)
+    def delete(request: Request, store: Store, profile_id: ProfileId) -> HTMLResponse:
+        require_profile(store, profile_id)
+        store.delete(profile_id)
+        return page(request, "deleted.html", section="deleted")
+
+    @router.get("/support", response_class=HTMLResponse)
+    def support(request: Request) -> HTMLResponse:
+        return page(request, "support.html", result=None, values={}, errors={},
+                    symptoms=SYMPTOM_LABELS, resources=resource_list().resources,
+                    section="support")
+
+    @router.post("/support", response_class=HTMLResponse)
+    async def support_submit(request: Request) -> HTMLResponse:
+        form = await request.form()
+        values = {k: form.get(k) for k in form}
+        fields: dict[str, Any] = {
+            name: True for name in SYMPTOM_FLAGS if form.get(name) == "on"
+        }
+        for name in ("on_bispecific", "recent_car_t"):
+            fields[name] = form.get(name) == "on"
+        errors: dict[str, str] = {}
+        try:
+            temp = str(form.get("temperature", "")).strip()
+            if temp:
+                fields["temperature_c"] = parse_temperature(temp)
+            for name, key in (("systolic_bp", "systolic_bp"), ("spo2", "spo2")):
+                raw = str(form.get(key, "")).strip()
+                if raw:
+                    try:
+                        fields[name] = int(raw)
+                    except ValueError:
+                        raise InputError("enter a whole number", location=key) from None
+            result = triage(make_report(**fields)).to_dict()
+        except InputError as exc:
+            where = "temperature" if exc.location == "--temp" else (exc.location or "form")
+            errors[where] = exc.message
+            result = None
+        return page(request, "support.html", status_code=422 if errors else 200, result=result,
+                    values=values, errors=errors, symptoms=SYMPTOM_LABELS,
+                    resources=resource_list().resources, section="support")
+
+    @router.get("/privacy", response_class=HTMLResponse)
+    def privacy(request: Request) -> HTMLResponse:
+        return page(request, "privacy.html", section="privacy")
+
+    if visit_available():
+        from myelonav.web.pages.visit_pages import visit_router
+
+        router.include_router(visit_router())
+    return router
+
+
+def _wants_html(request: Request) -> bool:
+    return not request.url.path.startswith("/api/")
+
+
+def install_page_errors(app: FastAPI) -> None:
+    """HTML error pages for the pages; JSON (with the field) for the API."""
+    from fastapi.exceptions import RequestValidationError
+
+    from myelonav.web.errors import _http, _myelonav, _validation
+
+    async def http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, StarletteHTTPException)
+        if not _wants_html(request):
+            return await _http(request, exc)
+        message = exc.detail if isinstance(exc.detail, str) else "Something went wrong."
+        return page(request, "error.html", status_code=exc.status_code, message=message,
+                    section="error")
+
+    async def myelonav_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, MyelonavError)
+        if not _wants_html(request):
+            return await _myelonav(request, exc)
+        status = status_for(exc)
+        body = error_body(exc.message, exc.location)
+        message = body["detail"] if status < 500 else "Something went wrong on our side."
+        return page(request, "error.html", status_code=status, message=message,
+                    section="error")
+
+    async def validation_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, RequestValidationError)
+        if not _wants_html(request):
+            return await _validation(request, exc)
+        first = exc.errors()[0] if exc.errors() else {}
+        where = ".".join(str(p) for p in first.get("loc", ())[1:]) or "request"
+        message = f"{where}: {first.get('msg', 'not valid')}"
+        if where == "profile_id":
+            message = "This link does not point to a saved profile. Check the address."
+        return page(request, "error.html", status_code=422, message=message, section="error")
+
+    app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_exception_handler(StarletteHTTPException, http_error)
+    app.add_exception_handler(MyelonavError, myelonav_error)
+
+
+__all__ = ["SYMPTOM_LABELS", "install_page_errors", "page_router"]

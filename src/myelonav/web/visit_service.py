@@ -1,0 +1,48 @@
+"""Visit preparation for a record (``myelonav.visit``): questions, packet PDF, lab plot."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any, Literal
+
+from myelonav.patient.models import PatientRecord
+from myelonav.visit.trials import TrialRow, match_trials
+
+PlotFormat = Literal["png", "svg"]
+
+
+def visit_trials(record: PatientRecord, as_of: dt.date, trials_db: Path) -> list[TrialRow]:
+    from myelonav.trials.local import criteria_parser, open_store
+    from myelonav.trials.patient_match import stored_parse
+
+    store = open_store(trials_db, parse_criteria=criteria_parser())
+    try:
+        studies = list(store.iter_studies())
+        return match_trials(record, studies, as_of=as_of,
+                            parsed_of=lambda s: stored_parse(store.parsed_criteria(s.nct_id), s))
+    finally:
+        store.close()
+
+
+def questions_for(record: PatientRecord, as_of: dt.date, trials_db: Path) -> list[dict[str, Any]]:
+    from myelonav.visit.questions import build_questions
+
+    questions = build_questions(record, as_of, trials=visit_trials(record, as_of, trials_db))
+    return [q.as_json() for q in questions]
+
+
+def packet_pdf(record: PatientRecord, as_of: dt.date, trials_db: Path) -> bytes:
+    from myelonav.visit.packet import PacketInputs, html_to_pdf, render_html
+
+    inputs = PacketInputs(record, as_of, visit_trials(record, as_of, trials_db))
+    return html_to_pdf(render_html(inputs))
+
+
+def plot_bytes(record: PatientRecord, as_of: dt.date, fmt: PlotFormat) -> bytes:
+    from myelonav.visit.plot import render_plot
+
+    return render_plot(record, as_of, fmt)
+
+
+__all__ = ["PlotFormat", "packet_pdf", "plot_bytes", "questions_for", "visit_trials"]
