@@ -31,8 +31,8 @@ bench: $(STAMP)
 # Re-pin every dependency after editing pyproject.toml.
 lock:
 	rm -rf .lockenv && $(PYTHON) -m venv .lockenv
-	.lockenv/bin/pip install --quiet --disable-pip-version-check -e '.[dev]'
-	.lockenv/bin/pip freeze --exclude-editable | grep -v '^myelonav' > requirements.lock
+	.lockenv/bin/pip install --quiet --disable-pip-version-check 'setuptools>=77' -e '.[dev]'
+	.lockenv/bin/pip freeze --all --exclude-editable | grep -v -E '^(myelonav|pip)==' > requirements.lock
 	rm -rf .lockenv
 
 clean:
