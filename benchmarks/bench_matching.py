@@ -9,7 +9,8 @@ distinct and the matcher's per-atom cache sees realistic variety. Prints:
 * criteria parsing: studies/s and criteria/s on distinct texts, caches cold (store time);
 * matching one sample patient against N stored studies (1,000, 5,000 and 100,000 with 5%
   myeloma studies, plus a 100,000 all-myeloma worst case; 1,000 and 5,000 with --quick):
-  p50 / p95 latency over repeated runs, each with a fresh matcher;
+  p50 / p95 latency over repeated runs, each with a fresh matcher; the 5,000 case is run
+  a second time with the patient's location, so the distance to every recruiting site counts;
 * peak Python heap (tracemalloc) of one matching run and the process peak RSS.
 
 Parsed criteria are reused for studies beyond the distinct pool (the store parses each study
@@ -30,11 +31,13 @@ import tracemalloc
 from myelonav.samples import sample_profiles
 from myelonav.trials.criteria import ParsedCriteria, parse_criteria
 from myelonav.trials.criteria import parser as criteria_parser
+from myelonav.trials.geo import Point
 from myelonav.trials.models import Study
 from myelonav.trials.patient_match import match_patient
 from myelonav.trials.samples import sample_studies
 
 AS_OF = dt.date(2026, 11, 25)
+NEW_YORK = Point(40.7128, -74.0060, "New York, NY")
 _VARY = [
     (re.compile(r"(ANC|neutrophil count) >= \d+(?:\.\d+)?", re.I), ["1.0", "0.75", "1.5", "0.5"]),
     (re.compile(r"(platelets|platelet count) >= \d+", re.I), ["50", "75", "30", "100"]),
@@ -87,11 +90,15 @@ def build(
     return studies, parsed, parse_seconds, n_criteria
 
 
-def bench(n: int, distinct: int, reps: int, myeloma_share: float = 1.0) -> None:
+def bench(
+    n: int, distinct: int, reps: int, myeloma_share: float = 1.0, origin: Point | None = None
+) -> None:
     studies, parsed, parse_s, n_criteria = build(n, distinct, myeloma_share=myeloma_share)
     share = "all myeloma" if myeloma_share >= 1 else f"{myeloma_share:.0%} myeloma"
+    near = f", distance from {origin.label}" if origin is not None else ""
     print(
-        f"-- {n:,} studies, {share} ({distinct:,} distinct criteria texts, {n_criteria:,} criteria)"
+        f"-- {n:,} studies, {share} ({distinct:,} distinct criteria texts, {n_criteria:,} "
+        f"criteria){near}"
     )
     print(
         f"   parsing (store time, cold caches): {distinct / parse_s:,.0f} studies/s, "
@@ -102,7 +109,12 @@ def bench(n: int, distinct: int, reps: int, myeloma_share: float = 1.0) -> None:
     for _ in range(reps):
         start = time.perf_counter()
         ranked = match_patient(
-            patient, studies, lambda s: parsed[s.nct_id], as_of=AS_OF, include_closed=True
+            patient,
+            studies,
+            lambda s: parsed[s.nct_id],
+            as_of=AS_OF,
+            origin=origin,
+            include_closed=True,
         )
         timings.append(time.perf_counter() - start)
     timings.sort()
@@ -117,7 +129,14 @@ def bench(n: int, distinct: int, reps: int, myeloma_share: float = 1.0) -> None:
         f"verdicts {verdicts}"
     )
     tracemalloc.start()
-    match_patient(patient, studies, lambda s: parsed[s.nct_id], as_of=AS_OF, include_closed=True)
+    match_patient(
+        patient,
+        studies,
+        lambda s: parsed[s.nct_id],
+        as_of=AS_OF,
+        origin=origin,
+        include_closed=True,
+    )
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     print(f"   peak Python heap during one match run: {peak / 2**20:,.1f} MiB")
@@ -138,9 +157,11 @@ def main() -> None:
     if args.quick:
         bench(1_000, 300, reps=5)
         bench(5_000, 500, reps=3)
+        bench(5_000, 500, reps=3, origin=NEW_YORK)
     else:
         bench(1_000, 1_000, reps=15)
         bench(5_000, 2_000, reps=9)
+        bench(5_000, 2_000, reps=9, origin=NEW_YORK)
         bench(100_000, 2_000, reps=5, myeloma_share=0.05)
         bench(100_000, 2_000, reps=3)
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

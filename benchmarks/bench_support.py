@@ -18,10 +18,10 @@ import tracemalloc
 from collections.abc import Callable
 from pathlib import Path
 
+from myelonav.readability import fk_grade
 from myelonav.support.calendar import available, build_calendar, to_ics
 from myelonav.support.content import education
 from myelonav.support.diary import append_entry
-from myelonav.support.readability import fk_grade
 from myelonav.support.triage import SYMPTOM_FLAGS, SymptomReport, triage
 
 FLAGS = sorted(SYMPTOM_FLAGS)

@@ -128,7 +128,7 @@ class TrialMatch:
     nct_id: str
     title: str
     verdict: Verdict
-    judged: list[tuple[Criterion, Result, str]]
+    judged: Sequence[tuple[Criterion, Result, str]]  # in order; may be shared between matches
     failing: list[str] = field(default_factory=list)  # ids of criteria not met
     unknown: list[str] = field(default_factory=list)  # ids of criteria we cannot judge
     ask_study_team: list[str] = field(default_factory=list)
@@ -744,22 +744,60 @@ def _needs_true(section: Section, negations: int) -> bool:
     return (section is Section.inclusion) == (negations % 2 == 0)
 
 
+@dataclass(frozen=True, slots=True)
+class ParsedJudgement:
+    """Criteria judged for one patient, in order, with the ids that decide the verdict."""
+
+    judged: tuple[tuple[Criterion, Result, str], ...]
+    failing: tuple[str, ...]
+    unknown: tuple[str, ...]
+    ask: tuple[str, ...]
+
+    @property
+    def verdict(self) -> Verdict:
+        if self.failing:
+            return Verdict.likely_ineligible
+        if self.unknown:
+            return Verdict.possibly_eligible
+        return Verdict.likely_eligible
+
+
 class Matcher:
-    """Evaluates criteria for one patient on one date; caches each distinct atom's answer."""
+    """Evaluates criteria for one patient on one date.
+
+    Everything it answers is memoised for the query: each distinct atom (by value), each
+    distinct criterion text per section, each parse object and each (condition, age, parse)
+    triple, so a study costs a few lookups once its criteria have been seen. Memoised answers
+    are exactly what evaluating afresh gives (tests/trials/test_match_equivalence.py).
+    """
 
     def __init__(self, facts: PatientFacts) -> None:
         self.facts = facts
         self._cache: dict[tuple[object, bool], Eval] = {}
-        self._criteria: dict[tuple[str, Section], tuple[Result, str]] = {}
+        self._by_id: dict[tuple[int, bool], tuple[Node, Eval]] = {}
+        # criterion text -> answer, one table per section (the parser is deterministic, so equal
+        # text in the same section means an equal tree; str hashes are cached)
+        self._inclusion: dict[str, tuple[Result, str]] = {}
+        self._exclusion: dict[str, tuple[Result, str]] = {}
+        # id(parse) -> (parse, its judgement); the parse is held so its id cannot be reused
+        self._parses: dict[int, tuple[ParsedCriteria, ParsedJudgement]] = {}
+        # (id(condition), id(age), id(parse)) -> (the three, the study's judgement)
+        self._studies: dict[tuple[int, int, int], tuple[object, object, object, ParsedJudgement]]
+        self._studies = {}
+        self._registry: dict[int, tuple[Criterion, tuple[Result, str]]] = {}
 
     def atom(self, node: Node, need_true: bool) -> Eval:
+        # by identity first (the parser shares atoms between texts; hashing a model is slow),
+        # then by value
+        seen = self._by_id.get((id(node), need_true))
+        if seen is not None and seen[0] is node:
+            return seen[1]
         key = (node, need_true)
         hit = self._cache.get(key)
-        if hit is not None:
-            return hit
-        value = self._atom(node, need_true)
-        self._cache[key] = value
-        return value
+        if hit is None:
+            hit = self._cache[key] = self._atom(node, need_true)
+        self._by_id[(id(node), need_true)] = (node, hit)
+        return hit
 
     def _atom(self, node: Node, need_true: bool) -> Eval:
         f = self.facts
@@ -803,11 +841,9 @@ class Matcher:
             single = self.atom(node, need_true)
             return single[0], [single]
         parts = [self.tree(item, need_true) for item in node.items]
-        if node.op == "and":
-            value = min(p[0] for p in parts)
-        else:
-            value = max((p[0] for p in parts), key=lambda t: _OR_RANK[t])
-        if value in (Tri.ASK, Tri.SCREEN) or (node.op == "and" and value is Tri.TRUE):
+        values = [p[0] for p in parts]
+        value = min(values) if node.op == "and" else max(values, key=_OR_RANK.__getitem__)
+        if value is Tri.ASK or value is Tri.SCREEN or (node.op == "and" and value is Tri.TRUE):
             return value, [fact for p in parts for fact in p[1]]
         deciding = [fact for p in parts if p[0] is value for fact in p[1]]
         return value, deciding or [fact for p in parts for fact in p[1]]
@@ -825,14 +861,91 @@ class Matcher:
             exception=c.exception,
         )
 
+    def judge_parsed(self, parsed: ParsedCriteria) -> ParsedJudgement:
+        """Every criterion of one stored parse, judged once per parse object (stores share one
+        parse between studies with the same text, and a parse is immutable)."""
+        hit = self._parses.get(id(parsed))
+        if hit is not None and hit[0] is parsed:
+            return hit[1]
+        inclusion, exclusion = self._inclusion, self._exclusion
+        incl = Section.inclusion
+        not_met, unknown_, ask_ = Result.not_met, Result.unknown, Result.ask
+        judged: list[tuple[Criterion, Result, str]] = []
+        failing: list[str] = []
+        unknown: list[str] = []
+        ask: list[str] = []
+        for c in parsed.criteria:
+            text = c.text
+            table = inclusion if c.section is incl else exclusion
+            answer = table.get(text)
+            if answer is None:
+                answer = table[text] = self._judge(c)
+            result = answer[0]
+            judged.append((c, result, answer[1]))
+            if result is not_met:
+                failing.append(c.id)
+            elif result is unknown_:
+                unknown.append(c.id)
+            elif result is ask_:
+                ask.append(text)
+        value = ParsedJudgement(tuple(judged), tuple(failing), tuple(unknown), tuple(ask))
+        self._parses[id(parsed)] = (parsed, value)
+        return value
+
     def judge(self, c: Criterion) -> tuple[Result, str]:
-        # the parser is deterministic, so equal text means an equal tree (and str hashes are cached)
-        key = (c.text, c.section)
-        hit = self._criteria.get(key)
+        table = self._inclusion if c.section is Section.inclusion else self._exclusion
+        hit = table.get(c.text)
         if hit is None:
-            hit = self._judge(c)
-            self._criteria[key] = hit
+            hit = table[c.text] = self._judge(c)
         return hit
+
+    def judge_study(
+        self, condition: Criterion | None, age: Criterion | None, parsed: ParsedCriteria
+    ) -> ParsedJudgement:
+        """The registry's condition and age criteria, then the parsed ones. Memoised per
+        distinct (condition, age, parse) objects: the first two are shared between studies."""
+        key = (id(condition), id(age), id(parsed))
+        hit = self._studies.get(key)
+        if hit is not None and hit[0] is condition and hit[1] is age and hit[2] is parsed:
+            return hit[3]
+        body = self.judge_parsed(parsed)
+        head: list[tuple[Criterion, Result, str]] = []
+        if condition is not None and isinstance(condition.tree, OtherAtom):
+            head.append((condition, Result.not_met, _NOT_MYELOMA))
+        elif condition is not None:
+            head.append((condition, *self._judge_registry(condition)))
+        if age is not None:
+            head.append((age, *self._judge_registry(age)))
+        value = body
+        if head:
+            failing, unknown, ask = [], [], []
+            for c, r, _ in head:
+                if r is Result.not_met:
+                    failing.append(c.id)
+                elif r is Result.unknown:
+                    unknown.append(c.id)
+                elif r is Result.ask:
+                    ask.append(c.text)
+            value = ParsedJudgement(
+                (*head, *body.judged),
+                (*failing, *body.failing) if failing else body.failing,
+                (*unknown, *body.unknown) if unknown else body.unknown,
+                (*ask, *body.ask) if ask else body.ask,
+            )
+        self._studies[key] = (condition, age, parsed, value)
+        return value
+
+    def _judge_registry(self, c: Criterion) -> tuple[Result, str]:
+        """A criterion built from registry fields. Unlike parsed criteria, equal text does not
+        mean an equal tree here (the condition criterion's text names the conditions, its tree
+        also reads the title), so these are cached per object; the builders are memoised on
+        every field they read, so equal inputs give the same object."""
+        hit = self._registry.get(id(c))
+        if hit is not None and hit[0] is c:
+            return hit[1]
+        answer = self._judge(c)
+        self._registry[id(c)] = (c, answer)
+        return answer
 
     def _judge(self, c: Criterion) -> tuple[Result, str]:
         need_true = c.section is Section.inclusion
@@ -924,33 +1037,15 @@ def match_study(matcher: Matcher, study: Study, parsed: ParsedCriteria | None = 
     """Judge one study for the matcher's patient. ``parsed`` is the stored parse, if any."""
     if parsed is None:
         parsed = parse_criteria(study.eligibility.criteria_text)
-    judged: list[tuple[Criterion, Result, str]] = []
-    cond = condition_criterion(study)
-    if cond is not None and isinstance(cond.tree, OtherAtom):
-        judged.append((cond, Result.not_met, _NOT_MYELOMA))
-    elif cond is not None:
-        judged.append((cond, *matcher.judge(cond)))
-    age = registry_age_criterion(study)
-    if age is not None:
-        judged.append((age, *matcher.judge(age)))
-    judge = matcher.judge
-    judged += [(c, *judge(c)) for c in parsed.criteria]
-    failing = [c.id for c, r, _ in judged if r is Result.not_met]
-    unknown = [c.id for c, r, _ in judged if r is Result.unknown]
-    if failing:
-        verdict = Verdict.likely_ineligible
-    elif unknown:
-        verdict = Verdict.possibly_eligible
-    else:
-        verdict = Verdict.likely_eligible
+    j = matcher.judge_study(condition_criterion(study), registry_age_criterion(study), parsed)
     return TrialMatch(
         nct_id=study.nct_id,
         title=study.title,
-        verdict=verdict,
-        judged=judged,
-        failing=failing,
-        unknown=unknown,
-        ask_study_team=[c.text for c, r, _ in judged if r is Result.ask],
+        verdict=j.verdict,
+        judged=j.judged,
+        failing=list(j.failing),
+        unknown=list(j.unknown),
+        ask_study_team=list(j.ask),
         is_sample=study.is_sample,
     )
 
@@ -978,6 +1073,7 @@ __all__ = [
     "PCL_CIRCULATING_PCT",
     "CriterionResult",
     "Matcher",
+    "ParsedJudgement",
     "Result",
     "Tri",
     "TrialMatch",

@@ -7,8 +7,12 @@ The store holds each study's criteria parsed at import time; ``stored_parse`` re
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import re
-from collections.abc import Callable, Iterable
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any
 
@@ -26,12 +30,32 @@ from myelonav.trials.ranking import RankedTrial, rank
 _RELEVANT = re.compile(r"myeloma|plasma[\s-]cell|plasmacytoma|amyloid|\bMGUS\b", re.I)
 
 
+# Stored parses read back recently, by (NCT id, parser version, criteria text): the parser is
+# deterministic, so a parse stored under this version for this text equals any other such parse,
+# and a long-running process (the web app) need not re-validate it on every query.
+_PARSE_CACHE_SIZE = 16384
+_parse_cache: OrderedDict[tuple[str, str, str], ParsedCriteria] = OrderedDict()
+_parse_lock = threading.Lock()  # the web app matches on several threads
+
+
 def stored_parse(raw: dict[str, Any] | None, study: Study) -> ParsedCriteria:
     if raw is not None and raw.get("parser_version") == PARSER_VERSION:
+        key = (study.nct_id, PARSER_VERSION, study.eligibility.criteria_text)
+        with _parse_lock:
+            hit = _parse_cache.get(key)
+            if hit is not None:
+                _parse_cache.move_to_end(key)
+                return hit
         try:
-            return ParsedCriteria.model_validate(raw)
+            parsed = ParsedCriteria.model_validate(raw)
         except ValidationError:
             pass
+        else:
+            with _parse_lock:
+                _parse_cache[key] = parsed
+                if len(_parse_cache) > _PARSE_CACHE_SIZE:
+                    _parse_cache.popitem(last=False)
+            return parsed
     return parse_criteria(study.eligibility.criteria_text)
 
 
@@ -45,6 +69,20 @@ def is_candidate(study: Study, include_closed: bool = False) -> bool:
 @lru_cache(maxsize=16384)
 def _relevant(conditions: tuple[str, ...], title: str) -> bool:
     return any(_RELEVANT.search(c) for c in conditions) or bool(_RELEVANT.search(title))
+
+
+@contextmanager
+def _cycle_collector_paused() -> Iterator[None]:
+    """Matching allocates many small, acyclic result objects. Each allocation burst would set
+    off full cycle collections that walk every study held in memory (most of the run time at
+    100,000 studies); reference counting still frees everything as usual."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def match_patient(
@@ -61,12 +99,13 @@ def match_patient(
     site is farther are dropped (studies with no site location are kept)."""
     facts = PatientFacts.build(record, as_of)
     matcher = Matcher(facts)
-    pairs = [
-        (match_study(matcher, s, parsed_of(s)), s)
-        for s in studies
-        if is_candidate(s, include_closed)
-    ]
-    ranked = rank(pairs, facts, origin=origin, max_miles=within_miles)
+    with _cycle_collector_paused():
+        pairs = [
+            (match_study(matcher, s, parsed_of(s)), s)
+            for s in studies
+            if is_candidate(s, include_closed)
+        ]
+        ranked = rank(pairs, facts, origin=origin, max_miles=within_miles)
     if within_miles is not None and origin is not None:
         ranked = [
             r for r in ranked if r.nearest_site is None or r.nearest_site.miles <= within_miles

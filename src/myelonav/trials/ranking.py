@@ -19,6 +19,7 @@ Trials are ordered by verdict first (eligible, possible, ineligible), then by sc
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache, lru_cache
@@ -28,9 +29,9 @@ from myelonav.knowledge.schema import Evidence, Option
 from myelonav.patient.vocabulary import vocabulary
 from myelonav.trials._facts import PatientFacts
 from myelonav.trials.criteria import lexicon as lx
-from myelonav.trials.geo import NearestSite, Point, nearest_site
+from myelonav.trials.geo import EARTH_RADIUS_MILES, NearestSite, Point, nearest_site
 from myelonav.trials.matching import TrialMatch, Verdict
-from myelonav.trials.models import OPEN_STATUSES, Study
+from myelonav.trials.models import OPEN_STATUSES, Location, Study
 
 WEIGHTS: dict[str, float] = {
     "fit": 0.40,
@@ -61,7 +62,7 @@ _ANTIGEN_OF = {
 }
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class Component:
     name: str
     value: float
@@ -244,6 +245,77 @@ def _fit(match: TrialMatch) -> tuple[float, str]:
 _TIER = {Verdict.likely_eligible: 0, Verdict.possibly_eligible: 1, Verdict.likely_ineligible: 2}
 
 
+def _study_evidence(study: Study, received: frozenset[str]) -> _EvidenceHit:
+    """``evidence_for`` with the patient's received classes computed once by the caller."""
+    classes: set[str] = set()
+    agents: set[str] = set()
+    for i in study.interventions:
+        classes.update(i.drug_classes)
+        agents.update(i.drug_ids)
+    own = classes - _BACKBONE  # what study_classes returns when the vocabulary resolved any
+    tested = frozenset(own) if own else frozenset(study_classes(study))
+    return _evidence(tested, frozenset(agents), received)
+
+
+class _Origin:
+    """The patient's point with its trigonometry done once (same arithmetic as
+    ``geo.haversine_miles``, so distances are bit-for-bit the same)."""
+
+    __slots__ = ("cos_lat", "lat", "lat_rad", "lon")
+
+    def __init__(self, origin: Point) -> None:
+        self.lat, self.lon = origin.lat, origin.lon
+        self.lat_rad = math.radians(origin.lat)
+        self.cos_lat = math.cos(self.lat_rad)
+
+    def nearest(self, study: Study) -> NearestSite | None:
+        """``geo.nearest_site`` (recruiting sites): the first site with the fewest miles."""
+        best: Location | None = None
+        best_h = best_miles = math.inf
+        for loc in study.locations:
+            lat, lon = loc.lat, loc.lon
+            if lat is None or lon is None or loc.status != "RECRUITING":
+                continue
+            p2 = math.radians(lat)
+            h = (
+                math.sin((p2 - self.lat_rad) / 2) ** 2
+                + self.cos_lat * math.cos(p2) * math.sin(math.radians(lon - self.lon) / 2) ** 2
+            )
+            if h >= best_h:
+                continue  # miles grow with h: this site cannot be strictly closer
+            miles = 2 * EARTH_RADIUS_MILES * math.asin(min(1.0, math.sqrt(h)))
+            if best is None or miles < best_miles:
+                best, best_h, best_miles = loc, h, miles
+        return None if best is None else NearestSite(best, best_miles)
+
+
+def _distance_from(
+    study: Study, origin: _Origin | None, limit: float | None
+) -> tuple[float, str, NearestSite | None, bool | None]:
+    """``_distance`` with the origin's trigonometry precomputed."""
+    if origin is None:
+        return 0.5, "your location is not known", None, None
+    site = origin.nearest(study)
+    if site is None:
+        return 0.5, "no recruiting site with a known location", None, None
+    miles = site.miles
+    where = f"{site.location.label}, {miles:.0f} miles"
+    if limit is not None and limit > 0:
+        if miles <= limit:
+            return 1.0 - 0.5 * miles / limit, f"{where} (within your {limit:g} miles)", site, True
+        return 0.1, f"{where} (beyond your {limit:g} miles)", site, False
+    return max(0.2, 1.0 - miles / 1000.0), where, site, None
+
+
+_W_FIT, _W_EVIDENCE, _W_PHASE, _W_STATUS, _W_DISTANCE = (
+    WEIGHTS["fit"],
+    WEIGHTS["evidence"],
+    WEIGHTS["phase"],
+    WEIGHTS["status"],
+    WEIGHTS["distance"],
+)
+
+
 def rank(
     matches: Sequence[tuple[TrialMatch, Study]],
     facts: PatientFacts,
@@ -252,51 +324,54 @@ def rank(
 ) -> list[RankedTrial]:
     """Score and order matched trials. ``max_miles`` defaults to the patient's preference."""
     limit = max_miles if max_miles is not None else facts.record.preferences.max_travel_miles
+    received = frozenset(c for ex in facts.exposures for c in ex.classes if c in _ANTIGEN_OF)
+    point = _Origin(origin) if origin is not None else None
+    # Many studies share their first four components; those (frozen) and their partial sum are
+    # built once per distinct key. The score adds the same terms in the same order as
+    # sum(c.value * c.weight for c in parts), so it is the same float.
+    shared: dict[tuple[object, ...], tuple[list[Component], float]] = {}
     ranked: list[RankedTrial] = []
+    append = ranked.append
     for match, study in matches:
-        fit = _fit(match)
-        ev = evidence_for(study, facts)
-        phase = _phase(study)
-        status = _status(study)
-        dist, dist_reason, site, within = _distance(study, origin, limit)
-        parts = [
-            Component(name="fit", value=fit[0], weight=WEIGHTS["fit"], reason=fit[1]),
-            Component(
-                name="evidence",
-                value=round(ev.value, 3),
-                weight=WEIGHTS["evidence"],
-                reason=ev.reason,
-            ),
-            Component(name="phase", value=phase[0], weight=WEIGHTS["phase"], reason=phase[1]),
-            Component(name="status", value=status[0], weight=WEIGHTS["status"], reason=status[1]),
-            Component(
-                name="distance",
-                value=round(dist, 3),
-                weight=WEIGHTS["distance"],
-                reason=dist_reason,
-            ),
-        ]
-        score = round(100.0 * sum(c.value * c.weight for c in parts), 1)
+        verdict = match.verdict
+        ev = _study_evidence(study, received)
+        key = (
+            verdict,
+            len(match.unknown) if verdict is Verdict.possibly_eligible else 0,
+            len(match.failing) if verdict is Verdict.likely_ineligible else 0,
+            ev,
+            tuple(study.phases),
+            study.overall_status,
+        )
+        hit = shared.get(key)
+        if hit is None:
+            fit = _fit(match)
+            phase = _phase(study)
+            status = _status(study)
+            ev_value = round(ev.value, 3)
+            head = [
+                Component("fit", fit[0], _W_FIT, fit[1]),
+                Component("evidence", ev_value, _W_EVIDENCE, ev.reason),
+                Component("phase", phase[0], _W_PHASE, phase[1]),
+                Component("status", status[0], _W_STATUS, status[1]),
+            ]
+            partial = (
+                0
+                + fit[0] * _W_FIT
+                + ev_value * _W_EVIDENCE
+                + phase[0] * _W_PHASE
+                + status[0] * _W_STATUS
+            )
+            hit = shared[key] = (head, partial)
+        dist, dist_reason, site, within = _distance_from(study, point, limit)
+        dist_value = round(dist, 3)
+        parts = [*hit[0], Component("distance", dist_value, _W_DISTANCE, dist_reason)]
+        score = round(100.0 * (hit[1] + dist_value * _W_DISTANCE), 1)
         info = None
         if site is not None:
             loc = site.location
-            info = SiteInfo(
-                facility=loc.facility,
-                city=loc.city,
-                state=loc.state,
-                miles=round(site.miles, 1),
-                status=loc.status,
-            )
-        ranked.append(
-            RankedTrial(
-                rank=0,
-                score=score,
-                components=parts,
-                match=match,
-                nearest_site=info,
-                within_travel=within,
-            )
-        )
+            info = SiteInfo(loc.facility, loc.city, loc.state, round(site.miles, 1), loc.status)
+        append(RankedTrial(0, score, parts, match, info, within))
     ranked.sort(key=lambda r: (_TIER[r.match.verdict], -r.score, r.match.nct_id))
     for i, r in enumerate(ranked, start=1):
         r.rank = i
