@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from myelonav.datafiles import Citation
 from myelonav.errors import KnowledgeError
 from myelonav.support import content
-from myelonav.support.schemas import Citation, ResourceFile, ScheduleFile, TriageFile
+from myelonav.support.schemas import ResourceFile, ScheduleFile, TriageFile
 
 REVIEWED = dt.date(2026, 11, 25)
 

@@ -19,6 +19,7 @@ from myelonav.commands._common import (
     handle_errors,
     parse_as_of,
 )
+from myelonav.datafiles import Citation
 from myelonav.errors import InputError
 from myelonav.patient.profile_io import load_profile, write_atomic
 from myelonav.patient.vocabulary import vocabulary
@@ -28,7 +29,7 @@ from myelonav.support.content import distress_spec, education, resource_list
 from myelonav.support.distress import assess, resource_dict
 from myelonav.support.ice import ice_spec, score_ice
 from myelonav.support.profile_support import support_summary
-from myelonav.support.schemas import Citation, EducationPiece
+from myelonav.support.schemas import EducationPiece
 from myelonav.support.triage import (
     SymptomReport,
     TriageResult,

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import yaml
 from pydantic import ValidationError
 
-from myelonav.errors import RecordValidationError, StoreError
+from myelonav.atomic import write_text_atomic
+from myelonav.errors import RecordValidationError
 from myelonav.patient.models import PatientRecord, Preferences
 
 
@@ -91,21 +90,7 @@ def dump_profile(record: PatientRecord) -> str:
 
 def write_atomic(path: str | Path, text: str) -> None:
     """Write text so that readers see the old file or the new one, never half of either."""
-    p = Path(path)
-    try:
-        p.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                fh.write(text)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, p)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-    except OSError as exc:
-        raise StoreError(f"cannot write: {exc.strerror}", location=str(p)) from None
+    write_text_atomic(path, text)
 
 
 def save_profile(record: PatientRecord, path: str | Path) -> None:

@@ -9,11 +9,8 @@ from __future__ import annotations
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any, TypeVar
 
-import yaml
-from pydantic import BaseModel, ValidationError
-
+from myelonav.datafiles import M, parse_content
 from myelonav.errors import KnowledgeError
 from myelonav.support.schemas import (
     DistressFile,
@@ -23,30 +20,7 @@ from myelonav.support.schemas import (
     TriageFile,
 )
 
-M = TypeVar("M", bound=BaseModel)
-
 DATA_PACKAGE = "myelonav.support"
-
-
-def parse_content(text: str, model: type[M], source: str) -> M:
-    """Validate YAML text against ``model``; errors name the file and field path."""
-    try:
-        data: Any = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{source}:{mark.line + 1}" if mark is not None else source
-        raise KnowledgeError(f"not valid YAML: {exc}", location=where) from None
-    if not isinstance(data, dict):
-        raise KnowledgeError("the file must be a mapping", location=source)
-    # Top-level keys starting with "_" only hold YAML anchors (shared citations).
-    data = {k: v for k, v in data.items() if not str(k).startswith("_")}
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        path = ".".join(str(p) for p in err["loc"]) or "(root)"
-        more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-        raise KnowledgeError(f"{err['msg']}{more}", location=f"{source}: {path}") from None
 
 
 def _read(name: str) -> str:

@@ -10,32 +10,10 @@ import datetime as dt
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Citation(_Strict):
-    """A source a figure or rule was read from: journal article, FDA label or web page."""
-
-    label: str = Field(min_length=3, description="What it is: trial, guideline, label.")
-    source: str = Field(min_length=2, description="Journal, agency or publisher.")
-    year: int = Field(ge=1990, le=2030)
-    url: str | None = Field(None, pattern=r"^https?://")
-    pmid: str | None = Field(None, pattern=r"^[0-9]{6,9}$")
-    doi: str | None = Field(None, pattern=r"^10\.")
-
-    @model_validator(mode="after")
-    def _locatable(self) -> Citation:
-        if not (self.url or self.pmid or self.doi):
-            raise ValueError("a citation needs a url, pmid or doi")
-        return self
-
-    def short(self) -> str:
-        where = self.url or (f"PMID {self.pmid}" if self.pmid else f"doi:{self.doi}")
-        return f"{self.label}. {self.source} {self.year}. {where}"
+from myelonav.datafiles import Citation
+from myelonav.datafiles import Strict as _Strict
 
 
 class Reviewed(_Strict):

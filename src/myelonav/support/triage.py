@@ -24,9 +24,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from myelonav import DISCLAIMER
 from myelonav.clinical.thresholds import FEVER_C
+from myelonav.datafiles import Citation
 from myelonav.errors import InputError, KnowledgeError
 from myelonav.support.content import triage_rules
-from myelonav.support.schemas import Citation, Condition, TriageRule
+from myelonav.support.schemas import Condition, TriageRule
 
 
 class Urgency(IntEnum):

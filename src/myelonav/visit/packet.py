@@ -24,6 +24,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from myelonav import DISCLAIMER, __version__
+from myelonav.atomic import write_bytes_atomic
 from myelonav.clinical.car_t import car_t_facts
 from myelonav.clinical.staging import Stage, inputs_from_record, iss, r2_iss, r_iss
 from myelonav.errors import CalculationError
@@ -32,7 +33,6 @@ from myelonav.patient.lines import imwg_lines
 from myelonav.patient.models import PatientRecord
 from myelonav.patient.summary import summarise
 from myelonav.support.diary import Diary, reported_symptoms
-from myelonav.visit._io import write_bytes_atomic
 from myelonav.visit.checklist import STATUS_TEXT as CHECK_STATUS
 from myelonav.visit.checklist import build_checklist
 from myelonav.visit.content import centre_content, threshold_content

@@ -19,10 +19,10 @@ from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from myelonav.atomic import write_bytes_atomic
 from myelonav.clinical.car_t import car_t_facts
 from myelonav.errors import InputError
 from myelonav.patient.models import Analyte, LabResult, LightChain, PatientRecord, StopReason
-from myelonav.visit._io import write_bytes_atomic
 
 PlotFormat = Literal["png", "svg"]
 # FLC values spanning more than this factor (two decades) go on a log axis.

@@ -10,33 +10,10 @@ import datetime as dt
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Citation(_Strict):
-    label: str = Field(min_length=3, description="What it is: trial, guideline, web page.")
-    source: str = Field(min_length=2, description="Journal, agency or publisher.")
-    year: int = Field(ge=1990, le=2030)
-    url: str | None = Field(None, pattern=r"^https?://")
-    pmid: str | None = Field(None, pattern=r"^[0-9]{6,9}$")
-    doi: str | None = Field(None, pattern=r"^10\.")
-
-    @model_validator(mode="after")
-    def _locatable(self) -> Citation:
-        if not (self.url or self.pmid or self.doi):
-            raise ValueError("a citation needs a url, pmid or doi")
-        return self
-
-    def short(self) -> str:
-        where = [f"doi:{self.doi}" if self.doi else "", f"PMID {self.pmid}" if self.pmid else ""]
-        where.append(self.url or "")
-        year = "" if str(self.year) in self.source else f" {self.year}"
-        return f"{self.label}. {self.source}{year}. " + "; ".join(w for w in where if w)
-
+from myelonav.datafiles import Citation
+from myelonav.datafiles import Strict as _Strict
 
 # ----------------------------------------------------------------------------- questions
 
@@ -177,9 +154,7 @@ class ThresholdExample(_Strict):
 class LabThreshold(_Strict):
     id: str = Field(pattern=r"^[a-z0-9_]+$")
     label: str
-    source: Literal[
-        "anc", "platelets", "hemoglobin", "crcl", "bilirubin_uln", "ast_uln", "alt_uln"
-    ]
+    source: Literal["anc", "platelets", "hemoglobin", "crcl", "bilirubin_uln", "ast_uln", "alt_uln"]
     comparator: Literal[">=", "<="]
     unit: str
     examples: list[ThresholdExample] = Field(min_length=1)

@@ -1,4 +1,4 @@
-"""Atomic writes of binary files (PDF, PNG) and text: readers see the old file or the new one."""
+"""Atomic file writes: readers see the old file or the new one, never half of either."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from myelonav.errors import StoreError
 
 
 def write_bytes_atomic(path: str | Path, data: bytes) -> Path:
+    """Write to a temporary file beside ``path``, fsync, then rename over it."""
     p = Path(path)
     try:
         p.parent.mkdir(parents=True, exist_ok=True)
@@ -28,4 +29,8 @@ def write_bytes_atomic(path: str | Path, data: bytes) -> Path:
     return p
 
 
-__all__ = ["write_bytes_atomic"]
+def write_text_atomic(path: str | Path, text: str) -> Path:
+    return write_bytes_atomic(path, text.encode("utf-8"))
+
+
+__all__ = ["write_bytes_atomic", "write_text_atomic"]
