@@ -29,7 +29,7 @@ from myelonav.support.diary import Diary, diary_path, load_diary
 from myelonav.visit import checklist as checklist_mod
 from myelonav.visit import questions as questions_mod
 from myelonav.visit.content import centre_content
-from myelonav.visit.trials import TrialRow, match_trials
+from myelonav.visit.trials import TrialRow, match_stored_trials
 
 ProfileArg = Annotated[str, typer.Argument(help="Patient profile (JSON/YAML) or FHIR bundle.")]
 DiaryOption = Annotated[
@@ -57,16 +57,7 @@ def _trials(
 ) -> list[TrialRow] | None:
     if skip:
         return None
-    from myelonav.trials.local import criteria_parser, open_store
-    from myelonav.trials.patient_match import stored_parse
-
-    store = open_store(db, parse_criteria=criteria_parser())
-    try:
-        studies = list(store.iter_studies())
-        return match_trials(record, studies, as_of=as_of,
-                            parsed_of=lambda s: stored_parse(store.parsed_criteria(s.nct_id), s))
-    finally:
-        store.close()
+    return match_stored_trials(record, as_of, db)
 
 
 @handle_errors

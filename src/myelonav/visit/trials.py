@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from myelonav.errors import InputError
@@ -101,4 +102,32 @@ def match_trials(
     return trial_rows(ranked[:limit], by_id)
 
 
-__all__ = ["VERDICT_TEXT", "TrialRow", "match_trials", "origin_of", "trial_rows"]
+def match_stored_trials(
+    record: PatientRecord, as_of: dt.date, db: Path | None = None
+) -> list[TrialRow]:
+    """Match against every study in the local trial store (default location when ``db`` is
+    None), reading the criteria parsed at store time."""
+    from myelonav.trials.local import criteria_parser, open_store
+    from myelonav.trials.patient_match import stored_parse
+
+    store = open_store(db, parse_criteria=criteria_parser())
+    try:
+        studies = list(store.iter_studies())
+        return match_trials(
+            record,
+            studies,
+            as_of=as_of,
+            parsed_of=lambda s: stored_parse(store.parsed_criteria(s.nct_id), s),
+        )
+    finally:
+        store.close()
+
+
+__all__ = [
+    "VERDICT_TEXT",
+    "TrialRow",
+    "match_stored_trials",
+    "match_trials",
+    "origin_of",
+    "trial_rows",
+]

@@ -7,22 +7,13 @@ from pathlib import Path
 from typing import Any, Literal
 
 from myelonav.patient.models import PatientRecord
-from myelonav.visit.trials import TrialRow, match_trials
+from myelonav.visit.trials import TrialRow, match_stored_trials
 
 PlotFormat = Literal["png", "svg"]
 
 
 def visit_trials(record: PatientRecord, as_of: dt.date, trials_db: Path) -> list[TrialRow]:
-    from myelonav.trials.local import criteria_parser, open_store
-    from myelonav.trials.patient_match import stored_parse
-
-    store = open_store(trials_db, parse_criteria=criteria_parser())
-    try:
-        studies = list(store.iter_studies())
-        return match_trials(record, studies, as_of=as_of,
-                            parsed_of=lambda s: stored_parse(store.parsed_criteria(s.nct_id), s))
-    finally:
-        store.close()
+    return match_stored_trials(record, as_of, trials_db)
 
 
 def questions_for(record: PatientRecord, as_of: dt.date, trials_db: Path) -> list[dict[str, Any]]:
