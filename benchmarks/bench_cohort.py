@@ -1,7 +1,11 @@
 """Benchmark the polars IMWG cohort engine on synthetic registry data (one core).
 
-Prints assessments per second for ``evaluate_cohort``, per-patient latency p50/p95 of the
-scalar engine for comparison, and peak memory. ``--quick`` runs a small smoke test.
+Prints input generation time, then for ``evaluate_cohort`` alone: assessments per second of
+wall time and per CPU-second, and the engine's peak resident memory (the process high-water
+mark is reset just before the engine runs, where the kernel allows it). Then the scalar
+engine's per-patient latency p50/p95 on a sample of the same patients, and whether the two
+engines agree on every sampled assessment. ``--quick`` runs a small smoke test; ``--shuffle``
+hands the engine rows in random order (it then sorts them itself).
 
     POLARS_MAX_THREADS=1 python benchmarks/bench_cohort.py [--quick] [--patients N --visits V]
 """
@@ -17,10 +21,11 @@ import datetime as dt
 import resource
 import statistics
 import time
+from pathlib import Path
 
 import polars as pl
 
-from myelonav.clinical.cohort import evaluate_cohort
+from myelonav.clinical.cohort import MEASURES, evaluate_cohort
 from myelonav.clinical.imwg import Assessment, evaluate
 
 _MAX = 1_000_000
@@ -66,25 +71,54 @@ def synthetic_long(patients: int, visits: int) -> pl.DataFrame:
     )
     measures = ["serum_m", "urine_m", "kappa", "lambda", "serum_ife", "urine_ife", "marrow_pc"]
     return (
-        df.select("patient", "date", *measures)
+        df.select(pl.col("patient").cast(pl.UInt32), "date", *measures)
         .unpivot(index=["patient", "date"], on=measures, variable_name="measure",
                  value_name="value")
         .drop_nulls("value")
-        .sort("patient", "date")
+        .with_columns(pl.col("measure").cast(pl.Enum(list(MEASURES))))
+        .sort("patient", "date", maintain_order=True)
         .collect()
     )
 
 
 def _peak_mib() -> float:
+    """Peak resident memory since start or since the last ``_reset_peak`` (MiB)."""
+    status = Path("/proc/self/status")
+    if status.exists():
+        for line in status.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def scalar_latencies(long: pl.DataFrame, sample: int) -> list[float]:
-    names = {"lambda": "lambda_", "serum_ife": "serum_ife", "urine_ife": "urine_ife"}
-    ife = {"serum_ife", "urine_ife"}
+def _rss_mib() -> float:
+    status = Path("/proc/self/status")
+    if status.exists():
+        for line in status.read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def _reset_peak() -> bool:
+    """Reset the kernel's high-water mark (Linux >= 4.0); False when not possible."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError:
+        return False
+    return True
+
+
+def scalar_check(long: pl.DataFrame, rows: pl.DataFrame, sample: int) -> tuple[list[float], int]:
+    """Scalar-engine latency per patient for the first ``sample`` patients, and how many of
+    their assessments the cohort engine classified differently (category, rule or missing)."""
+    names = {"lambda": "lambda_"}
+    ife = {"serum_ife", "urine_ife", "marrow_clonal", "new_lesion"}
     out: list[float] = []
+    mismatches = 0
     subset = long.filter(pl.col("patient") < sample)
-    for _, group in subset.group_by("patient", maintain_order=True):
+    cohort = rows.filter(pl.col("patient") < sample).partition_by("patient", as_dict=True)
+    for (patient,), group in subset.group_by("patient", maintain_order=True):
         per_date: dict[dt.date, dict[str, float | bool]] = {}
         for date, measure, value in group.select("date", "measure", "value").iter_rows():
             per_date.setdefault(date, {})[names.get(measure, measure)] = (
@@ -92,9 +126,16 @@ def scalar_latencies(long: pl.DataFrame, sample: int) -> list[float]:
             )
         items = [Assessment(date=d, **v) for d, v in per_date.items()]  # type: ignore[arg-type]
         start = time.perf_counter()
-        evaluate(items)
+        result = evaluate(items)
         out.append(time.perf_counter() - start)
-    return out
+        mine = cohort.get((patient,))
+        got = [] if mine is None else list(
+            mine.select("date", pl.col("category").cast(pl.String), pl.col("rule").cast(pl.String),
+                        pl.col("missing").cast(pl.Int64)).iter_rows())
+        want = [(a.date, a.category.value, a.rule, a.missing) for a in result.assessments]
+        mismatches += sum(g != w for g, w in zip(got, want, strict=False))
+        mismatches += abs(len(got) - len(want))
+    return out, mismatches
 
 
 def main() -> None:
@@ -103,37 +144,53 @@ def main() -> None:
     parser.add_argument("--patients", type=int, default=1_000_000)
     parser.add_argument("--visits", type=int, default=11, help="assessments per patient incl. "
                         "the baseline")
+    parser.add_argument("--shuffle", action="store_true", help="rows in random order")
     args = parser.parse_args()
     patients = 20_000 if args.quick else args.patients
     print(f"POLARS_MAX_THREADS={os.environ['POLARS_MAX_THREADS']} (polars {pl.__version__})")
 
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     long = synthetic_long(patients, args.visits)
-    gen_s = time.perf_counter() - start
-    print(f"generated {long.height:,} measurements for {patients:,} patients in {gen_s:.1f} s; "
-          f"table {long.estimated_size('mb'):.0f} MB; peak RSS so far {_peak_mib():.0f} MiB")
+    if args.shuffle:
+        long = long.sample(fraction=1.0, shuffle=True, seed=7)
+    gen_s, gen_cpu = time.perf_counter() - start, time.process_time() - cpu_start
+    print(f"input: {long.height:,} measurements (long table: patient, date, measure, value) for "
+          f"{patients:,} patients x {args.visits} dates, {'shuffled' if args.shuffle else 'sorted'}"
+          f"; {long.estimated_size('mb'):.0f} MB; generated in {gen_s:.1f} s wall "
+          f"({gen_cpu:.1f} s CPU), not counted below")
 
-    rss_before = _peak_mib()
+    reset = _reset_peak()
+    rss_before = _rss_mib()
     start, cpu_start = time.perf_counter(), time.process_time()
     rows, summary = evaluate_cohort(long)
     elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu_start
+    peak = _peak_mib()
     n = rows.height
     print(f"cohort engine: {n:,} assessments (after baseline) in {elapsed:.2f} s wall = "
           f"{n / elapsed:,.0f} assessments/s on one core; CPU time {cpu:.2f} s = "
           f"{n / cpu:,.0f} assessments per CPU-second")
-    print(f"peak RSS {_peak_mib():.0f} MiB (before the engine {rss_before:.0f} MiB)")
+    if reset:
+        print(f"engine peak RSS {peak:,.0f} MiB (resident before it ran, input included: "
+              f"{rss_before:,.0f} MiB; so at most {peak - rss_before:,.0f} MiB extra)")
+    else:
+        print(f"process peak RSS {peak:,.0f} MiB (input generation included)")
     dist = summary["best_rank"].value_counts().sort("best_rank")
     print("best confirmed response ranks (0=NE..7=sCR):",
           dict(zip(dist["best_rank"].to_list(), dist["count"].to_list(), strict=True)))
     progressed = summary["progression_date"].is_not_null().sum()
     print(f"patients with confirmed progression: {progressed:,}")
 
-    lat = scalar_latencies(long, 200 if args.quick else 2000)
+    sample = 200 if args.quick else 2000
+    lat, mismatches = scalar_check(long, rows, sample)
     lat_ms = sorted(x * 1000 for x in lat)
     p95 = lat_ms[int(0.95 * (len(lat_ms) - 1))]
-    print(f"scalar engine per patient ({args.visits} assessments): p50 "
+    print(f"scalar engine per patient ({args.visits} dates): p50 "
           f"{statistics.median(lat_ms):.3f} ms, p95 {p95:.3f} ms "
           f"(= {(args.visits - 1) / (statistics.mean(lat_ms) / 1000):,.0f} assessments/s)")
+    print(f"engines agree on the {len(lat):,} sampled patients: "
+          f"{'yes' if mismatches == 0 else f'NO, {mismatches} assessments differ'}")
+    if mismatches:
+        raise SystemExit(1)
 
 
 if __name__ == "__main__":

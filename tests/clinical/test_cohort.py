@@ -10,7 +10,7 @@ import polars as pl
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from myelonav.clinical.cohort import category_of, evaluate_cohort
+from myelonav.clinical.cohort import MEASURES, category_of, evaluate_cohort
 from myelonav.clinical.imwg import Assessment, ResponseResult, evaluate
 from myelonav.patient.models import LightChain
 
@@ -166,3 +166,157 @@ def test_missing_column_is_named() -> None:
 
     with pytest.raises(InputError, match="measure"):
         evaluate_cohort(pl.DataFrame({"patient": [1], "date": [D0], "value": [1.0]}))
+
+
+@st.composite
+def long_patient_case(
+    draw: st.DrawFn,
+) -> tuple[list[Assessment], dt.date | None, LightChain | None]:
+    """Up to 40 dates, so the nadir scan needs several doubling passes."""
+    days = sorted(draw(st.sets(st.integers(0, 2000), min_size=1, max_size=40)))
+    rich = draw(st.booleans())
+    items = [draw(assessment(d, rich)) for d in days]
+    involved = draw(st.sampled_from([None, LightChain.kappa, LightChain.lambda_]))
+    return items, None, involved
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(st.one_of(patient_case(), long_patient_case()), min_size=1, max_size=8),
+    st.integers(0, 2**32 - 1),
+    st.sampled_from([1, 2, 3, 7, 1 << 20]),
+)
+def test_unsorted_rows_and_small_blocks_agree_with_scalar(
+    cases: list[tuple[list[Assessment], dt.date | None, LightChain | None]],
+    seed: int,
+    block: int,
+) -> None:
+    """Rows in any order (the engine sorts them) and any block size give the scalar answer."""
+    import myelonav.clinical.cohort as cohort
+
+    long, base = to_long(cases)
+    long = long.sample(fraction=1.0, shuffle=True, seed=seed)
+    saved = cohort._BLOCK
+    cohort._BLOCK = block
+    try:
+        rows, summary = evaluate_cohort(long, base)
+    finally:
+        cohort._BLOCK = saved
+    by_patient = {r["patient"]: r for r in summary.iter_rows(named=True)}
+    for pid, (items, baseline, involved) in enumerate(cases):
+        if all(a.is_empty() for a in items):
+            assert rows.filter(pl.col("patient") == pid).height == 0
+            continue
+        scalar = evaluate(items, baseline or min(a.date for a in items), involved)
+        assert_agree(scalar, rows.filter(pl.col("patient") == pid), by_patient[pid])
+
+
+def test_same_day_repeat_takes_the_later_row_like_the_scalar_engine() -> None:
+    items = [
+        Assessment(D0, serum_m=3.0),
+        Assessment(D0 + dt.timedelta(30), serum_m=1.0),
+        Assessment(D0 + dt.timedelta(30), serum_m=2.9),  # later entry wins: no PR
+        Assessment(D0 + dt.timedelta(60), serum_m=0.4),
+        Assessment(D0 + dt.timedelta(60), serum_m=1.2),
+    ]
+    long, base = to_long([(items, None, None)])
+    rows, summary = evaluate_cohort(long, base)
+    scalar = evaluate(items, D0)
+    assert [a.category.value for a in scalar.assessments] == ["SD", "PR"]
+    assert_agree(scalar, rows, summary.row(0, named=True))
+
+
+def test_null_value_means_not_measured() -> None:
+    long = pl.DataFrame(
+        {
+            "patient": [1, 1, 1, 1],
+            "date": [D0, D0 + dt.timedelta(9), D0 + dt.timedelta(9), D0 + dt.timedelta(20)],
+            "measure": ["serum_m", "serum_m", "urine_m", "serum_m"],
+            "value": [3.0, None, None, 1.0],
+        }
+    )
+    rows, _ = evaluate_cohort(long)
+    # The day with only nulls is not an assessment, as an empty Assessment is not one.
+    assert rows["date"].to_list() == [D0 + dt.timedelta(20)]
+    assert rows["category"].cast(pl.String).to_list() == ["PR"]
+
+
+def test_measure_dtype_does_not_change_the_answer() -> None:
+    items = [
+        Assessment(D0, serum_m=3.0, kappa=400.0, lambda_=8.0),
+        Assessment(D0 + dt.timedelta(30), serum_m=1.0, kappa=90.0, lambda_=8.0),
+        Assessment(D0 + dt.timedelta(60), serum_m=2.0, serum_ife=True),
+    ]
+    long, _ = to_long([(items, None, None)])
+    want, want_summary = evaluate_cohort(long)
+    for dtype in (pl.Categorical, pl.Enum(list(MEASURES))):
+        got, got_summary = evaluate_cohort(long.with_columns(pl.col("measure").cast(dtype)))
+        assert got.equals(want)
+        assert got_summary.equals(want_summary)
+
+
+def test_bad_long_table_values_are_named() -> None:
+    import pytest
+
+    from myelonav.errors import InputError
+
+    def one(measure: str | None, value: float) -> pl.DataFrame:
+        return pl.DataFrame(
+            {"patient": [1], "date": [D0], "measure": [measure], "value": [value]},
+            schema={"patient": pl.Int64, "date": pl.Date, "measure": pl.String,
+                    "value": pl.Float64},
+        )
+
+    with pytest.raises(InputError, match="unknown measure 'serum_mm'"):
+        evaluate_cohort(one("serum_mm", 1.0))
+    with pytest.raises(InputError, match="without a measure"):
+        evaluate_cohort(one(None, 1.0))
+    with pytest.raises(InputError, match="NaN"):
+        evaluate_cohort(one("serum_m", float("nan")))
+
+
+def test_bad_baselines_are_named() -> None:
+    import pytest
+
+    from myelonav.errors import InputError
+
+    long, _ = to_long([([Assessment(D0, serum_m=3.0)], None, None)])
+    twice = pl.DataFrame({"patient": [0, 0], "baseline_date": [D0, D0]})
+    with pytest.raises(InputError, match="patient 0 twice"):
+        evaluate_cohort(long, twice)
+    odd = pl.DataFrame({"patient": [0], "baseline_date": [D0], "involved": ["kapa"]})
+    with pytest.raises(InputError, match="'kapa'"):
+        evaluate_cohort(long, odd)
+
+
+def test_patient_in_baselines_without_assessments_is_reported_not_graded() -> None:
+    long, _ = to_long([([Assessment(D0, serum_m=3.0),
+                         Assessment(D0 + dt.timedelta(30), serum_m=1.0)], None, None)])
+    base = pl.DataFrame({"patient": [0, 7], "baseline_date": [D0, D0]})
+    rows, summary = evaluate_cohort(long, base)
+    assert rows["patient"].to_list() == [0]
+    assert summary["patient"].to_list() == [0, 7]
+    assert summary["path"].cast(pl.String).to_list() == ["m_protein", "none"]
+    assert summary["best_unconfirmed_rank"].to_list() == [4, None]
+
+
+def test_very_uneven_visit_counts_agree_with_scalar() -> None:
+    """One long-followed patient among short ones (the nadir scan's row-doubling fallback)."""
+    long_series = [
+        Assessment(D0 + dt.timedelta(days=30 * i), serum_m=round(4.0 - 0.3 * i + 0.5 * (i % 3), 1),
+                   urine_m=None if i % 4 else 300.0 + 10 * i)
+        for i in range(60)
+    ]
+    short = [
+        [Assessment(D0, serum_m=2.0), Assessment(D0 + dt.timedelta(40), serum_m=float(k))]
+        for k in range(6)
+    ]
+    cases: list[tuple[list[Assessment], dt.date | None, LightChain | None]] = [
+        (items, None, None) for items in [short[0], long_series, *short[1:]]
+    ]
+    long, base = to_long(cases)
+    rows, summary = evaluate_cohort(long, base)
+    by_patient = {r["patient"]: r for r in summary.iter_rows(named=True)}
+    for pid, (items, _, _) in enumerate(cases):
+        scalar = evaluate(items, min(a.date for a in items))
+        assert_agree(scalar, rows.filter(pl.col("patient") == pid), by_patient[pid])
