@@ -175,13 +175,11 @@ def _facts_used(rule: Rule, facts: Facts) -> list[FactUsed]:
     return out
 
 
-def _missing_message(
-    rule: Rule, facts: Mapping[str, Any], audience: Audience, fact_sources: Facts
-) -> str:
+def _missing_message(rule: Rule, facts: Facts) -> str:
     if rule.missing_fact_message:
         return rule.missing_fact_message
-    names = unknown_facts(rule.when, facts)
-    return "; ".join(fact_sources.describe(n) for n in names) or "a needed fact is not known"
+    names = unknown_facts(rule.when, facts.values)
+    return "; ".join(facts.describe(n) for n in names) or "a needed fact is not known"
 
 
 def assess_option(option: Option, facts: Facts, audience: Audience = "patient") -> Assessment:
@@ -198,7 +196,7 @@ def assess_option(option: Option, facts: Facts, audience: Audience = "patient") 
         used = _facts_used(rule, facts)
         cites = [format_citation(c) for c in rule.citations]
         if truth is Truth.unknown:
-            message = _missing_message(rule, facts.values, audience, facts)
+            message = _missing_message(rule, facts)
             # an unknown preference-style favours/disfavours rule is not worth a question
             worth_asking = rule.missing_fact_message or rule.effect not in ("favours", "disfavours")
             if worth_asking and message not in missing:

@@ -24,7 +24,6 @@ from myelonav.patient.models import (
     PatientRecord,
     Sex,
     TransplantKind,
-    TrialInterest,
 )
 from myelonav.patient.summary import CURRENT_LAB_DAYS
 from myelonav.patient.vocabulary import vocabulary
@@ -374,8 +373,6 @@ def _preferences(record: PatientRecord, facts: Facts) -> None:
         prefs.trial_interest.value,
         f"interest in trials: {prefs.trial_interest.value}",
     )
-    if prefs.trial_interest is TrialInterest.unknown:
-        facts.values["trial_interest"] = "unknown"
     if prefs.max_travel_miles is None:
         facts.unknown("max_travel_miles", "how far the patient can travel is not recorded")
     else:
