@@ -192,16 +192,16 @@ def test_unsorted_rows_and_small_blocks_agree_with_scalar(
     block: int,
 ) -> None:
     """Rows in any order (the engine sorts them) and any block size give the scalar answer."""
-    import myelonav.clinical.cohort as cohort
+    import myelonav.clinical.cohort._runs as runs
 
     long, base = to_long(cases)
     long = long.sample(fraction=1.0, shuffle=True, seed=seed)
-    saved = cohort._BLOCK
-    cohort._BLOCK = block
+    saved = runs.BLOCK
+    runs.BLOCK = block
     try:
         rows, summary = evaluate_cohort(long, base)
     finally:
-        cohort._BLOCK = saved
+        runs.BLOCK = saved
     by_patient = {r["patient"]: r for r in summary.iter_rows(named=True)}
     for pid, (items, baseline, involved) in enumerate(cases):
         if all(a.is_empty() for a in items):
