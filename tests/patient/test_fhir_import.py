@@ -273,3 +273,11 @@ def test_shared_development_bundles_import(shared_dir: Path) -> None:
         assert report.record.car_t, path.name
         assert report.record.therapy_lines, path.name
         assert report.record.labs, path.name
+
+
+def test_reported_line_count_round_trips() -> None:
+    record = sample_profile("sample-late-idecel-t1114").model_copy(
+        update={"lines_before_car_t_reported": 5}
+    )
+    again = import_bundle(export_bundle(record), as_of=AS_OF, record_id=record.id).record
+    assert again.lines_before_car_t_reported == 5

@@ -96,3 +96,17 @@ def test_samples_count_as_documented() -> None:
     assert count_prior_lines(sample_profile("sample-early-cilta-emd")) == 4
     assert count_prior_lines(sample_profile("sample-late-idecel-t1114")) == 4
     assert count_prior_lines(sample_profile("sample-refractory-cart-tec")) == 4
+
+
+def test_reported_lines_are_a_floor_not_a_replacement() -> None:
+    told = PatientRecord(
+        id="p",
+        therapy_lines=[TherapyLine(agents=["bortezomib", "lenalidomide", "daratumumab"])],
+        car_t=[CarTEpisode(product="ciltacabtagene autoleucel", infusion_date=D(2025, 1, 1))],
+        lines_before_car_t_reported=4,
+    )
+    assert len(imwg_lines(told)) == 2  # one undated regimen + CAR T
+    assert count_prior_lines(told) == 5  # 4 told + the CAR T line
+    detailed = sample_profile("sample-late-idecel-t1114")
+    floor_below = detailed.model_copy(update={"lines_before_car_t_reported": 1})
+    assert count_prior_lines(floor_below) == count_prior_lines(detailed) == 4

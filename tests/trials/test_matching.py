@@ -532,3 +532,18 @@ def test_screening_items_do_not_change_the_verdict() -> None:
     m = judge(post_car_t(), text)
     assert {c.result for c in m.criteria} == {Result.screening}
     assert m.verdict is Verdict.likely_eligible
+
+
+def test_reported_lines_keep_an_intake_record_from_failing_a_line_count() -> None:
+    """A web-intake record: ticked drugs as one undated regimen, plus CAR T. Without the
+    reported count it has 2 lines and would fail ">= 4 prior lines"; with 4 reported before
+    CAR T it has 5."""
+    intake = PatientRecord(
+        id="intake",
+        therapy_lines=[TherapyLine(agents=["bortezomib", "lenalidomide", "daratumumab"])],
+        car_t=[CarTEpisode(product="ciltacabtagene autoleucel", infusion_date=dt.date(2025, 5, 1))],
+    )
+    criteria = "Inclusion Criteria:\n* At least 4 prior lines of therapy"
+    assert result(judge(intake, criteria), "I1") is Result.not_met
+    told = intake.model_copy(update={"lines_before_car_t_reported": 4})
+    assert result(judge(told, criteria), "I1") is Result.met

@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from myelonav.patient.lines import count_prior_lines
 from myelonav.patient.models import (
     AntigenStatus,
     CytogeneticAbnormality,
@@ -111,8 +112,9 @@ def test_other_car_t_product_resolves_through_vocabulary() -> None:
 
 def test_prior_lines_count_is_kept_as_told() -> None:
     record = record_from_intake({**FULL, "prior_lines": "4"}, today=TODAY)
-    note = next(u for u in record.unmapped if u.path == "intake.prior_lines")
-    assert note.text == "4"
+    assert record.lines_before_car_t_reported == 4
+    # the undated ticked drugs are one regimen, but the count never falls below what was told
+    assert count_prior_lines(record, TODAY) == 4 + len(record.car_t)
 
 
 def test_checkbox_choices_come_from_the_vocabulary() -> None:

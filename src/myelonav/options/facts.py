@@ -139,7 +139,13 @@ def _history(record: PatientRecord, as_of: dt.date, facts: Facts) -> None:
         "refractory to therapy against: " + (", ".join(sorted(refractory_targets)) or "none"),
     )
     count = count_prior_lines(record, as_of)
-    facts.set("lines_of_therapy", count, f"{count} prior lines (IMWG grouping)")
+    told = record.lines_before_car_t_reported
+    facts.set(
+        "lines_of_therapy",
+        count,
+        f"{count} prior lines (IMWG grouping"
+        + (f"; at least {told} before CAR T as reported)" if told is not None else ")"),
+    )
     allo = any(t.kind is TransplantKind.allogeneic for t in record.transplants)
     facts.set(
         "prior_allo_transplant",

@@ -23,6 +23,7 @@ from myelonav.patient.models import (
 )
 from myelonav.patient.vocabulary import vocabulary
 
+REPORTED_LINES_TEXT = "Number of lines of therapy before CAR T (as reported)"
 SAMPLE_TAG = {
     "system": "urn:myelonav:tag",
     "code": "sample",
@@ -343,6 +344,19 @@ def export_bundle(record: PatientRecord, *, timestamp: dt.datetime | None = None
                 }
             )
 
+    if record.lines_before_car_t_reported is not None:
+        add(
+            {
+                "resourceType": "Observation",
+                "id": _id(record, "lines_reported"),
+                "status": "final",
+                "code": {"text": REPORTED_LINES_TEXT},
+                "subject": subject,
+                "valueInteger": record.lines_before_car_t_reported,
+                "note": [{"text": "as told by the patient; the dated history is not available"}],
+            }
+        )
+
     for i, ecog in enumerate(record.ecog):
         add(
             {
@@ -440,4 +454,4 @@ def _lab_resource(
     return resource
 
 
-__all__ = ["SAMPLE_TAG", "export_bundle"]
+__all__ = ["REPORTED_LINES_TEXT", "SAMPLE_TAG", "export_bundle"]

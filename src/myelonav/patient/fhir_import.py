@@ -289,6 +289,7 @@ class _Importer:
             "disease_sites": sites,
             "unmapped": self.unmapped,
             "sample": sample,
+            "lines_before_car_t_reported": obs["lines_reported"],
         }
         try:
             record = PatientRecord.model_validate(record_data, from_attributes=True)
@@ -595,6 +596,7 @@ class _Importer:
             "grades": [],
             "antigen": [],
             "sites": [],
+            "lines_reported": None,
         }
         for path, obs in observations:
             status = as_str(obs.get("status"), self._where(f"{path}.status"))
@@ -639,6 +641,14 @@ class _Importer:
                             abnormality=abnormality, detected=detected, date=date, method=method
                         )
                     )
+            elif re.search(r"lines? of therapy before car[- ]?t", lowered):
+                count = self._value_number(obs, path)
+                if count is None or not 0 <= count <= 30 or count != int(count):
+                    raise fail(
+                        self._where(f"{path}.value[x]"),
+                        "number of lines before CAR T must be a whole number 0-30",
+                    )
+                out["lines_reported"] = int(count)
             elif re.search(r"cytokine release|\bcrs\b", lowered) and "grade" in lowered:
                 out["grades"].append(("crs", path, obs, date))
             elif re.search(r"neurotoxicity|\bicans\b", lowered) and "grade" in lowered:

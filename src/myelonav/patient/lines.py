@@ -130,7 +130,15 @@ def imwg_lines(record: PatientRecord, as_of: dt.date | None = None) -> list[Line
 
 
 def count_prior_lines(record: PatientRecord, as_of: dt.date | None = None) -> int:
-    return len(imwg_lines(record, as_of))
+    """IMWG lines so far; never fewer than the reported lines before CAR T plus the CAR T
+    line and every line after it (for records without the detailed history)."""
+    lines = imwg_lines(record, as_of)
+    reported = record.lines_before_car_t_reported
+    if reported is None:
+        return len(lines)
+    first_car_t = next((i for i, ln in enumerate(lines) if ln.car_t), None)
+    from_car_t = 0 if first_car_t is None else len(lines) - first_car_t
+    return max(len(lines), reported + from_car_t)
 
 
 __all__ = ["PLANNED_GAP_DAYS", "Line", "count_prior_lines", "imwg_lines"]

@@ -447,6 +447,13 @@ class PatientRecord(_Model):
     ecog: list[EcogAssessment] = Field(default_factory=list)
     disease_sites: list[DiseaseSite] = Field(default_factory=list)
     preferences: Preferences = Field(default_factory=Preferences)
+    lines_before_car_t_reported: int | None = Field(
+        None,
+        ge=0,
+        le=30,
+        description="Lines of therapy before the first CAR T as the patient told them, for a "
+        "record without the detailed, dated history. Line counts never fall below it.",
+    )
     unmapped: list[UnmappedItem] = Field(default_factory=list)
     sample: bool = Field(False, description="True for the fictional patients bundled as samples.")
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from myelonav.patient.lines import imwg_lines
+from myelonav.patient.lines import count_prior_lines
 from myelonav.patient.models import (
     Analyte,
     CarTEpisode,
@@ -107,14 +107,13 @@ class PatientFacts:
                         "bridging before CAR T",
                     )
                 )
-        imwg = imwg_lines(record, as_of)
         facts = cls(
             record=record,
             as_of=as_of,
             age=record.demographics.age_on(as_of),
             exposures=exposures,
             car_t=episodes,
-            line_count=len(imwg),
+            line_count=count_prior_lines(record, as_of),
             regimen_count=len(lines)
             + len(episodes)
             + len([t for t in record.transplants if t.date is None or t.date <= as_of]),

@@ -8,7 +8,8 @@ for are kept word for word in ``record.unmapped`` so nothing said is lost or inv
   response) and "it never worked" as SD (below PR), each with a note saying so; this is what
   the relapse class needs (IMWG: primary refractory = never reached PR).
 * Checked prior treatments become one undated regimen, because the intake does not ask how
-  they were grouped; the number of lines before CAR T, if given, is kept as a note.
+  they were grouped; the number of lines before CAR T, if given, is kept in
+  ``lines_before_car_t_reported`` so line counts (trial criteria) never fall below it.
 """
 
 from __future__ import annotations
@@ -286,10 +287,6 @@ def record_from_intake(form: Mapping[str, Any], *, today: dt.date | None = None)
             regimen="treatments named at intake (grouping into lines not given)",
         ))
     prior_lines = r.number("prior_lines", 1, 30)
-    if prior_lines is not None:
-        notes.append(UnmappedItem(path="intake.prior_lines",
-                                  reason="number of treatment lines before CAR T, as told",
-                                  text=f"{int(prior_lines)}"))
     transplants = [Transplant(kind=TransplantKind(k))
                    for k in sorted(set(_list(form, "transplant")))
                    if k in TransplantKind.__members__]
@@ -325,6 +322,7 @@ def record_from_intake(form: Mapping[str, Any], *, today: dt.date | None = None)
             diagnosis=diagnosis,
             cytogenetics=cytogenetics,
             therapy_lines=lines,
+            lines_before_car_t_reported=int(prior_lines) if prior_lines is not None else None,
             car_t=car_t,
             transplants=transplants,
             labs=labs,
