@@ -171,3 +171,15 @@ def test_fetch_single_studies(monkeypatch: pytest.MonkeyPatch) -> None:
     shown = runner.invoke(app, ["trials", "show", "NCT00000042"])
     assert "Fetched" in shown.output and "[SAMPLE" not in shown.output
     assert runner.invoke(app, ["trials", "fetch", "12345"]).exit_code == 1
+
+
+def test_reparse_refreshes_every_stored_study(tmp_path: Path) -> None:
+    db = tmp_path / "trials.sqlite3"
+    first = CliRunner().invoke(app, ["trials", "info", "--db", str(db), "--format", "json"])
+    assert first.exit_code == 0, first.output
+    studies = json.loads(first.stdout)["studies"]
+    result = CliRunner().invoke(app, ["trials", "reparse", "--db", str(db), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    assert payload["reparsed"] == studies > 0
+    assert payload["criteria_parse_failures"] == 0

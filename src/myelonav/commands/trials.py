@@ -440,6 +440,23 @@ def info_cmd(db: DbOption = None, output: FormatOption = OutputFormat.text) -> N
         typer.echo(f"Last sync {key}: {value}")
 
 
+@app.command("reparse")
+@handle_errors
+def reparse_cmd(db: DbOption = None, output: FormatOption = OutputFormat.text) -> None:
+    """Parse every stored study's eligibility criteria again (after a myelonav upgrade)."""
+    with _store(db) as store:
+        count = store.reparse_criteria()
+        stats = store.stats()
+    payload = {"reparsed": count, "criteria_parse_failures": stats.criteria_failed}
+    if output is OutputFormat.json:
+        emit_json(payload)
+        return
+    typer.echo(
+        f"Parsed the criteria of {count} studies again; "
+        f"{stats.criteria_failed} could not be parsed (shown as 'ask the study team')."
+    )
+
+
 def register(root: typer.Typer) -> None:
     root.add_typer(app, name="trials")
 
