@@ -140,6 +140,7 @@ def test_report_json_shape() -> None:
             "missing_information",
         } <= set(option)
     assert report["car_t_failure"]["car_t"]["relapse_class"] == "early"
+    assert "about 5 months later" in report["car_t_failure"]["car_t"]["summary"]
     ids = [e["id"] for e in report["car_t_failure"]["explanations"]]
     assert "early_relapse" in ids and "bcma_unknown" in ids
     assert all(e["citations"] for e in report["car_t_failure"]["explanations"])
@@ -156,6 +157,7 @@ def test_patient_voice_reads_at_grade_eight_or_nine(
     texts = [o["summary"] for o in report["options"]]
     texts += [r["text"] for o in report["options"] for r in o["reasons"] if r["result"] == "fired"]
     texts += [e["text"] for e in report["car_t_failure"]["explanations"]]
+    texts.append(report["car_t_failure"]["car_t"]["summary"])
     grade = fk_grade(" ".join(texts))
     assert grade <= 9.0, grade
     clinician = options_report(sample_profile(sample_id), dt.date(2026, 11, 25), "clinician")

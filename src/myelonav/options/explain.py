@@ -3,9 +3,11 @@ apply to this patient's facts (``knowledge/data/failure_explanations.yaml``)."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from myelonav.knowledge.explanations import bundled_explanations
+from myelonav.options.car_t_outcome import CarTOutcome
 from myelonav.options.engine import Audience, format_citation
 from myelonav.options.facts import Facts
 from myelonav.options.rules import Truth, evaluate
@@ -28,6 +30,7 @@ def explain_failure(facts: Facts, audience: Audience = "patient") -> dict[str, A
         )
     if outcome is None:
         return {"car_t": None, "explanations": entries}
+    summary = outcome.explanation if audience == "clinician" else _plain_summary(outcome)
     return {
         "car_t": {
             "product": outcome.product,
@@ -40,11 +43,34 @@ def explain_failure(facts: Facts, audience: Audience = "patient") -> dict[str, A
             "progression_source": outcome.progression_source,
             "months_to_progression": outcome.months_to_progression,
             "relapse_class": outcome.relapse_class,
-            "summary": outcome.explanation,
+            "summary": summary,
             "notes": outcome.notes,
         },
         "explanations": entries,
     }
+
+
+def _day(day: dt.date) -> str:
+    return f"{day:%B} {day.day}, {day.year}"
+
+
+def _plain_summary(outcome: CarTOutcome) -> str:
+    """The CAR T course in plain words (the clinician voice keeps the IMWG wording)."""
+    infused = f"You had CAR T ({outcome.product}) on {_day(outcome.infusion_date)}."
+    if outcome.relapse_class == "primary_refractory":
+        return f"{infused} Your myeloma did not shrink by half or more after it."
+    if outcome.progression_date is not None and outcome.months_to_progression is not None:
+        months = round(outcome.months_to_progression)
+        about = (
+            "less than a month"
+            if months < 1
+            else ("about 1 month" if months == 1 else f"about {months} months")
+        )
+        return (
+            f"{infused} Your blood tests or scans showed the myeloma growing again on "
+            f"{_day(outcome.progression_date)}, {about} later."
+        )
+    return f"{infused} Your record does not show when, or whether, the myeloma came back."
 
 
 __all__ = ["explain_failure"]
