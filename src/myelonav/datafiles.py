@@ -7,6 +7,7 @@ shorter content pieces (label schedules, triage rules, resources, questions, che
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, TypeVar
 
 import yaml
@@ -71,4 +72,14 @@ def parse_content(text: str, model: type[M], source: str) -> M:
         raise KnowledgeError(f"{err['msg']}{more}", location=f"{source}: {path}") from None
 
 
-__all__ = ["Citation", "M", "Strict", "parse_content"]
+def load_content_file(path: str | Path, model: type[M]) -> M:
+    """Load and validate a content file from disk (e.g. an edited copy before shipping)."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise KnowledgeError(f"cannot read: {exc.strerror}", location=str(p)) from None
+    return parse_content(text, model, str(p))
+
+
+__all__ = ["Citation", "M", "Strict", "load_content_file", "parse_content"]

@@ -8,10 +8,8 @@ from __future__ import annotations
 
 from functools import cache
 from importlib import resources
-from pathlib import Path
 
-from myelonav.datafiles import M, parse_content
-from myelonav.errors import KnowledgeError
+from myelonav.datafiles import load_content_file, parse_content
 from myelonav.support.schemas import (
     DistressFile,
     EducationFile,
@@ -27,14 +25,7 @@ def _read(name: str) -> str:
     return resources.files(DATA_PACKAGE).joinpath(f"data/{name}").read_text(encoding="utf-8")
 
 
-def load_file(path: str | Path, model: type[M]) -> M:
-    """Load a content file from disk (used to validate edited copies before shipping)."""
-    p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise KnowledgeError(f"cannot read: {exc.strerror}", location=str(p)) from None
-    return parse_content(text, model, str(p))
+load_file = load_content_file
 
 
 @cache

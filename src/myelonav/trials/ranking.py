@@ -221,16 +221,7 @@ def _distance(
 ) -> tuple[float, str, NearestSite | None, bool | None]:
     if origin is None:
         return 0.5, "your location is not known", None, None
-    site = nearest_site(study, origin)
-    if site is None:
-        return 0.5, "no recruiting site with a known location", None, None
-    miles = site.miles
-    where = f"{site.location.label}, {miles:.0f} miles"
-    if limit is not None and limit > 0:
-        if miles <= limit:
-            return 1.0 - 0.5 * miles / limit, f"{where} (within your {limit:g} miles)", site, True
-        return 0.1, f"{where} (beyond your {limit:g} miles)", site, False
-    return max(0.2, 1.0 - miles / 1000.0), where, site, None
+    return _distance_score(nearest_site(study, origin), limit)
 
 
 def _fit(match: TrialMatch) -> tuple[float, str]:
@@ -295,7 +286,13 @@ def _distance_from(
     """``_distance`` with the origin's trigonometry precomputed."""
     if origin is None:
         return 0.5, "your location is not known", None, None
-    site = origin.nearest(study)
+    return _distance_score(origin.nearest(study), limit)
+
+
+def _distance_score(
+    site: NearestSite | None, limit: float | None
+) -> tuple[float, str, NearestSite | None, bool | None]:
+    """Score, reason and whether the site is within the patient's travel limit."""
     if site is None:
         return 0.5, "no recruiting site with a known location", None, None
     miles = site.miles

@@ -7,20 +7,11 @@ from __future__ import annotations
 
 from functools import cache
 from importlib import resources
-from pathlib import Path
 
-from myelonav.datafiles import M, parse_content
-from myelonav.errors import KnowledgeError
+from myelonav.datafiles import M, load_content_file, parse_content
 from myelonav.visit.schemas import CentreFile, ChecklistFile, QuestionFile, ThresholdFile
 
-
-def load_file(path: str | Path, model: type[M]) -> M:
-    p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise KnowledgeError(f"cannot read: {exc.strerror}", location=str(p)) from None
-    return parse_content(text, model, str(p))
+load_file = load_content_file
 
 
 def _bundled(name: str, model: type[M]) -> M:
