@@ -9,29 +9,10 @@ three-valued logic, so an unknown fact can never make a rule look satisfied.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from enum import Enum
 from typing import Any
 
 from myelonav.knowledge.schema import AllNode, AnyNode, Leaf, Node, NotNode
-
-
-class Truth(Enum):
-    true = "true"
-    false = "false"
-    unknown = "unknown"
-
-    @staticmethod
-    def of(value: bool) -> Truth:
-        return Truth.true if value else Truth.false
-
-    def negate(self) -> Truth:
-        if self is Truth.unknown:
-            return self
-        return Truth.false if self is Truth.true else Truth.true
-
-
-UNKNOWN: Any = object()
-"""Marker for a fact the engine could not compute from the record."""
+from myelonav.logic import UNKNOWN, Truth, all_of, any_of
 
 
 def _compare(op: str, actual: Any, expected: Any) -> bool:
@@ -70,15 +51,9 @@ def evaluate(node: Node, facts: Mapping[str, Any]) -> Truth:
     if isinstance(node, Leaf):
         return evaluate_leaf(node, facts)
     if isinstance(node, AllNode):
-        results = [evaluate(child, facts) for child in node.all]
-        if Truth.false in results:
-            return Truth.false
-        return Truth.unknown if Truth.unknown in results else Truth.true
+        return all_of([evaluate(child, facts) for child in node.all])
     if isinstance(node, AnyNode):
-        results = [evaluate(child, facts) for child in node.any]
-        if Truth.true in results:
-            return Truth.true
-        return Truth.unknown if Truth.unknown in results else Truth.false
+        return any_of([evaluate(child, facts) for child in node.any])
     if isinstance(node, NotNode):
         return evaluate(node.not_, facts).negate()
     raise TypeError(f"not a rule node: {type(node).__name__}")
