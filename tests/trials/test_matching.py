@@ -405,8 +405,18 @@ def test_lines_counted_by_imwg_grouping() -> None:
 def test_class_refractoriness() -> None:
     text = "Inclusion Criteria:\n* Triple-class refractory disease"
     assert result(judge(post_car_t(), text), "I1") is Result.met
+    # Not recorded as refractory, but stopped because of progression: progression on therapy
+    # is refractory by the IMWG definition, judged on the course itself.
     lines = [ln.model_copy(update={"refractory": None}) for ln in post_car_t().therapy_lines]
-    assert result(judge(post_car_t(therapy_lines=lines), text), "I1") is Result.unknown
+    assert result(judge(post_car_t(therapy_lines=lines), text), "I1") is Result.met
+    # Nothing on the course says whether it stopped working: unknown, never "not refractory".
+    silent = [
+        ln.model_copy(
+            update={"refractory": None, "stop_reason": StopReason.unknown, "best_response": None}
+        )
+        for ln in post_car_t().therapy_lines
+    ]
+    assert result(judge(post_car_t(therapy_lines=silent), text), "I1") is Result.unknown
 
 
 def test_washout_with_ongoing_therapy() -> None:

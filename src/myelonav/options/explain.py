@@ -7,10 +7,10 @@ import datetime as dt
 from typing import Any
 
 from myelonav.knowledge.explanations import bundled_explanations
-from myelonav.options.car_t_outcome import CarTOutcome
 from myelonav.options.engine import Audience, format_citation
 from myelonav.options.facts import Facts
 from myelonav.options.rules import Truth, evaluate
+from myelonav.picture import CarTOutcome
 
 
 def explain_failure(facts: Facts, audience: Audience = "patient") -> dict[str, Any]:

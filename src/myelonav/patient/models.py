@@ -410,6 +410,33 @@ class DiseaseSite(_Model):
     size_cm: float | None = Field(None, ge=0, description="Largest diameter, or SPD when known.")
     painful: bool | None = None
     active: bool | None = True
+    cord_compression: bool | None = Field(
+        None, description="The lesion presses on the spinal cord or its nerve roots."
+    )
+
+
+class Comorbidities(_Model):
+    """Conditions that change which treatments are safe. ``None`` means not recorded.
+
+    Each is read from the record (FHIR Condition/Observation, C-CDA problems) or told by the
+    patient; a condition not recorded is unknown, never "absent".
+    """
+
+    recorded_on: dt.date | None = Field(None, description="When these were last reviewed.")
+    heart_failure: bool | None = None
+    lvef_pct: float | None = Field(None, ge=5, le=90, description="Left-ventricular EF, %.")
+    lvef_date: dt.date | None = None
+    peripheral_neuropathy_grade: int | None = Field(None, ge=0, le=4, description="CTCAE 0-4.")
+    eye_disease: bool | None = Field(None, description="Corneal or ocular-surface disease.")
+    active_infection: bool | None = None
+    infection_detail: str | None = Field(None, max_length=500)
+    movement_disorder_after_car_t: bool | None = Field(
+        None, description="Parkinsonism or another movement disorder after CAR T."
+    )
+    secondary_malignancy: bool | None = Field(None, description="A second primary cancer.")
+    transfusion_dependent: bool | None = Field(
+        None, description="Needs regular red-cell or platelet transfusions."
+    )
 
 
 class Preferences(_Model):
@@ -447,6 +474,7 @@ class PatientRecord(_Model):
     ecog: list[EcogAssessment] = Field(default_factory=list)
     disease_sites: list[DiseaseSite] = Field(default_factory=list)
     preferences: Preferences = Field(default_factory=Preferences)
+    comorbidities: Comorbidities = Field(default_factory=Comorbidities)
     lines_before_car_t_reported: int | None = Field(
         None,
         ge=0,

@@ -65,7 +65,9 @@ def car_t_outcome(record: PatientRecord, episode: CarTEpisode, as_of: dt.date) -
             f"(cut-off {derived.early_relapse_months} months)"
         )
     else:
-        explanation = _UNDECIDED[derived.relapse_class]
+        explanation = _UNDECIDED.get(
+            derived.relapse_class, "the response to CAR T cannot be judged from the record"
+        )
     biochemical: bool | None = None
     if derived.response is not None:
         rows = [r for r in derived.response.assessments if r.category is not ResponseCategory.NE]
