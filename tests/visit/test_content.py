@@ -38,8 +38,12 @@ def test_centres_are_sourced_and_not_a_ranking() -> None:
     content = centre_content()
     assert "not a ranking" in content.note
     names = " ".join(r.organization for r in content.resources)
-    for org in ("National Cancer Institute", "International Myeloma Foundation",
-                "Multiple Myeloma Research Foundation", "Leukemia & Lymphoma Society"):
+    for org in (
+        "National Cancer Institute",
+        "International Myeloma Foundation",
+        "Multiple Myeloma Research Foundation",
+        "Leukemia & Lymphoma Society",
+    ):
         assert org in names
     assert all(r.url.startswith("https://") for r in content.resources)
 
@@ -68,11 +72,36 @@ thresholds:
     assert "thresholds.0.colour" in str(err.value)
 
 
+def test_question_rules_are_data_over_known_facts() -> None:
+    text = """
+last_reviewed: 2026-11-25
+questions:
+  - {id: a, trigger: rule, when: {fact: no_such_fact, op: eq, value: true}, topic: treatment,
+     text: A question that is long, why: "{fact}"}
+"""
+    with pytest.raises(KnowledgeError) as err:
+        parse_content(text, QuestionFile, "q.yaml")
+    assert "unknown fact 'no_such_fact'" in str(err.value)
+    missing = """
+last_reviewed: 2026-11-25
+questions:
+  - {id: a, trigger: rule, topic: treatment, text: A question that is long, why: "{fact}"}
+"""
+    with pytest.raises(KnowledgeError):
+        parse_content(missing, QuestionFile, "q.yaml")
+    typed = """
+last_reviewed: 2026-11-25
+questions:
+  - {id: a, trigger: rule, when: {fact: igg_mg_dl, op: eq, value: low}, topic: treatment,
+     text: A question that is long, why: "{fact}"}
+"""
+    with pytest.raises(KnowledgeError):
+        parse_content(typed, QuestionFile, "q.yaml")
+
+
 def test_question_why_must_name_its_fact() -> None:
     text = """
 last_reviewed: 2026-11-25
-igg_low_mg_dl: 400
-igg_citations: [{label: abc, source: src, year: 2020, url: "https://x.org"}]
 questions:
   - {id: a, trigger: always, topic: treatment, text: A question that is long, why: no fact here}
 """

@@ -65,8 +65,7 @@ def test_t11_14_asks_about_venetoclax_and_untested_asks_for_the_test(make: MakeR
 
 
 def test_painful_lesion_asks_about_radiation(make: MakeRecord) -> None:
-    sites = [{"kind": "bone_lesion", "location": "left hip", "date": "2026-10-01",
-              "painful": True}]
+    sites = [{"kind": "bone_lesion", "location": "left hip", "date": "2026-10-01", "painful": True}]
     qs = build_questions(make(disease_sites=sites), AS_OF)
     radiation = next(q for q in qs if q.id == "radiation")
     assert "left hip" in radiation.why and radiation.citations
@@ -91,8 +90,12 @@ def test_low_igg_asks_about_ivig_only_below_400(make: MakeRecord) -> None:
 
 
 def test_fever_in_diary_asks_about_infection_prevention(make: MakeRecord) -> None:
-    entry = DiaryEntry(date=dt.date(2026, 11, 20), recorded_at=dt.datetime(2026, 11, 20, 8),
-                       report=SymptomReport(temperature_c=38.4), urgency="call_team_now")
+    entry = DiaryEntry(
+        date=dt.date(2026, 11, 20),
+        recorded_at=dt.datetime(2026, 11, 20, 8),
+        report=SymptomReport(temperature_c=38.4),
+        urgency="call_team_now",
+    )
     qs = build_questions(make(), AS_OF, diary=Diary(entries=[entry]))
     q = next(q for q in qs if q.id == "infection_prevention")
     assert "38.4" in q.why
@@ -102,8 +105,10 @@ def test_fever_in_diary_asks_about_infection_prevention(make: MakeRecord) -> Non
 
 
 def test_low_counts_and_stale_labs(make: MakeRecord) -> None:
-    labs = [{"analyte": "anc", "date": "2026-11-10", "value": 0.8},
-            {"analyte": "platelets", "date": "2026-11-10", "value": 60}]
+    labs = [
+        {"analyte": "anc", "date": "2026-11-10", "value": 0.8},
+        {"analyte": "platelets", "date": "2026-11-10", "value": 60},
+    ]
     qs = build_questions(make(labs=labs), AS_OF)
     low = next(q for q in qs if q.id == "low_counts")
     assert "0.8" in low.why and "60" in low.why
@@ -113,24 +118,49 @@ def test_low_counts_and_stale_labs(make: MakeRecord) -> None:
 
 
 def test_extramedullary_plasma_cell_leukaemia_and_cns(make: MakeRecord) -> None:
-    sites = [{"kind": "extramedullary_plasmacytoma", "location": "liver", "date": "2026-10-01"},
-             {"kind": "cns", "location": "leptomeninges", "date": "2026-10-01"}]
-    labs = [*make().model_dump()["labs"],
-            {"analyte": "circulating_plasma_cells", "date": "2026-11-10", "value": 8}]
+    sites = [
+        {"kind": "extramedullary_plasmacytoma", "location": "liver", "date": "2026-10-01"},
+        {"kind": "cns", "location": "leptomeninges", "date": "2026-10-01"},
+    ]
+    labs = [
+        *make().model_dump()["labs"],
+        {"analyte": "circulating_plasma_cells", "date": "2026-11-10", "value": 8},
+    ]
     ids = _ids(make, disease_sites=sites, labs=labs)
     assert {"extramedullary", "cns", "pcl"} <= ids
 
 
 def test_matched_trials_become_questions_with_the_site(make: MakeRecord) -> None:
-    rows = [TrialRow(f"NCT0000000{i}", "A trial", verdict, False, 50.0, 1, 0,
-                     "Clinic, Boston, MA", 12.0, None)
-            for i, verdict in enumerate(["likely_eligible", "possibly_eligible",
-                                         "likely_ineligible", "possibly_eligible",
-                                         "likely_eligible"])]
+    rows = [
+        TrialRow(
+            f"NCT0000000{i}",
+            "A trial",
+            verdict,
+            False,
+            50.0,
+            1,
+            0,
+            "Clinic, Boston, MA",
+            12.0,
+            None,
+        )
+        for i, verdict in enumerate(
+            [
+                "likely_eligible",
+                "possibly_eligible",
+                "likely_ineligible",
+                "possibly_eligible",
+                "likely_eligible",
+            ]
+        )
+    ]
     qs = build_questions(make(), AS_OF, trials=rows)
     trial_qs = [q for q in qs if q.trigger == "matched_trial"]
-    assert [q.id for q in trial_qs] == ["matched_trial:NCT00000000", "matched_trial:NCT00000001",
-                                        "matched_trial:NCT00000003"]
+    assert [q.id for q in trial_qs] == [
+        "matched_trial:NCT00000000",
+        "matched_trial:NCT00000001",
+        "matched_trial:NCT00000003",
+    ]
     assert "NCT00000000" in trial_qs[0].text and "Boston" in trial_qs[0].why
 
 
@@ -143,46 +173,76 @@ def test_markdown_marks_samples(make: MakeRecord) -> None:
 # --------------------------------------------------------------------------- property
 
 _labs = st.lists(
-    st.fixed_dictionaries({
-        "analyte": st.sampled_from(["anc", "platelets", "hemoglobin", "igg", "creatinine",
-                                    "serum_m_protein", "kappa_flc", "lambda_flc",
-                                    "circulating_plasma_cells", "body_weight", "bilirubin"]),
-        "date": st.dates(dt.date(2024, 1, 1), dt.date(2026, 11, 25)).map(str),
-        "value": st.floats(0, 500, allow_nan=False),
-    }),
+    st.fixed_dictionaries(
+        {
+            "analyte": st.sampled_from(
+                [
+                    "anc",
+                    "platelets",
+                    "hemoglobin",
+                    "igg",
+                    "creatinine",
+                    "serum_m_protein",
+                    "kappa_flc",
+                    "lambda_flc",
+                    "circulating_plasma_cells",
+                    "body_weight",
+                    "bilirubin",
+                ]
+            ),
+            "date": st.dates(dt.date(2024, 1, 1), dt.date(2026, 11, 25)).map(str),
+            "value": st.floats(0, 500, allow_nan=False),
+        }
+    ),
     max_size=12,
 )
 _sites = st.lists(
-    st.fixed_dictionaries({
-        "kind": st.sampled_from(["bone_lesion", "extramedullary_plasmacytoma", "cns",
-                                 "plasma_cell_leukemia", "paraskeletal_plasmacytoma"]),
-        "painful": st.none() | st.booleans(),
-        "date": st.dates(dt.date(2024, 1, 1), dt.date(2026, 11, 25)).map(str),
-    }),
+    st.fixed_dictionaries(
+        {
+            "kind": st.sampled_from(
+                [
+                    "bone_lesion",
+                    "extramedullary_plasmacytoma",
+                    "cns",
+                    "plasma_cell_leukemia",
+                    "paraskeletal_plasmacytoma",
+                ]
+            ),
+            "painful": st.none() | st.booleans(),
+            "date": st.dates(dt.date(2024, 1, 1), dt.date(2026, 11, 25)).map(str),
+        }
+    ),
     max_size=3,
 )
 _cyto = st.lists(
-    st.fixed_dictionaries({
-        "abnormality": st.sampled_from(["t(11;14)", "del(17p)", "t(4;14)", "gain(1q)"]),
-        "detected": st.booleans(),
-    }),
+    st.fixed_dictionaries(
+        {
+            "abnormality": st.sampled_from(["t(11;14)", "del(17p)", "t(4;14)", "gain(1q)"]),
+            "detected": st.booleans(),
+        }
+    ),
     max_size=4,
 )
 _car_t = st.lists(
-    st.fixed_dictionaries({
-        "product": st.sampled_from(["ciltacabtagene autoleucel", "idecabtagene vicleucel"]),
-        "target_antigen": st.sampled_from(["BCMA", "GPRC5D"]) | st.none(),
-        "infusion_date": st.dates(dt.date(2023, 1, 1), dt.date(2026, 11, 1)).map(str),
-        "antigen_status_at_relapse": st.none() | st.sampled_from(
-            ["positive", "low", "negative", "not_tested"]),
-        "best_response": st.none() | st.sampled_from(["CR", "PR", "SD", "PD"]),
-    }),
+    st.fixed_dictionaries(
+        {
+            "product": st.sampled_from(["ciltacabtagene autoleucel", "idecabtagene vicleucel"]),
+            "target_antigen": st.sampled_from(["BCMA", "GPRC5D"]) | st.none(),
+            "infusion_date": st.dates(dt.date(2023, 1, 1), dt.date(2026, 11, 1)).map(str),
+            "antigen_status_at_relapse": st.none()
+            | st.sampled_from(["positive", "low", "negative", "not_tested"]),
+            "best_response": st.none() | st.sampled_from(["CR", "PR", "SD", "PD"]),
+        }
+    ),
     max_size=2,
 )
 
 
-@settings(max_examples=40, deadline=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
 @given(labs=_labs, sites=_sites, cyto=_cyto, car_t=_car_t)
 def test_builder_never_crashes_nor_duplicates(
     make: MakeRecord,
@@ -198,3 +258,14 @@ def test_builder_never_crashes_nor_duplicates(
     assert len(ids) == len(set(ids)) and len(texts) == len(set(texts))
     assert set(ids) >= CORE
     assert all(q.why.strip() for q in qs)
+
+
+def test_low_igg_rule_reads_the_picture(make: MakeRecord) -> None:
+    low = make(labs=[{"analyte": "igg", "date": AS_OF.isoformat(), "value": 310}])
+    ivig = [q for q in build_questions(low, AS_OF) if q.id == "ivig"]
+    assert ivig and "IgG 310 mg/dL" in ivig[0].why
+    normal = make(labs=[{"analyte": "igg", "date": AS_OF.isoformat(), "value": 900}])
+    assert not [q for q in build_questions(normal, AS_OF) if q.id == "ivig"]
+    # an IgG that is not current is unknown, and an unknown fact never fires a rule
+    old = make(labs=[{"analyte": "igg", "date": "2025-01-01", "value": 310}])
+    assert not [q for q in build_questions(old, AS_OF) if q.id == "ivig"]

@@ -10,7 +10,7 @@ documents every field and the rule language for curators.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
@@ -20,6 +20,7 @@ from pydantic import (
     Discriminator,
     Field,
     Tag,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -164,6 +165,9 @@ FACTS: dict[str, FactSpec] = {
     "anc": FactSpec("number", "Absolute neutrophil count.", unit="10^9/L"),
     "hemoglobin": FactSpec("number", "Hemoglobin.", unit="g/dL"),
     "bilirubin_mg_dl": FactSpec("number", "Total bilirubin.", unit="mg/dL"),
+    "igg_mg_dl": FactSpec(
+        "number", "Serum IgG (polyclonal immunity; IVIG threshold).", unit="mg/dL"
+    ),
     # ---- preferences
     "trial_interest": FactSpec(
         "enum", "Whether the patient wants to hear about clinical trials.", values=TRIAL_INTEREST
@@ -402,10 +406,13 @@ class Leaf(_Model):
     value: bool | float | str | list[float | str] | None = None
 
     @model_validator(mode="after")
-    def _well_typed(self) -> Leaf:
-        spec = FACTS.get(self.fact)
+    def _well_typed(self, info: ValidationInfo) -> Leaf:
+        # Rules outside the options (question triggers) validate against a wider table,
+        # passed as validation context: {"facts": {...}}.
+        table: Mapping[str, FactSpec] = (info.context or {}).get("facts", FACTS)
+        spec = table.get(self.fact)
         if spec is None:
-            raise ValueError(f"unknown fact {self.fact!r}; known facts: {sorted(FACTS)}")
+            raise ValueError(f"unknown fact {self.fact!r}; known facts: {sorted(table)}")
         if self.op not in _OPS_BY_TYPE[spec.type]:
             raise ValueError(
                 f"op {self.op!r} does not apply to {spec.type} fact {self.fact!r}; "

@@ -99,6 +99,13 @@ def render(
     if payload.get("sample"):
         title += " (SAMPLE: a fictional patient)"
     out += [title, "", DISCLAIMER, ""]
+    notes = payload.get("data_quality") or []
+    if notes:
+        out.append(f"{h2}Please check these values" if audience == "patient"
+                   else f"{h2}Data quality")
+        for note in notes:
+            out.append(f"{bullet}{note['plain'] if audience == 'patient' else note['message']}")
+        out.append("")
 
     failure = payload["car_t_failure"]
     out.append(

@@ -25,6 +25,7 @@ def options_report(
         "car_t_failure": explain_failure(facts, audience),
         "options": [a.model_dump(mode="json") for a in assessments],
         "facts": facts.as_json(),
+        "data_quality": [n.as_json() for n in facts.picture.notes] if facts.picture else [],
         "disclaimer": DISCLAIMER,
     }
 

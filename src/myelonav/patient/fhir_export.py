@@ -12,6 +12,7 @@ import datetime as dt
 import uuid
 from typing import Any
 
+from myelonav.patient import comorbidity_terms
 from myelonav.patient import terminology as term
 from myelonav.patient.models import (
     CANONICAL_UNIT,
@@ -171,6 +172,59 @@ def export_bundle(record: PatientRecord, *, timestamp: dt.datetime | None = None
                 "subject": subject,
                 "onsetDateTime": _date(site.date),
                 "bodySite": [{"text": site.location}] if site.location else [],
+            }
+        )
+
+    for i, (icd, display, text, refuted) in enumerate(
+        comorbidity_terms.export_entries(record.comorbidities)
+    ):
+        add(
+            {
+                "resourceType": "Condition",
+                "id": _id(record, "comorbidity", i),
+                "clinicalStatus": None
+                if refuted
+                else {
+                    "coding": [
+                        {
+                            "system": "http://terminology.hl7.org/CodeSystem/condition-clinical",
+                            "code": "active",
+                        }
+                    ]
+                },
+                "verificationStatus": {
+                    "coding": [
+                        {
+                            "system": "http://terminology.hl7.org/CodeSystem/condition-ver-status",
+                            "code": "refuted" if refuted else "confirmed",
+                        }
+                    ]
+                },
+                "code": {
+                    "coding": [{"system": term.ICD10CM, "code": icd, "display": display}],
+                    "text": text,
+                },
+                "subject": subject,
+                "recordedDate": _date(record.comorbidities.recorded_on),
+            }
+        )
+    if record.comorbidities.lvef_pct is not None:
+        add(
+            {
+                "resourceType": "Observation",
+                "id": _id(record, "lvef"),
+                "status": "final",
+                "code": _concept(
+                    term.LOINC, comorbidity_terms.LVEF_LOINC, "Left ventricular Ejection fraction"
+                ),
+                "subject": subject,
+                "effectiveDateTime": _date(record.comorbidities.lvef_date),
+                "valueQuantity": {
+                    "value": record.comorbidities.lvef_pct,
+                    "unit": "%",
+                    "system": "http://unitsofmeasure.org",
+                    "code": "%",
+                },
             }
         )
 

@@ -32,6 +32,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from myelonav.errors import ImportError_, MyelonavError, NotMyelomaError, UnitError
+from myelonav.patient import comorbidity_terms
 from myelonav.patient import terminology as term
 from myelonav.patient._fhir_read import (
     as_dict,
@@ -184,6 +185,8 @@ class _Importer:
         self.record_id = record_id
         self.vocab = vocabulary()
         self.unmapped: list[UnmappedItem] = []
+        self.comorbidities: list[comorbidity_terms.ComorbidityFinding] = []
+        self.lvef: tuple[float, dt.date | None] | None = None
         self.counts: Counter[str] = Counter()
         self.mapped = 0
         self.by_ref: dict[str, dict[str, Any]] = {}
@@ -290,6 +293,7 @@ class _Importer:
             "unmapped": self.unmapped,
             "sample": sample,
             "lines_before_car_t_reported": obs["lines_reported"],
+            "comorbidities": comorbidity_terms.apply(self.comorbidities, self.lvef),
         }
         try:
             record = PatientRecord.model_validate(record_data, from_attributes=True)
@@ -359,8 +363,13 @@ class _Importer:
         sites: list[DiseaseSite] = []
         others: list[str] = []
         for path, cond in conditions:
-            if _status_code(cond.get("verificationStatus")) in {"refuted", "entered-in-error"}:
+            verification = _status_code(cond.get("verificationStatus"))
+            if verification == "entered-in-error" or (
+                verification == "refuted" and not self._comorbidity(path, cond, refuted=True)
+            ):
                 self._skip(path, "Condition", "refuted or entered in error")
+                continue
+            if verification == "refuted":
                 continue
             code_path = self._where(f"{path}.code")
             pairs = codings(cond.get("code"), code_path)
@@ -430,6 +439,8 @@ class _Importer:
                 self.mapped += 1
             elif kind == "solitary":
                 self._skip(path, "Condition", "solitary plasmacytoma is not multiple myeloma", text)
+            elif self._comorbidity(path, cond, refuted=False):
+                continue
             else:
                 others.append(text or ",".join(c for _, c in pairs) or "unnamed condition")
                 self._skip(path, "Condition", "condition not used by myelonav", text)
@@ -440,6 +451,25 @@ class _Importer:
                 location=self.source,
             )
         return diagnosis, sites
+
+    def _comorbidity(self, path: str, cond: dict[str, Any], *, refuted: bool) -> bool:
+        """Record a comorbidity the condition states (present, or absent when refuted)."""
+        code_path = self._where(f"{path}.code")
+        onset = self._date(cond.get("onsetDateTime"), f"{path}.onsetDateTime") or self._date(
+            cond.get("recordedDate"), f"{path}.recordedDate"
+        )
+        found = comorbidity_terms.recognise(
+            codings(cond.get("code"), code_path),
+            concept_text(cond.get("code"), code_path),
+            refuted=refuted,
+            clinical_status=_status_code(cond.get("clinicalStatus")),
+            date=onset,
+        )
+        if found is None:
+            return False
+        self.comorbidities.append(found)
+        self.mapped += 1
+        return True
 
     # ------------------------------------------------------------------ Procedure
     def _procedures(self, procedures: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
@@ -660,6 +690,12 @@ class _Importer:
                 out["antigen"].append(
                     (antigen.group(1).upper() if antigen else "BCMA", value_text, date, path)
                 )
+            elif comorbidity_terms.LVEF_LOINC in loincs or "ejection fraction" in lowered:
+                lvef = self._value_number(obs, path)
+                if lvef is None or not 5 <= lvef <= 90:
+                    self._skip(path, "Observation", "ejection fraction not a plausible %", text)
+                    continue
+                self.lvef = (lvef, date)
             else:
                 analyte = next(
                     (term.LOINC_TO_ANALYTE[c] for c in loincs if c in term.LOINC_TO_ANALYTE), None

@@ -11,6 +11,7 @@ from myelonav.picture.labs import missing_text
 from myelonav.picture.sheet import FactSheet
 
 ADULT_AGE = 18
+_CLINICAL_NAME = {Analyte.igg: "IgG"}
 
 _LAB_FACTS = (
     ("platelets", Analyte.platelets, "×10⁹/L", "platelet count"),
@@ -59,7 +60,7 @@ def fitness_facts(
             sheet.set(
                 name,
                 lab.value,
-                f"{analyte.value} {lab.value:g} {unit} on {lab.date}",
+                f"{_CLINICAL_NAME.get(analyte, analyte.value)} {lab.value:g} {unit} on {lab.date}",
                 f"Your {plain_name} was {lab.value:g} {unit} on {lab.date}.",
             )
     _kidney(record.demographics.sex, as_of, age, current, stale, sheet)

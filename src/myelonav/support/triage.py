@@ -26,6 +26,7 @@ from myelonav import DISCLAIMER
 from myelonav.clinical.thresholds import FEVER_C
 from myelonav.datafiles import Citation
 from myelonav.errors import InputError, KnowledgeError
+from myelonav.logic import Truth, all_of, any_of
 from myelonav.support.content import triage_rules
 from myelonav.support.schemas import Condition, TriageRule
 
@@ -142,27 +143,37 @@ def red_flags(report: SymptomReport) -> list[RedFlag]:
     return [f for f in RED_FLAG_FLOORS if f.test(report)]
 
 
+def _at_least(value: float | None, threshold: float) -> Truth:
+    return Truth.unknown if value is None else Truth.of(value >= threshold)
+
+
+def _below(value: float | None, threshold: float) -> Truth:
+    return Truth.unknown if value is None else Truth.of(value < threshold)
+
+
+def condition_truth(cond: Condition, r: SymptomReport) -> Truth:
+    """The condition in the shared three-valued logic: a measurement not taken is unknown, and
+    an unknown part never makes a rule fire (the red-flag floors still apply)."""
+    parts: list[Truth] = []
+    if cond.t_cell_therapy is not None:
+        parts.append(Truth.of(cond.t_cell_therapy == r.t_cell_therapy))
+    if cond.flags_any:
+        parts.append(any_of(Truth.of(bool(getattr(r, f))) for f in cond.flags_any))
+    if cond.flags_all:
+        parts.append(all_of(Truth.of(bool(getattr(r, f))) for f in cond.flags_all))
+    if cond.temperature_c_at_least is not None:
+        parts.append(_at_least(r.temperature_c, cond.temperature_c_at_least))
+    if cond.systolic_below is not None:
+        parts.append(_below(r.systolic_bp, cond.systolic_below))
+    if cond.spo2_below is not None:
+        parts.append(_below(r.spo2, cond.spo2_below))
+    if cond.ice_score_at_most is not None:
+        parts.append(_below(r.ice_score, cond.ice_score_at_most + 1))
+    return all_of(parts)
+
+
 def _matches(cond: Condition, r: SymptomReport) -> bool:
-    if cond.t_cell_therapy is not None and cond.t_cell_therapy != r.t_cell_therapy:
-        return False
-    if cond.flags_any and not any(getattr(r, f) for f in cond.flags_any):
-        return False
-    if cond.flags_all and not all(getattr(r, f) for f in cond.flags_all):
-        return False
-    if cond.temperature_c_at_least is not None and (
-        r.temperature_c is None or r.temperature_c < cond.temperature_c_at_least
-    ):
-        return False
-    if cond.systolic_below is not None and (
-        r.systolic_bp is None or r.systolic_bp >= cond.systolic_below
-    ):
-        return False
-    if cond.spo2_below is not None and (r.spo2 is None or r.spo2 >= cond.spo2_below):
-        return False
-    return not (
-        cond.ice_score_at_most is not None
-        and (r.ice_score is None or r.ice_score > cond.ice_score_at_most)
-    )
+    return condition_truth(cond, r) is Truth.true
 
 
 def check_rules(rules: list[TriageRule]) -> None:

@@ -180,6 +180,8 @@ def packet_context(inputs: PacketInputs) -> dict[str, Any]:
         "plot_alt": describe(record, as_of),
         "car_t": _car_t_rows(record, as_of),
         "car_t_failure": report["car_t_failure"],
+        "data_quality": report.get("data_quality", []),
+        "lines_of_therapy": report["facts"]["lines_of_therapy"]["value"],
         "staging": [_stage(s, staging_inputs) for s in ("ISS", "R-ISS", "R2-ISS")],
         "staging_sources": staging_inputs.sources,
         "lab_checks": [c.as_json() for c in lab_checks(record, as_of, report["facts"])],

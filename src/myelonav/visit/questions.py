@@ -1,9 +1,10 @@
-"""Questions for the next visit: the core ones always, the rest triggered by facts.
+"""Questions for the next visit: the core ones always, the rest when their rule is true.
 
-Each trigger below reads the options report's facts (``options_report(...)["facts"]``: value,
-known, source), the current labs against common trial thresholds, the symptom diary and the
-matched trials, and returns the fact that fired it (or ``None``). The wording of every
-question lives in ``data/questions.yaml``; each question says which fact put it on the list.
+The rules are data (``data/questions.yaml``: all/any/not over facts, evaluated by
+``myelonav.logic``). They read the clinical picture's facts as the options report carries them
+and a few facts only the visit knows (current labs against common trial thresholds, options
+that need more information, the symptom diary). Each question says which facts put it on
+the list.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from myelonav.clinical.thresholds import FEVER_C
+from myelonav.logic import UNKNOWN, Truth, deciding_facts, evaluate
 from myelonav.options.report import options_report
 from myelonav.patient.models import Analyte, PatientRecord
 from myelonav.patient.summary import CURRENT_LAB_DAYS
@@ -24,8 +26,15 @@ from myelonav.visit.schemas import QuestionTemplate, Trigger
 from myelonav.visit.trials import TrialRow
 
 MAX_TRIAL_QUESTIONS = 3
-_STALE_WATCH = (Analyte.anc, Analyte.platelets, Analyte.hemoglobin, Analyte.creatinine,
-                Analyte.serum_m_protein, Analyte.kappa_flc, Analyte.lambda_flc)
+_STALE_WATCH = (
+    Analyte.anc,
+    Analyte.platelets,
+    Analyte.hemoglobin,
+    Analyte.creatinine,
+    Analyte.serum_m_protein,
+    Analyte.kappa_flc,
+    Analyte.lambda_flc,
+)
 
 
 @dataclass(frozen=True)
@@ -74,8 +83,11 @@ def _join(names: Sequence[str], limit: int = 4) -> str:
 def _core_fact(qid: str, c: _Context) -> str:
     if qid == "core_options_fit":
         fits = c.options("fits")
-        return (f"myelonav lists {len(fits)} that may fit: {_join(fits)}." if fits
-                else "myelonav found no option that clearly fits yet.")
+        return (
+            f"myelonav lists {len(fits)} that may fit: {_join(fits)}."
+            if fits
+            else "myelonav found no option that clearly fits yet."
+        )
     if qid == "core_trials":
         open_rows = [t for t in c.trials if t.verdict != "likely_ineligible"]
         if open_rows:
@@ -98,46 +110,15 @@ def _core_fact(qid: str, c: _Context) -> str:
     return f"Your myeloma type is {c.record.diagnosis.isotype.label()}."
 
 
-# --------------------------------------------------------------------------- triggers
-
-
-def _bcma_unknown(c: _Context) -> str | None:
-    target, status = c.fact("car_t_target"), c.fact("bcma_status_at_relapse")
-    if target["value"] != "BCMA":
-        return None
-    if not status["known"]:
-        return str(status["source"])
-    if status["value"] == "not_tested":
-        return "BCMA was not tested at relapse"
-    return None
-
-
-def _bcma_negative(c: _Context) -> str | None:
-    status = c.fact("bcma_status_at_relapse")
-    return str(status["source"]) if status["known"] and status["value"] == "negative" else None
-
-
-def _after_car_t(c: _Context) -> str | None:
-    months = c.fact("months_since_car_t_infusion")
-    return str(months["source"]) if months["known"] else None
-
-
-def _early_failure(c: _Context) -> str | None:
-    rel = c.fact("car_t_relapse_class")
-    if rel["known"] and rel["value"] in ("early", "primary_refractory"):
-        return str(rel["source"])
-    return None
-
-
-def _t_11_14_untested(c: _Context) -> str | None:
-    f = c.fact("t_11_14")
-    return str(f["source"]) if not f["known"] else None
+# --------------------------------------------------------------------------- rule facts
 
 
 def _low_counts(c: _Context) -> str | None:
-    low = [f"{x.label.lower()} {x.shown}" for x in c.labs
-           if x.id in ("anc", "platelets", "hemoglobin")
-           and x.status in ("meets_none", "meets_some")]
+    low = [
+        f"{x.label.lower()} {x.shown}"
+        for x in c.labs
+        if x.id in ("anc", "platelets", "hemoglobin") and x.status in ("meets_none", "meets_some")
+    ]
     return "; ".join(low) if low else None
 
 
@@ -146,7 +127,7 @@ def _low_crcl(c: _Context) -> str | None:
     return low[0] if low else None
 
 
-def _stale_labs(c: _Context) -> str | None:
+def _labs_not_current(c: _Context) -> str | None:
     stale = []
     for analyte in _STALE_WATCH:
         lab = c.record.latest(analyte, c.as_of)
@@ -167,16 +148,6 @@ def _need_information(c: _Context) -> str | None:
     return f"myelonav needs more information to judge: {_join(names)}" if names else None
 
 
-def _low_igg(c: _Context) -> str | None:
-    limit = question_content().igg_low_mg_dl
-    lab = c.record.latest(Analyte.igg, c.as_of)
-    if lab is None or lab.value is None or (c.as_of - lab.date).days > CURRENT_LAB_DAYS:
-        return None
-    if lab.value < limit:
-        return f"IgG {lab.value:g} mg/dL on {lab.date}, below {limit:g} mg/dL"
-    return None
-
-
 def _infection_in_diary(c: _Context) -> str | None:
     if c.diary is None:
         return None
@@ -187,33 +158,47 @@ def _infection_in_diary(c: _Context) -> str | None:
         r = entry.report
         if r.temperature_c is not None and r.temperature_c >= FEVER_C:
             return f"Your diary notes a fever of {r.temperature_c:g} °C on {entry.date}"
-        signs = [name for name, on in (("chills", r.chills), ("cough", r.cough),
-                                       ("burning when passing urine", r.burning_urination),
-                                       ("a red wound", r.wound_redness)) if on]
+        signs = [
+            name
+            for name, on in (
+                ("chills", r.chills),
+                ("cough", r.cough),
+                ("burning when passing urine", r.burning_urination),
+                ("a red wound", r.wound_redness),
+            )
+            if on
+        ]
         if signs:
             return f"Your diary notes {', '.join(signs)} on {entry.date}"
     return None
 
 
-_TRIGGERS: dict[Trigger, Callable[[_Context], str | None]] = {
-    Trigger.bcma_status_unknown: _bcma_unknown,
-    Trigger.bcma_negative: _bcma_negative,
-    Trigger.after_car_t: _after_car_t,
-    Trigger.early_car_t_failure: _early_failure,
-    Trigger.t_11_14: lambda c: c.is_true("t_11_14"),
-    Trigger.t_11_14_untested: _t_11_14_untested,
-    Trigger.high_risk_cytogenetics: lambda c: c.is_true("high_risk_cytogenetics"),
-    Trigger.painful_lesion: lambda c: c.is_true("painful_bone_lesion"),
-    Trigger.extramedullary: lambda c: c.is_true("extramedullary_disease"),
-    Trigger.plasma_cell_leukemia: lambda c: c.is_true("plasma_cell_leukemia"),
-    Trigger.cns_disease: lambda c: c.is_true("cns_disease"),
-    Trigger.low_counts: _low_counts,
-    Trigger.low_crcl: _low_crcl,
-    Trigger.stale_labs: _stale_labs,
-    Trigger.options_need_information: _need_information,
-    Trigger.low_igg: _low_igg,
-    Trigger.infection_in_diary: _infection_in_diary,
+# What the visit knows beyond the clinical picture: each returns the phrase when true. A
+# missing input (no diary) leaves the fact unknown, which never fires a rule.
+_VISIT_FACTS: dict[str, Callable[[_Context], str | None]] = {
+    "low_counts": _low_counts,
+    "low_crcl": _low_crcl,
+    "labs_not_current": _labs_not_current,
+    "options_need_information": _need_information,
+    "diary_infection_signs": _infection_in_diary,
 }
+
+
+def _rule_facts(c: _Context) -> tuple[dict[str, Any], dict[str, str]]:
+    """(values, phrases) for rule evaluation: the report's facts plus the visit's own."""
+    values: dict[str, Any] = {}
+    phrases: dict[str, str] = {}
+    for name, f in c.report.get("facts", {}).items():
+        values[name] = f["value"] if f["known"] else UNKNOWN
+        phrases[name] = str(f["source"])
+    for name, compute in _VISIT_FACTS.items():
+        if name == "diary_infection_signs" and c.diary is None:
+            values[name], phrases[name] = UNKNOWN, "no symptom diary"
+            continue
+        phrase = compute(c)
+        values[name] = phrase is not None
+        phrases[name] = phrase or ""
+    return values, phrases
 
 
 def _capitalise(text: str) -> str:
@@ -258,8 +243,10 @@ def build_questions(
     """The personalised list, core questions first; never two with the same id or text."""
     if report is None:
         report = options_report(record, as_of, "patient")
-    ctx = _Context(record, as_of, report, lab_checks(record, as_of, report.get("facts")),
-                   trials, diary)
+    ctx = _Context(
+        record, as_of, report, lab_checks(record, as_of, report.get("facts")), trials, diary
+    )
+    values, phrases = _rule_facts(ctx)
     out: list[Question] = []
     for t in question_content().questions:
         if t.trigger is Trigger.always:
@@ -268,10 +255,9 @@ def build_questions(
             rows = [r for r in trials if r.verdict != "likely_ineligible"]
             for row in rows[:MAX_TRIAL_QUESTIONS]:
                 out.append(_make(t, _trial_fact(row), row.nct_id, f":{row.nct_id}"))
-        else:
-            fired = _TRIGGERS[t.trigger](ctx)
-            if fired:
-                out.append(_make(t, fired))
+        elif evaluate(t.when, values) is Truth.true:
+            fired = "; ".join(p for f in deciding_facts(t.when, values) if (p := phrases[f]))
+            out.append(_make(t, fired))
     seen_ids: set[str] = set()
     seen_text: set[str] = set()
     unique = []

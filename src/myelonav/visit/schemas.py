@@ -8,44 +8,57 @@ from __future__ import annotations
 
 import datetime as dt
 from enum import StrEnum
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, TypeAdapter, field_validator, model_validator
 
 from myelonav.datafiles import Citation
 from myelonav.datafiles import Strict as _Strict
+from myelonav.knowledge.schema import FACTS, AllNode, AnyNode, FactSpec, Leaf, Node, NotNode
 
 # ----------------------------------------------------------------------------- questions
 
 
 class Trigger(StrEnum):
-    """Why a question is asked. Each trigger is decided in code from the record's facts
-    (``myelonav.visit.questions``); the wording lives in ``questions.yaml``."""
+    """How a question comes onto the list: always, once per matched trial, or when its
+    ``when`` rule (all/any/not over facts, the options engine's three-valued logic) is true."""
 
     always = "always"
-    bcma_status_unknown = "bcma_status_unknown"
-    bcma_negative = "bcma_negative"
-    t_11_14 = "t_11_14"
-    t_11_14_untested = "t_11_14_untested"
-    painful_lesion = "painful_lesion"
-    after_car_t = "after_car_t"
-    early_car_t_failure = "early_car_t_failure"
-    low_igg = "low_igg"
-    infection_in_diary = "infection_in_diary"
-    extramedullary = "extramedullary"
-    plasma_cell_leukemia = "plasma_cell_leukemia"
-    cns_disease = "cns_disease"
-    low_counts = "low_counts"
-    low_crcl = "low_crcl"
-    stale_labs = "stale_labs"
-    high_risk_cytogenetics = "high_risk_cytogenetics"
-    options_need_information = "options_need_information"
     matched_trial = "matched_trial"
+    rule = "rule"
+
+
+QUESTION_FACTS: dict[str, FactSpec] = {
+    **FACTS,
+    "low_counts": FactSpec("bool", "A blood count misses a common trial threshold."),
+    "low_crcl": FactSpec("bool", "Creatinine clearance misses a common trial threshold."),
+    "labs_not_current": FactSpec(
+        "bool", "Blood counts or myeloma tests are older than the current-lab window, or absent."
+    ),
+    "options_need_information": FactSpec(
+        "bool", "At least one option needs more information to be judged."
+    ),
+    "diary_infection_signs": FactSpec(
+        "bool", "The symptom diary notes fever or infection signs in the last 90 days."
+    ),
+}
+"""Facts question rules may read: the clinical picture's, plus what the visit itself knows."""
+
+_NODE: TypeAdapter[Node] = TypeAdapter(Node)
 
 
 class QuestionTemplate(_Strict):
     id: str = Field(pattern=r"^[a-z0-9_]+$")
     trigger: Trigger
+    when: Any = Field(None, description="Rule tree over QUESTION_FACTS (trigger: rule).")
+
+    @field_validator("when")
+    @classmethod
+    def _rule_tree(cls, raw: Any) -> Any:
+        if raw is None or isinstance(raw, AllNode | AnyNode | NotNode | Leaf):
+            return raw
+        return _NODE.validate_python(raw, context={"facts": QUESTION_FACTS})
+
     topic: Literal["treatment", "trials", "tests", "side_effects", "timing", "support"]
     text: str = Field(min_length=10, description="The question, in the patient's voice.")
     why: str = Field(
@@ -59,6 +72,8 @@ class QuestionTemplate(_Strict):
     def _reviewed_with_citations(self) -> QuestionTemplate:
         if "{fact}" not in self.why:
             raise ValueError("why must name the fact that put the question on the list: {fact}")
+        if (self.when is None) == (self.trigger is Trigger.rule):
+            raise ValueError("a question has a `when` rule exactly when its trigger is 'rule'")
         if "{detail}" in self.text and self.trigger is not Trigger.matched_trial:
             raise ValueError("only matched_trial questions take a {detail}")
         if self.citations and self.last_reviewed is None:
@@ -68,9 +83,6 @@ class QuestionTemplate(_Strict):
 
 class QuestionFile(_Strict):
     questions: list[QuestionTemplate] = Field(min_length=1)
-    # Fact thresholds the triggers read, each cited.
-    igg_low_mg_dl: float = Field(gt=0, le=2000)
-    igg_citations: list[Citation] = Field(min_length=1)
     last_reviewed: dt.date
 
     @model_validator(mode="after")
@@ -79,9 +91,6 @@ class QuestionFile(_Strict):
         dupes = sorted({i for i in ids if ids.count(i) > 1})
         if dupes:
             raise ValueError(f"duplicate question ids: {dupes}")
-        missing = {t for t in Trigger} - {q.trigger for q in self.questions}
-        if missing:
-            raise ValueError(f"no question for trigger(s): {sorted(missing)}")
         return self
 
 
