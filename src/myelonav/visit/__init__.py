@@ -3,7 +3,7 @@ timeline plot and the second-opinion packet (HTML and PDF), and ways to find a c
 
 * ``questions.build_questions(record, as_of, report=, trials=, diary=)``
 * ``checklist.build_checklist(record, as_of)``
-* ``labs.lab_checks(record, as_of, facts_json)`` — current labs against common thresholds
+* ``labs.lab_checks(picture)`` — current labs against common thresholds
 * ``plot.render_plot(record, as_of, "png" | "svg")``, ``plot.save_plot``, ``plot.describe``
 * ``packet.PacketInputs``, ``packet.render_html``, ``packet.write_packet``
 * ``trials.match_trials(record, studies, as_of=)`` — rows for the packet and the questions

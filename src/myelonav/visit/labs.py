@@ -1,18 +1,18 @@
 """Current labs against common trial eligibility thresholds (``data/lab_thresholds.yaml``).
 
-Labs older than ``CURRENT_LAB_DAYS`` are not current and are reported as such, never
-compared. Liver tests are compared as multiples of the upper limit of normal (ULN) that the
-lab reported with the result; without it the comparison is not made.
+The labs are the clinical picture's: older than ``CURRENT_LAB_DAYS`` they are not current
+and are reported as such, never compared; an implausible value is never compared either.
+Liver tests are compared as multiples of the upper limit of normal (ULN) that the lab
+reported with the result; without it the comparison is not made.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from myelonav.patient.models import Analyte, PatientRecord
-from myelonav.patient.summary import CURRENT_LAB_DAYS
+from myelonav.patient.models import Analyte
+from myelonav.picture import ClinicalPicture
 from myelonav.visit.content import threshold_content
 from myelonav.visit.schemas import LabThreshold
 
@@ -26,8 +26,14 @@ _ANALYTE = {
     "ast_uln": Analyte.ast,
     "alt_uln": Analyte.alt,
 }
-_SHOWN_UNIT = {Analyte.anc: "x10^9/L", Analyte.platelets: "x10^9/L", Analyte.hemoglobin: "g/dL",
-               Analyte.bilirubin: "mg/dL", Analyte.ast: "U/L", Analyte.alt: "U/L"}
+_SHOWN_UNIT = {
+    Analyte.anc: "x10^9/L",
+    Analyte.platelets: "x10^9/L",
+    Analyte.hemoglobin: "g/dL",
+    Analyte.bilirubin: "mg/dL",
+    Analyte.ast: "U/L",
+    Analyte.alt: "U/L",
+}
 
 
 @dataclass(frozen=True)
@@ -41,29 +47,36 @@ class LabCheck:
     citations: list[str] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
-        return {"id": self.id, "label": self.label, "value": self.value, "shown": self.shown,
-                "rule": self.rule, "status": self.status, "citations": self.citations}
+        return {
+            "id": self.id,
+            "label": self.label,
+            "value": self.value,
+            "shown": self.shown,
+            "rule": self.rule,
+            "status": self.status,
+            "citations": self.citations,
+        }
 
 
 def _passes(value: float, comparator: str, limit: float) -> bool:
     return value >= limit if comparator == ">=" else value <= limit
 
 
-def _value(
-    t: LabThreshold, record: PatientRecord, as_of: dt.date, crcl: dict[str, Any] | None
-) -> tuple[float | None, str]:
+def _value(t: LabThreshold, picture: ClinicalPicture) -> tuple[float | None, str]:
     if t.source == "crcl":
-        if crcl and crcl.get("known"):
-            return float(crcl["value"]), str(crcl["source"])
-        return None, str(crcl["source"]) if crcl else "creatinine clearance not computed"
+        crcl = picture.fact("crcl_ml_min")
+        return (float(crcl.value), crcl.clinical) if crcl.known else (None, crcl.clinical)
     analyte = _ANALYTE[t.source]
-    lab = record.latest(analyte, as_of)
+    lab = picture.lab(analyte)
     if lab is None or lab.value is None:
-        return None, "no result in the record"
-    age = (as_of - lab.date).days
+        old = picture.stale_labs.get(analyte)
+        if old is not None and old.value is not None:
+            age = (picture.as_of - old.date).days
+            return None, (
+                f"{old.value:g} {_SHOWN_UNIT[analyte]} on {old.date}: {age} days old, not current"
+            )
+        return None, "no usable result in the record"
     measured = f"{lab.value:g} {_SHOWN_UNIT[analyte]} on {lab.date}"
-    if age > CURRENT_LAB_DAYS:
-        return None, f"{measured}: {age} days old, not current"
     if t.source.endswith("_uln"):
         if not lab.upper_limit_normal:
             return None, f"{measured}; upper limit of normal not recorded"
@@ -72,21 +85,17 @@ def _value(
     return lab.value, measured
 
 
-def lab_checks(
-    record: PatientRecord, as_of: dt.date, facts_json: dict[str, Any] | None = None
-) -> list[LabCheck]:
-    """Each threshold in the data file, judged against the record's current labs.
-
-    ``facts_json`` is ``options_report(...)["facts"]`` (for creatinine clearance)."""
-    crcl = (facts_json or {}).get("crcl_ml_min")
+def lab_checks(picture: ClinicalPicture) -> list[LabCheck]:
+    """Each threshold in the data file, judged against the picture's current labs."""
     out: list[LabCheck] = []
     for t in threshold_content().thresholds:
-        value, shown = _value(t, record, as_of, crcl)
+        value, shown = _value(t, picture)
         by_value: dict[float, list[str]] = {}
         for e in t.examples:
             by_value.setdefault(e.value, []).append(e.trial)
-        rule = "; ".join(f"{t.comparator} {v:g} {t.unit} ({', '.join(trials)})"
-                         for v, trials in by_value.items())
+        rule = "; ".join(
+            f"{t.comparator} {v:g} {t.unit} ({', '.join(trials)})" for v, trials in by_value.items()
+        )
         status: Status
         if value is None:
             status = "unknown"

@@ -32,6 +32,7 @@ from myelonav.options.report import options_report
 from myelonav.patient.lines import imwg_lines
 from myelonav.patient.models import PatientRecord
 from myelonav.patient.summary import summarise
+from myelonav.picture import clinical_picture
 from myelonav.support.diary import Diary, reported_symptoms
 from myelonav.visit.checklist import STATUS_TEXT as CHECK_STATUS
 from myelonav.visit.checklist import build_checklist
@@ -184,7 +185,7 @@ def packet_context(inputs: PacketInputs) -> dict[str, Any]:
         "lines_of_therapy": report["facts"]["lines_of_therapy"]["value"],
         "staging": [_stage(s, staging_inputs) for s in ("ISS", "R-ISS", "R2-ISS")],
         "staging_sources": staging_inputs.sources,
-        "lab_checks": [c.as_json() for c in lab_checks(record, as_of, report["facts"])],
+        "lab_checks": [c.as_json() for c in lab_checks(clinical_picture(record, as_of))],
         "lab_status": LAB_STATUS,
         "threshold_note": threshold_content().note,
         "options": _options(report),

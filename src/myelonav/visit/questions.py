@@ -19,6 +19,7 @@ from myelonav.logic import UNKNOWN, Truth, deciding_facts, evaluate
 from myelonav.options.report import options_report
 from myelonav.patient.models import Analyte, PatientRecord
 from myelonav.patient.summary import CURRENT_LAB_DAYS
+from myelonav.picture import ClinicalPicture, clinical_picture
 from myelonav.support.diary import Diary
 from myelonav.visit.content import question_content
 from myelonav.visit.labs import LabCheck, lab_checks
@@ -55,6 +56,7 @@ class _Context:
     record: PatientRecord
     as_of: dt.date
     report: dict[str, Any]
+    picture: ClinicalPicture
     labs: list[LabCheck]
     trials: Sequence[TrialRow]
     diary: Diary | None
@@ -130,15 +132,13 @@ def _low_crcl(c: _Context) -> str | None:
 def _labs_not_current(c: _Context) -> str | None:
     stale = []
     for analyte in _STALE_WATCH:
-        lab = c.record.latest(analyte, c.as_of)
-        if lab is None:
-            continue
-        age = (c.as_of - lab.date).days
-        if age > CURRENT_LAB_DAYS:
+        lab = c.picture.stale_labs.get(analyte)
+        if lab is not None:
+            age = (c.as_of - lab.date).days
             stale.append(f"{analyte.value.replace('_', ' ')} ({lab.date}, {age} days old)")
     if stale:
         return "Not current: " + _join(stale, 3)
-    if not any(c.record.latest(a, c.as_of) for a in _STALE_WATCH):
+    if not any(c.picture.lab(a) for a in _STALE_WATCH):
         return "The record has no blood counts or myeloma tests"
     return None
 
@@ -241,11 +241,10 @@ def build_questions(
     diary: Diary | None = None,
 ) -> list[Question]:
     """The personalised list, core questions first; never two with the same id or text."""
+    picture = clinical_picture(record, as_of)
     if report is None:
         report = options_report(record, as_of, "patient")
-    ctx = _Context(
-        record, as_of, report, lab_checks(record, as_of, report.get("facts")), trials, diary
-    )
+    ctx = _Context(record, as_of, report, picture, lab_checks(picture), trials, diary)
     values, phrases = _rule_facts(ctx)
     out: list[Question] = []
     for t in question_content().questions:
