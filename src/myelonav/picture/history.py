@@ -164,7 +164,6 @@ def history_facts(
     record: PatientRecord, as_of: dt.date, exposed: Sequence[Exposure], sheet: FactSheet
 ) -> int:
     """Write the history facts; return the IMWG line count."""
-    voc = vocabulary()
     lines = [ln for ln in record.therapy_lines if ln.start is None or ln.start <= as_of]
     episodes = car_t_episodes(record, as_of)
     count = count_prior_lines(record, as_of)
@@ -185,6 +184,7 @@ def history_facts(
             "penta_refractory",
             "prior_allo_transplant",
             "months_since_last_therapy",
+            "current_agents",
         ):
             sheet.unknown(name, why, plain)
         sheet.set("prior_car_t_count", 0, "no CAR T infusion recorded", "No CAR T is recorded.")
@@ -258,8 +258,19 @@ def history_facts(
         f"{len(episodes)} CAR T infusion(s) recorded",
         f"You have had CAR T {len(episodes)} time(s).",
     )
+    current = frozenset(
+        e.agent
+        for e in exposed
+        if e.source not in ("CAR T", "bridging before CAR T")
+        and (e.end is None or e.end >= as_of)
+    )
+    sheet.set(
+        "current_agents",
+        current,
+        "on treatment now: " + _names(current),
+        "Medicines you are on now: " + _names(current) + ".",
+    )
     _last_therapy(record, as_of, sheet)
-    del voc
     return count
 
 

@@ -1,8 +1,8 @@
 """What the support material means for one patient record (``myelonav support PROFILE``).
 
-Reads the record only: the current bispecific (from therapy lines), the latest CAR T, the
-latest IgG. It points to the calendar, the reading and the people to call; it never
-decides treatment.
+Reads the clinical picture: the current bispecific (from the courses not ended), the latest
+CAR T, the latest plausible IgG. It points to the calendar, the reading and the people to
+call; it never decides treatment.
 """
 
 from __future__ import annotations
@@ -11,8 +11,10 @@ import datetime as dt
 from typing import Any
 
 from myelonav import DISCLAIMER
+from myelonav.logic import UNKNOWN
 from myelonav.patient.models import Analyte, PatientRecord
 from myelonav.patient.vocabulary import vocabulary
+from myelonav.picture import clinical_picture
 from myelonav.support.calendar import available
 from myelonav.support.content import education, resource_list
 from myelonav.support.distress import resource_dict
@@ -22,17 +24,15 @@ IGG_RECHECK_DAYS = 28  # ASH-SAP Table 4: monitor serum IgG every 4 weeks
 
 
 def current_bispecifics(record: PatientRecord, as_of: dt.date) -> list[str]:
-    vocab = vocabulary()
+    """Bispecific antibodies in a course not ended by the as-of date (the clinical picture's)."""
+    picture = clinical_picture(record, as_of)
+    current = picture.value("current_agents")
+    if current is UNKNOWN:
+        return []
     found: list[str] = []
-    for line in record.therapy_lines:
-        if line.start is not None and line.start > as_of:
-            continue
-        if line.end is not None and line.end < as_of:
-            continue
-        for agent in line.agents:
-            drug = vocab.resolve(agent)
-            if drug is not None and drug.is_("bispecific") and drug.id not in found:
-                found.append(drug.id)
+    for e in picture.exposures:
+        if e.agent in current and "bispecific" in e.classes and e.agent not in found:
+            found.append(e.agent)
     return found
 
 
@@ -88,14 +88,9 @@ def support_summary(record: PatientRecord, *, as_of: dt.date) -> dict[str, Any]:
             lines.append(f"  Progression recorded on {last.progression_date}.")
             reading += ["car-t-basics", "retreatment", "faq-after-car-t", "future-of-car-t"]
 
-    igg = sorted(
-        (
-            lab
-            for lab in record.labs
-            if lab.analyte is Analyte.igg and lab.value is not None and lab.date <= as_of
-        ),
-        key=lambda lab: lab.date,
-    )
+    picture = clinical_picture(record, as_of)
+    latest_igg = picture.lab(Analyte.igg) or picture.stale_labs.get(Analyte.igg)
+    igg = [latest_igg] if latest_igg is not None and latest_igg.value is not None else []
     igg_status: dict[str, Any] | None = None
     if igg:
         latest = igg[-1]
