@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
+from myelonav.clinical import plausible
 from myelonav.clinical import thresholds as t
 from myelonav.errors import CalculationError
 from myelonav.patient.models import Analyte, CytogeneticAbnormality, PatientRecord, Qualitative
@@ -51,6 +52,10 @@ def _missing(what: list[str], system: str) -> CalculationError:
 def iss(inputs: StagingInputs) -> Stage:
     """ISS (Greipp 2005): I = B2M < 3.5 mg/L and albumin >= 3.5 g/dL; III = B2M >= 5.5 mg/L."""
     b2m, alb = inputs.beta2_microglobulin_mg_l, inputs.albumin_g_dl
+    if b2m is not None:
+        plausible.beta2_microglobulin_mg_l(b2m)
+    if alb is not None:
+        plausible.albumin_g_dl(alb)
     if b2m is None:
         raise _missing(["beta2-microglobulin (mg/L)"], "ISS")
     if b2m >= t.ISS_B2M_STAGE3_MIN_MG_L:
@@ -61,19 +66,28 @@ def iss(inputs: StagingInputs) -> Stage:
         raise _missing(["albumin (g/dL)"], "ISS")
     if alb >= t.ISS_ALBUMIN_STAGE1_MIN_G_DL:
         return Stage(
-            "ISS", 1, "ISS I", None, [f"beta2-microglobulin {b2m:g} mg/L < 3.5", f"albumin {alb:g}"
-                                      " g/dL >= 3.5"]
+            "ISS",
+            1,
+            "ISS I",
+            None,
+            [f"beta2-microglobulin {b2m:g} mg/L < 3.5", f"albumin {alb:g} g/dL >= 3.5"],
         )
-    return Stage("ISS", 2, "ISS II", None, [f"beta2-microglobulin {b2m:g} < 3.5 but albumin "
-                                            f"{alb:g} g/dL < 3.5"])
+    return Stage(
+        "ISS",
+        2,
+        "ISS II",
+        None,
+        [f"beta2-microglobulin {b2m:g} < 3.5 but albumin {alb:g} g/dL < 3.5"],
+    )
 
 
 def _iss_for(system: str, inputs: StagingInputs) -> Stage:
     try:
         return iss(inputs)
     except CalculationError as exc:
-        raise CalculationError(exc.message.replace("stage ISS", f"stage {system}"),
-                               location=system) from None
+        raise CalculationError(
+            exc.message.replace("stage ISS", f"stage {system}"), location=system
+        ) from None
 
 
 def r_iss(inputs: StagingInputs) -> Stage:
@@ -88,19 +102,29 @@ def r_iss(inputs: StagingInputs) -> Stage:
             why = "high-risk FISH" if any_high else "high LDH"
             return Stage("R-ISS", 3, "R-ISS III", None, [*stage.reasons, why])
         if all_known and inputs.ldh_high is False:
-            return Stage("R-ISS", 2, "R-ISS II", None, [*stage.reasons, "no high-risk FISH, "
-                                                         "normal LDH"])
+            return Stage(
+                "R-ISS", 2, "R-ISS II", None, [*stage.reasons, "no high-risk FISH, normal LDH"]
+            )
     elif stage.stage == 2:
         return Stage("R-ISS", 2, "R-ISS II", None, [*stage.reasons])
     else:
         if any_high or inputs.ldh_high is True:
-            return Stage("R-ISS", 2, "R-ISS II", None, [*stage.reasons, "high-risk FISH or "
-                                                         "high LDH"])
+            return Stage(
+                "R-ISS", 2, "R-ISS II", None, [*stage.reasons, "high-risk FISH or high LDH"]
+            )
         if all_known and inputs.ldh_high is False:
-            return Stage("R-ISS", 1, "R-ISS I", None, [*stage.reasons, "standard-risk FISH, "
-                                                        "normal LDH"])
-    missing = [name for name, v in (("del(17p)", inputs.del_17p), ("t(4;14)", inputs.t_4_14),
-                                    ("t(14;16)", inputs.t_14_16)) if v is None]
+            return Stage(
+                "R-ISS", 1, "R-ISS I", None, [*stage.reasons, "standard-risk FISH, normal LDH"]
+            )
+    missing = [
+        name
+        for name, v in (
+            ("del(17p)", inputs.del_17p),
+            ("t(4;14)", inputs.t_4_14),
+            ("t(14;16)", inputs.t_14_16),
+        )
+        if v is None
+    ]
     if inputs.ldh_high is None:
         missing.append("LDH")
     raise _missing(missing, "R-ISS")
