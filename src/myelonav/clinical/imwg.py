@@ -787,16 +787,15 @@ def m_protein_value(lab: LabResult) -> float | None:
     return None
 
 
-def _daily_values(
-    record: PatientRecord, lesions_after: dt.date | None
-) -> dict[dt.date, dict[str, float | bool]]:
+def imaging_pd_dates(record: PatientRecord, after: dt.date) -> list[dt.date]:
+    """Dates after ``after`` with PD on imaging: a new lesion (``new_lesion_dates``) or a known
+    plasmacytoma that grew >= 50 % or came back (``plasmacytoma_growth_dates``)."""
+    grown = [d for d in plasmacytoma_growth_dates(record) if d > after]
+    return sorted({*new_lesion_dates(record, after), *grown})
+
+
+def _daily_values(record: PatientRecord) -> dict[dt.date, dict[str, float | bool]]:
     by_date: dict[dt.date, dict[str, float | bool]] = {}
-    if lesions_after is not None:
-        for day in new_lesion_dates(record, lesions_after):
-            by_date.setdefault(day, {})["new_lesion"] = True
-        for day in plasmacytoma_growth_dates(record):
-            if day > lesions_after:
-                by_date.setdefault(day, {})["new_lesion"] = True
     for analyte, name in _NUMERIC_FIELDS.items():
         for lab in record.series(analyte):
             value = m_protein_value(lab)
@@ -852,15 +851,23 @@ def assessments_from_record(
 
     Results drawn inside one window (``group_windows``; ``window_days=1`` = one per date) make
     one assessment dated at the window's first lab; a measure repeated inside a window takes its
-    latest value. With ``lesions_after``, disease sites first recorded after that date and
-    plasmacytomas that grew >= 50 % or came back are new-lesion (imaging) PD signals.
+    latest value. With ``lesions_after``, imaging PD after that date (``imaging_pd_dates``) is
+    a ``new_lesion`` on its own date: imaging is dated by the scan, not by a lab window.
     """
-    by_date = _daily_values(record, lesions_after)
-    kept = sorted(d for d in by_date if (start is None or d >= start) and (end is None or d <= end))
+
+    def inside(day: dt.date) -> bool:
+        return (start is None or day >= start) and (end is None or day <= end)
+
+    by_date = _daily_values(record)
+    kept = sorted(d for d in by_date if inside(d))
     anchors = group_windows(kept, window_days, breaks)
     merged: dict[dt.date, dict[str, float | bool]] = {}
     for day in kept:
         merged.setdefault(anchors[day], {}).update(by_date[day])
+    if lesions_after is not None:
+        for day in imaging_pd_dates(record, lesions_after):
+            if inside(day):
+                merged.setdefault(day, {})["new_lesion"] = True
     return [
         Assessment(date=day, **merged[day])  # type: ignore[arg-type]
         for day in sorted(merged)
@@ -971,8 +978,9 @@ def evaluate_record(
     rows = _follow_plasmacytomas(record, treatment_start, rows, notes)
     result = _summarise(b, after, rows, imaging_confirms=True)
     result.notes.extend(notes)
+    grown = set(plasmacytoma_growth_dates(record))
     for row in rows:
-        if row.rule == "pd_new_lesion" and row.date in plasmacytoma_growth_dates(record):
+        if row.rule == "pd_new_lesion" and row.date in grown:
             result.notes.append(
                 f"{row.date}: a known plasmacytoma grew >= 50% or came back (PD on imaging)"
             )
@@ -1006,6 +1014,7 @@ __all__ = [
     "flc_ratio_abnormal",
     "flc_ratio_normal",
     "group_windows",
+    "imaging_pd_dates",
     "involved_chain",
     "m_protein_value",
     "missing_labels",
