@@ -33,7 +33,26 @@ How the engine reads the criteria (each choice is also what ``cohort`` does, row
   is "pending". The confirmed best response is the best level held on two consecutive
   evaluable assessments before progression.
 * **Relapse from CR** (for disease-free survival only): after a CR, reappearance of M-protein
-  on immunofixation or electrophoresis, marrow >= 5 %, a new lesion, or PD.
+  on immunofixation or electrophoresis, marrow >= 5 %, a new lesion, or PD. It is reported
+  (``relapse_from_cr_date``) and is not PD by itself.
+
+From a record (``evaluate_record``; these rules act on the assessments the record yields and
+on the summary, so ``evaluate`` and the cohort engine keep their row-for-row semantics):
+
+* **Assessment windows.** Results drawn within ``ASSESSMENT_WINDOW_DAYS`` (14) of a visit's
+  first result are one assessment, dated at that first result; a window never spans the
+  treatment start, and labs drawn on the start day are the pre-treatment (baseline) ones.
+* **M-protein reported absent** ("not detected", "none seen", "below detection": qualitative
+  negative/low without a number) is 0, not missing.
+* **Imaging PD.** A lesion first recorded after the start, or a followed plasmacytoma that grew
+  >= 50 % over its smallest earlier size (per site) or came back, is a PD assessment on the
+  scan's date, and is progression without a second assessment (imaging is not repeated to
+  confirm it; myelonav's reading).
+* **Baseline plasmacytoma followed.** CR/sCR needs each plasmacytoma present at baseline shown
+  gone (inactive or size 0); otherwise the assessment is VGPR and lists the missing imaging.
+* **Marrow not repeated.** IMWG 2016: bone-marrow results need not be confirmed. In a run of
+  consecutive assessments with negative serum and urine immunofixation, one marrow < 5 % (with
+  its clonality) stands for the others of the run (M-protein and FLC paths only).
 """
 
 from __future__ import annotations
