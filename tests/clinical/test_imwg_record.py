@@ -289,3 +289,46 @@ def test_relapse_from_cr_is_reported_and_is_not_progression() -> None:
     assert facts.response is not None
     assert all(r.category is not ResponseCategory.PD for r in facts.response.assessments)
     assert any("relapse from CR" in n and "not progression" in n for n in facts.notes)
+
+
+def test_fhir_m_protein_check_never_crashes_on_malformed_fields() -> None:
+    for bad in (5, "x", None, [1, "ND"], {"coding": 3}, {"coding": [3, {"code": 4}]}):
+        absent_m_protein(S, {"interpretation": bad, "valueCodeableConcept": bad})
+        absent_m_protein(S, {"dataAbsentReason": bad, "valueString": bad})
+
+
+def test_fhir_import_keeps_an_m_protein_reported_as_none_seen() -> None:
+    from myelonav.patient.fhir_import import import_bundle
+
+    def spep(oid: str, day: str, **value: object) -> dict[str, object]:
+        return {
+            "resourceType": "Observation",
+            "id": oid,
+            "status": "final",
+            "code": {"text": "M-protein (serum protein electrophoresis)"},
+            "effectiveDateTime": day,
+            **value,
+        }
+
+    resources = [
+        {"resourceType": "Patient", "id": "p1", "birthDate": "1960-01-01", "gender": "male"},
+        {
+            "resourceType": "Condition",
+            "id": "c1",
+            "code": {
+                "coding": [{"system": "http://snomed.info/sct", "code": "109989006"}],
+                "text": "Multiple myeloma",
+            },
+            "onsetDateTime": "2020-01-01",
+        },
+        spep("o1", "2025-03-01", valueString="None seen"),
+        spep("o2", "2025-04-01", dataAbsentReason={"text": "below detection limit"}),
+    ]
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "collection",
+        "entry": [{"resource": r} for r in resources],
+    }
+    record = import_bundle(bundle, as_of=D(2025, 6, 1)).record
+    values = [(x.date, x.value) for x in record.series(S)]
+    assert values == [(D(2025, 3, 1), 0.0), (D(2025, 4, 1), 0.0)]

@@ -35,7 +35,8 @@ def _texts(value: Any) -> list[str]:
     out: list[str] = []
     if isinstance(value.get("text"), str):
         out.append(value["text"])
-    for coding in value.get("coding") or []:
+    codings = value.get("coding")
+    for coding in codings if isinstance(codings, list) else []:
         if isinstance(coding, dict):
             out += [coding[k] for k in ("display", "code") if isinstance(coding.get(k), str)]
     return out
@@ -55,8 +56,10 @@ def absent_m_protein(analyte: Analyte, obs: dict[str, Any]) -> bool:
         return False
     texts = _texts(obs.get("valueString")) + _texts(obs.get("valueCodeableConcept"))
     texts += _texts(obs.get("dataAbsentReason"))
-    for interp in obs.get("interpretation") or []:
-        texts += _texts(interp)
+    interpretations = obs.get("interpretation")
+    if isinstance(interpretations, list):
+        for interp in interpretations:
+            texts += _texts(interp)
     return _says_absent(texts)
 
 
