@@ -123,7 +123,8 @@ def renal_from_record(record: PatientRecord, *, as_of: dt.date) -> RecordRenal:
     weight = record.latest(Analyte.body_weight, as_of)
     plausible.creatinine_mg_dl(creat.value, "labs.creatinine")
     if age is not None:
-        plausible.adult_age(age, "demographics.birth_date")
+        born = record.demographics.birth_date is not None
+        plausible.adult_age(age, "demographics.birth_date" if born else "demographics.age_years")
     if weight is not None and weight.value is not None:
         plausible.weight_kg(weight.value, "labs.body_weight")
     if age is not None and sex in (Sex.female, Sex.male):
