@@ -11,6 +11,8 @@
     │   └── VocabularyError            a drug name the vocabulary does not know (strict use)
     ├── KnowledgeError                 a curated data file (drugs, evidence, rules) is invalid
     ├── CalculationError               a calculator was given inputs it cannot decide on
+    │   └── ImplausibleInputError      a calculator input outside plausible limits (also an
+    │                                  InputError); carries ``field`` and ``plain``
     ├── StoreError                     persistence failed (database, atomic write)
     └── TrialsError                    ClinicalTrials.gov data could not be fetched or read
         ├── TrialsHTTPError            the API answered with an error after retries
@@ -85,8 +87,21 @@ class TrialsDataError(TrialsError):
     """A study record does not have the ClinicalTrials.gov API v2 shape."""
 
 
+class ImplausibleInputError(InputError, CalculationError):
+    """A calculator input is outside the limits a real measurement can have (temperature 101
+    "°C", creatinine 150 mg/dL, weight 0). ``field`` names the input, ``plain`` says what is
+    wrong in plain words (with a unit guess when one is likely), so a caller can turn the fact
+    into "unknown" with a data-quality note instead of a silent grade or a crash."""
+
+    def __init__(self, field: str, plain: str) -> None:
+        self.field = field
+        self.plain = plain
+        super().__init__(plain, location=field)
+
+
 __all__ = [
     "CalculationError",
+    "ImplausibleInputError",
     "ImportError_",
     "InputError",
     "KnowledgeError",

@@ -119,3 +119,41 @@ def test_grade_commands() -> None:
     assert (data["ice_score"], data["grade"]) == (8, 3)
     result = runner.invoke(app, ["grade", "icans", "--ice", "12"])
     assert result.exit_code == 1 and "ICE" in result.stderr
+
+
+def test_implausible_inputs_name_the_flag_and_guess_the_unit() -> None:
+    res = runner.invoke(app, ["grade", "crs", "--temperature", "101"])
+    assert res.exit_code == 1
+    assert "--temperature" in res.output and "looks like °F" in res.output
+    assert "38.3 °C" in res.output and "Traceback" not in res.output
+    res = runner.invoke(
+        app, ["renal", "--age", "60", "--sex", "male", "--creatinine", "150", "--weight", "70"]
+    )
+    assert res.exit_code == 1 and "--creatinine" in res.output and "µmol/L" in res.output
+    res = runner.invoke(
+        app, ["renal", "--age", "60", "--sex", "male", "--creatinine", "1", "--weight", "0"]
+    )
+    assert res.exit_code == 1 and "--weight" in res.output
+    res = runner.invoke(app, ["grade", "crs", "--temperature", "39", "--flow", "500"])
+    assert res.exit_code == 1 and "--flow" in res.output
+
+
+def test_response_json_reports_not_evaluable(tmp_path: Path) -> None:
+    record = PatientRecord(
+        id="ne1",
+        diagnosis=Diagnosis(isotype=Isotype(heavy_chain=HeavyChain.IgG,
+                                            light_chain=LightChain.kappa)),
+        car_t=[CarTEpisode(product="idecabtagene vicleucel", infusion_date=dt.date(2025, 9, 2))],
+        labs=[
+            LabResult(analyte=Analyte.serum_m_protein, date=dt.date(2025, 8, 30), value=0.4),
+            LabResult(analyte=Analyte.serum_m_protein, date=dt.date(2025, 10, 1), value=0.9),
+            LabResult(analyte=Analyte.serum_m_protein, date=dt.date(2025, 11, 1), value=1.0),
+        ],
+    )
+    path = tmp_path / "ne.yaml"
+    save_profile(record, path)
+    res = runner.invoke(app, ["response", str(path), "--as-of", "2026-01-01", "--format", "json"])
+    assert res.exit_code == 0, res.output
+    car_t = json.loads(res.output)["car_t"]
+    assert car_t["relapse_class"] == "undetermined"
+    assert "no measurable disease" in car_t["not_evaluable"]

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from myelonav.patient.lines import count_prior_lines, imwg_lines
+from myelonav.patient.lines import count_prior_lines, imwg_lines, is_car_t_supportive_care
 from myelonav.patient.models import (
     CarTEpisode,
     PatientRecord,
@@ -110,3 +110,37 @@ def test_reported_lines_are_a_floor_not_a_replacement() -> None:
     detailed = sample_profile("sample-late-idecel-t1114")
     floor_below = detailed.model_copy(update={"lines_before_car_t_reported": 1})
     assert count_prior_lines(floor_below) == count_prior_lines(detailed) == 4
+
+
+def test_crs_icans_treatment_after_car_t_is_supportive_care_not_a_line() -> None:
+    # ASTCT (Lee 2019): CRS is treated with tocilizumab +/- corticosteroids, ICANS with
+    # corticosteroids; IMWG lines (Rajkumar 2015) count anti-myeloma regimens only.
+    infusion = D(2025, 3, 1)
+    record = PatientRecord(
+        id="p",
+        therapy_lines=[
+            _line(
+                ["daratumumab", "pomalidomide", "dexamethasone"],
+                D(2024, 1, 1),
+                D(2024, 12, 1),
+                StopReason.progression,
+            ),
+            TherapyLine(agents=["tocilizumab"], start=D(2025, 3, 3)),
+            TherapyLine(agents=["dexamethasone"], start=D(2025, 3, 9)),
+            TherapyLine(
+                agents=["methylprednisolone"],
+                start=D(2025, 6, 1),
+                regimen="steroids for delayed ICANS",
+            ),
+            TherapyLine(agents=["siltuximab"], start=D(2025, 8, 1)),
+            TherapyLine(agents=["teclistamab"], start=D(2025, 10, 1)),
+        ],
+        car_t=[CarTEpisode(product="ciltacabtagene autoleucel", infusion_date=infusion)],
+    )
+    parts = [ln.parts for ln in imwg_lines(record)]
+    assert len(parts) == 3  # DPd, CAR T, teclistamab
+    assert count_prior_lines(record) == 3
+    # dexamethasone alone well after the CAR T window, not labelled for toxicity: a line
+    record.therapy_lines.append(TherapyLine(agents=["dexamethasone"], start=D(2025, 5, 1)))
+    assert is_car_t_supportive_care(record.therapy_lines[-1], record) is False
+    assert len(imwg_lines(record)) == 4

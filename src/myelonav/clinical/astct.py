@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from myelonav.clinical import plausible
 from myelonav.clinical import thresholds as t
 from myelonav.errors import InputError
 
@@ -61,8 +62,7 @@ class Grade:
 
 def oxygen_from_flow(flow_l_min: float) -> OxygenSupport:
     """Nasal cannula by flow: <= 6 L/min is low-flow (grade 2), above is high-flow (grade 3)."""
-    if flow_l_min < 0:
-        raise InputError("oxygen flow must not be negative", location="oxygen_flow")
+    plausible.oxygen_flow_l_min(flow_l_min)
     if flow_l_min == 0:
         return OxygenSupport.none
     if flow_l_min <= t.LOW_FLOW_MAX_L_MIN:
@@ -81,7 +81,10 @@ def crs_grade(
 
     ``fever_masked``: antipyretic/anti-cytokine therapy (tocilizumab, steroids) was given after
     CRS began, so fever is no longer required and hypotension/hypoxia drive the grade.
+    A temperature outside 30-45 °C raises ``ImplausibleInputError`` (with a °F guess).
     """
+    if max_temperature_c is not None:
+        plausible.temperature_c(max_temperature_c)
     febrile = max_temperature_c is not None and max_temperature_c >= t.FEVER_C
     if max_temperature_c is None and not fever_masked:
         raise InputError(
@@ -125,8 +128,14 @@ class IceItems:
         if not 0 <= self.objects_named <= 3:
             raise InputError("objects named must be 0 to 3", location="objects_named")
         return (
-            sum((self.oriented_year, self.oriented_month, self.oriented_city,
-                 self.oriented_hospital))
+            sum(
+                (
+                    self.oriented_year,
+                    self.oriented_month,
+                    self.oriented_city,
+                    self.oriented_hospital,
+                )
+            )
             + self.objects_named
             + int(self.follows_commands)
             + int(self.writes_sentence)

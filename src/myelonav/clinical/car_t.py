@@ -1,9 +1,11 @@
 """Derived facts for one CAR T episode: how deep the response went and how long it held.
 
 Response and progression follow IMWG 2016 (Kumar et al., Lancet Oncol 2016;17:e328-46) via
-``myelonav.clinical.imwg``: baseline = the latest response assessment on or before the
-infusion (within ``baseline_lookback_days``); the assessments counted are those after infusion
-and before the next therapy (IMWG: "before the institution of any new therapy").
+``myelonav.clinical.imwg.evaluate_record``: baseline = the latest response assessment on or
+before the infusion (within ``baseline_lookback_days``); the assessments counted are those after
+infusion up to and including the day the next therapy starts (IMWG: "before the institution of
+any new therapy"; labs drawn that day are its pre-treatment assessment). CRS/ICANS treatment
+(``patient.lines.is_car_t_supportive_care``) is not a next therapy.
 
 Relapse class:
 
@@ -13,6 +15,11 @@ Relapse class:
 * ``late_relapse`` — response >= PR, then progression at or after that cut-off;
 * ``no_progression`` — no confirmed progression in the window; ``no_response_yet`` — no
   progression and no confirmed PR yet; ``undetermined`` — the data cannot say.
+
+Not evaluable is never primary refractory: with no measurable disease at baseline, or when a
+measure needed to grade the response (e.g. a measurable urine M-protein) was never repeated,
+no response level is known, so the class is ``undetermined`` and ``not_evaluable`` says which
+measurement is missing (unless the record states the best response).
 """
 
 from __future__ import annotations
@@ -23,7 +30,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from myelonav.clinical import thresholds as t
-from myelonav.clinical.imwg import ResponseResult, assessments_from_record, evaluate
+from myelonav.clinical.imwg import Path, ResponseResult, evaluate_record, missing_labels
+from myelonav.patient.lines import is_car_t_supportive_care
 from myelonav.patient.models import (
     RESPONSE_ORDER,
     CarTEpisode,
@@ -62,6 +70,8 @@ class CarTFacts:
     early_relapse_months: int
     disagreements: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    not_evaluable: str | None = None  # why the response cannot be graded, naming the measure
+    relapse_from_cr_date: dt.date | None = None  # IFE/marrow back after CR; not PD by itself
 
 
 def add_months(day: dt.date, months: int) -> dt.date:
@@ -78,7 +88,9 @@ def _next_therapy_start(record: PatientRecord, episode: CarTEpisode) -> dt.date 
     starts = [
         line.start
         for line in record.therapy_lines
-        if line.start is not None and line.start > episode.infusion_date
+        if line.start is not None
+        and line.start > episode.infusion_date
+        and not is_car_t_supportive_care(line, record)
     ]
     starts += [c.infusion_date for c in record.car_t if c.infusion_date > episode.infusion_date]
     return min(starts, default=None)
@@ -96,26 +108,31 @@ def car_t_facts(
     notes: list[str] = []
     next_start = _next_therapy_start(record, episode)
     if next_start is not None and next_start <= as_of:
-        window_end, end_inclusive = next_start, next_start - dt.timedelta(days=1)
-        notes.append(f"assessments from {next_start} on are after the next therapy and not counted")
+        window_end = next_start
+        notes.append(f"assessments after {next_start} follow the next therapy and are not counted")
     else:
-        window_end, end_inclusive = as_of, as_of
-    start = episode.infusion_date - dt.timedelta(days=baseline_lookback_days)
-    assessments = assessments_from_record(
-        record, start=start, end=end_inclusive, lesions_after=episode.infusion_date
+        window_end = as_of
+    response = evaluate_record(
+        record,
+        treatment_start=episode.infusion_date,
+        end=window_end,
+        lookback_days=baseline_lookback_days,
     )
-    pre = [a for a in assessments if a.date <= episode.infusion_date]
-    response: ResponseResult | None = None
     baseline_date: dt.date | None = None
-    if not pre:
+    not_evaluable: str | None = None
+    if response is None:
         notes.append(
             f"no response labs in the {baseline_lookback_days} days before infusion: "
             "no IMWG baseline, so response and progression are not computed"
         )
+        not_evaluable = (
+            f"no serum/urine M-protein, free light chains or marrow in the "
+            f"{baseline_lookback_days} days before infusion"
+        )
     else:
-        baseline_date = pre[-1].date
-        response = evaluate(assessments, baseline_date, record.diagnosis.isotype.light_chain)
+        baseline_date = response.baseline.date
         notes.extend(response.notes)
+        not_evaluable = _not_evaluable(response)
 
     best = response.best_response if response else None
     computed_prog = response.progression_date if response else None
@@ -170,7 +187,10 @@ def car_t_facts(
     glimpsed = unconfirmed is not None and (
         RESPONSE_ORDER[unconfirmed] >= RESPONSE_ORDER[ResponseCategory.PR]
     )
-    if progression is not None:
+    if not_evaluable is not None and episode.best_response is None:
+        relapse = RelapseClass.undetermined
+        notes.append(f"response not evaluable: {not_evaluable}")
+    elif progression is not None:
         if not responded and glimpsed:
             relapse = RelapseClass.undetermined
             notes.append("a response >= PR was seen once but not confirmed before progression")
@@ -209,7 +229,32 @@ def car_t_facts(
         early_relapse_months=early_relapse_months,
         disagreements=disagreements,
         notes=notes,
+        not_evaluable=not_evaluable,
+        relapse_from_cr_date=response.relapse_from_cr_date if response else None,
     )
+
+
+def _not_evaluable(response: ResponseResult) -> str | None:
+    """Why no response level can be graded, or None when one can (or one was reached)."""
+    b = response.baseline
+    if not b.has_any:
+        return "no baseline serum/urine M-protein, free light chains or marrow before infusion"
+    if b.path is Path.none:
+        return (
+            "no measurable disease at baseline (serum M-protein < 1 g/dL, urine M-protein "
+            "< 200 mg/24 h, involved free light chain < 100 mg/L, marrow plasma cells < 30 %)"
+        )
+    if response.best_response is not None:
+        return None
+    cut = response.progression_date
+    before = [r for r in response.assessments if cut is None or r.date < cut]
+    if not before or any(r.category is not ResponseCategory.NE for r in before):
+        return None
+    bits = 0
+    for r in before:
+        bits |= r.missing
+    what = ", ".join(missing_labels(bits)) or "a measurement"
+    return f"every assessment after infusion lacks {what} measured at baseline"
 
 
 __all__ = ["CarTFacts", "RelapseClass", "add_months", "car_t_facts", "months_between"]

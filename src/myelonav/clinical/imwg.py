@@ -33,7 +33,26 @@ How the engine reads the criteria (each choice is also what ``cohort`` does, row
   is "pending". The confirmed best response is the best level held on two consecutive
   evaluable assessments before progression.
 * **Relapse from CR** (for disease-free survival only): after a CR, reappearance of M-protein
-  on immunofixation or electrophoresis, marrow >= 5 %, a new lesion, or PD.
+  on immunofixation or electrophoresis, marrow >= 5 %, a new lesion, or PD. It is reported
+  (``relapse_from_cr_date``) and is not PD by itself.
+
+From a record (``evaluate_record``; these rules act on the assessments the record yields and
+on the summary, so ``evaluate`` and the cohort engine keep their row-for-row semantics):
+
+* **Assessment windows.** Results drawn within ``ASSESSMENT_WINDOW_DAYS`` (14) of a visit's
+  first result are one assessment, dated at that first result; a window never spans the
+  treatment start, and labs drawn on the start day are the pre-treatment (baseline) ones.
+* **M-protein reported absent** ("not detected", "none seen", "below detection": qualitative
+  negative/low without a number) is 0, not missing.
+* **Imaging PD.** A lesion first recorded after the start, or a followed plasmacytoma that grew
+  >= 50 % over its smallest earlier size (per site) or came back, is a PD assessment on the
+  scan's date, and is progression without a second assessment (imaging is not repeated to
+  confirm it; myelonav's reading).
+* **Baseline plasmacytoma followed.** CR/sCR needs each plasmacytoma present at baseline shown
+  gone (inactive or size 0); otherwise the assessment is VGPR and lists the missing imaging.
+* **Marrow not repeated.** IMWG 2016: bone-marrow results need not be confirmed. In a run of
+  consecutive assessments with negative serum and urine immunofixation, one marrow < 5 % (with
+  its clonality) stands for the others of the run (M-protein and FLC paths only).
 """
 
 from __future__ import annotations
@@ -49,7 +68,9 @@ from myelonav.errors import CalculationError
 from myelonav.patient.models import (
     RESPONSE_ORDER,
     Analyte,
+    DiseaseSite,
     DiseaseSiteKind,
+    LabResult,
     LightChain,
     PatientRecord,
     Qualitative,
@@ -213,9 +234,7 @@ class ResponseResult:
 
 
 def flc_ratio_abnormal(ratio: float | None) -> bool:
-    return ratio is not None and (
-        ratio < t.FLC_RATIO_NORMAL_LOW or ratio > t.FLC_RATIO_NORMAL_HIGH
-    )
+    return ratio is not None and (ratio < t.FLC_RATIO_NORMAL_LOW or ratio > t.FLC_RATIO_NORMAL_HIGH)
 
 
 def flc_ratio_normal(ratio: float | None) -> bool | None:
@@ -371,9 +390,7 @@ def _ge(x: float | None, threshold: float) -> bool:
     return x is not None and x >= threshold - EPS
 
 
-def classify(
-    b: Baseline, a: Assessment, n: _Nadirs
-) -> tuple[ResponseCategory, str, str, int]:
+def classify(b: Baseline, a: Assessment, n: _Nadirs) -> tuple[ResponseCategory, str, str, int]:
     """Category, rule code, effective path and missing bits for one assessment."""
     dflc = _dflc(a.kappa, a.lambda_, b.involved)
     ratio = a.ratio()
@@ -539,6 +556,10 @@ def evaluate(
     ordered = _merge_same_day(assessments)
     b = build_baseline(ordered, baseline_date, involved)
     after = [a for a in ordered if b.date is None or a.date > b.date]
+    return _summarise(b, after, _classify_series(b, after))
+
+
+def _classify_series(b: Baseline, after: list[Assessment]) -> list[AssessmentResult]:
     n = _Nadirs(b.serum_m, b.urine_m, b.dflc, b.marrow_pc, b.plasmacytoma_spd)
     rows: list[AssessmentResult] = []
     prior_cr = False
@@ -565,18 +586,31 @@ def evaluate(
         n.dflc = _min(n.dflc, _dflc(a.kappa, a.lambda_, b.involved))
         n.marrow = _min(n.marrow, a.marrow_pc)
         n.spd = _min(n.spd, a.plasmacytoma_spd)
-    return _summarise(b, after, rows)
+    return rows
+
+
+_IMAGING_PD = frozenset({"pd_new_lesion", "pd_plasmacytoma"})
 
 
 def _summarise(
-    b: Baseline, after: list[Assessment], rows: list[AssessmentResult]
+    b: Baseline,
+    after: list[Assessment],
+    rows: list[AssessmentResult],
+    *,
+    imaging_confirms: bool = False,
 ) -> ResponseResult:
+    """Summary of classified rows. ``imaging_confirms`` (record level only): PD shown on
+    imaging (new lesion, plasmacytoma growth) needs no second assessment."""
     evaluable = [r for r in rows if r.category is not ResponseCategory.NE]
     progression: dt.date | None = None
     for first, second in itertools.pairwise(evaluable):
         if first.category is ResponseCategory.PD and second.category is ResponseCategory.PD:
             progression = first.date
             break
+    if imaging_confirms:
+        imaging = next((r.date for r in evaluable if r.rule in _IMAGING_PD), None)
+        if imaging is not None and (progression is None or imaging < progression):
+            progression = imaging
     pending = None
     if progression is None and evaluable and evaluable[-1].category is ResponseCategory.PD:
         pending = evaluable[-1].date
@@ -635,16 +669,16 @@ def _merge_same_day(assessments: Sequence[Assessment]) -> list[Assessment]:
         if prev is None:
             merged[a.date] = a
             continue
-        updates = {
-            name: getattr(a, name)
-            for name in _VALUE_FIELDS
-            if getattr(a, name) is not None
-        }
+        updates = {name: getattr(a, name) for name in _VALUE_FIELDS if getattr(a, name) is not None}
         merged[a.date] = replace(prev, **updates)
     return [merged[d] for d in sorted(merged)]
 
 
 # --------------------------------------------------------------------------- from a record
+#
+# Everything below reads a ``PatientRecord``; it shapes the record's dated results into
+# assessments (the same ``Assessment`` rows the cohort engine takes) and adds the record-level
+# rules that need the record itself (imaging, plasmacytomas, marrow carried for confirmation).
 
 _NUMERIC_FIELDS: dict[Analyte, str] = {
     Analyte.serum_m_protein: "serum_m",
@@ -658,6 +692,7 @@ _IFE_FIELDS: dict[Analyte, str] = {
     Analyte.serum_immunofixation: "serum_ife",
     Analyte.urine_immunofixation: "urine_ife",
 }
+_M_PROTEIN = frozenset({Analyte.serum_m_protein, Analyte.urine_m_protein})
 
 
 _LESION_KINDS = frozenset(
@@ -668,13 +703,24 @@ _LESION_KINDS = frozenset(
         DiseaseSiteKind.cns,
     }
 )
+_SOFT_TISSUE_KINDS = frozenset(
+    {
+        DiseaseSiteKind.extramedullary_plasmacytoma,
+        DiseaseSiteKind.paraskeletal_plasmacytoma,
+        DiseaseSiteKind.cns,
+    }
+)
+
+
+def _site_key(site: DiseaseSite) -> tuple[DiseaseSiteKind, str]:
+    return site.kind, (site.location or "").strip().lower()
 
 
 def new_lesion_dates(record: PatientRecord, after: dt.date) -> list[dt.date]:
     """Dates of lesions first recorded after ``after``: a dated bone lesion, plasmacytoma or CNS
     site whose kind and location were not recorded on or before ``after``."""
     known = {
-        (site.kind, (site.location or "").strip().lower())
+        _site_key(site)
         for site in record.disease_sites
         if site.date is not None and site.date <= after
     }
@@ -686,9 +732,129 @@ def new_lesion_dates(record: PatientRecord, after: dt.date) -> list[dt.date]:
             and site.date is not None
             and site.date > after
             and site.active is not False
-            and (site.kind, (site.location or "").strip().lower()) not in known
+            and _site_key(site) not in known
         }
     )
+
+
+def plasmacytoma_growth_dates(record: PatientRecord) -> list[dt.date]:
+    """Dates a known soft-tissue plasmacytoma grew >= 50 % over its smallest earlier size, or
+    came back after being recorded gone (IMWG 2016 PD). Each site (kind + location) is
+    followed on its own; its largest diameter (or SPD, as recorded) stands for its SPD."""
+    by_key: dict[tuple[DiseaseSiteKind, str], list[DiseaseSite]] = {}
+    for site in record.disease_sites:
+        if site.kind in _SOFT_TISSUE_KINDS and site.date is not None:
+            by_key.setdefault(_site_key(site), []).append(site)
+    out: set[dt.date] = set()
+    for sites in by_key.values():
+        nadir: float | None = None
+        for site in sorted(sites, key=lambda x: x.date or dt.date.min):
+            assert site.date is not None
+            gone = site.active is False or (site.size_cm is not None and site.size_cm <= 0)
+            size = 0.0 if gone else site.size_cm
+            grew = nadir is not None and (
+                nadir <= 0
+                or (size is not None and size >= (1 + t.PD_PLASMACYTOMA_RISE) * nadir - EPS)
+            )
+            if grew and not gone:
+                out.add(site.date)
+            nadir = _min(nadir, size)
+    return sorted(out)
+
+
+def baseline_plasmacytomas(record: PatientRecord, baseline: dt.date) -> list[DiseaseSite]:
+    """Soft-tissue plasmacytomas present at ``baseline`` (latest record per site on or before
+    it is active). They must be followed: CR needs them gone."""
+    latest: dict[tuple[DiseaseSiteKind, str], DiseaseSite] = {}
+    for site in sorted(
+        (s for s in record.disease_sites if s.date is not None and s.date <= baseline),
+        key=lambda x: x.date or dt.date.min,
+    ):
+        if site.kind in _SOFT_TISSUE_KINDS:
+            latest[_site_key(site)] = site
+    return [
+        site
+        for site in latest.values()
+        if site.active is not False and not (site.size_cm is not None and site.size_cm <= 0)
+    ]
+
+
+def _gone_by(record: PatientRecord, site: DiseaseSite, after: dt.date, day: dt.date) -> bool:
+    """True if the record shows ``site`` gone (inactive or size 0) in (after, day] and it has
+    not been recorded back since."""
+    key = _site_key(site)
+    later = sorted(
+        (
+            s
+            for s in record.disease_sites
+            if _site_key(s) == key and s.date is not None and after < s.date <= day
+        ),
+        key=lambda x: x.date or dt.date.min,
+    )
+    return bool(later) and (
+        later[-1].active is False or (later[-1].size_cm is not None and later[-1].size_cm <= 0)
+    )
+
+
+def m_protein_value(lab: LabResult) -> float | None:
+    """A serum/urine M-protein as a number for response: a result reported as not detected /
+    none seen / below detection (qualitative negative or low, no number) is 0, not missing."""
+    if lab.value is not None:
+        return lab.value
+    if lab.analyte in _M_PROTEIN and lab.qualitative in (Qualitative.negative, Qualitative.low):
+        return 0.0
+    return None
+
+
+def imaging_pd_dates(record: PatientRecord, after: dt.date) -> list[dt.date]:
+    """Dates after ``after`` with PD on imaging: a new lesion (``new_lesion_dates``) or a known
+    plasmacytoma that grew >= 50 % or came back (``plasmacytoma_growth_dates``)."""
+    grown = [d for d in plasmacytoma_growth_dates(record) if d > after]
+    return sorted({*new_lesion_dates(record, after), *grown})
+
+
+def _daily_values(record: PatientRecord) -> dict[dt.date, dict[str, float | bool]]:
+    by_date: dict[dt.date, dict[str, float | bool]] = {}
+    for analyte, name in _NUMERIC_FIELDS.items():
+        for lab in record.series(analyte):
+            value = m_protein_value(lab)
+            if value is None:
+                continue
+            by_date.setdefault(lab.date, {})[name] = value
+    for analyte, name in _IFE_FIELDS.items():
+        for lab in record.series(analyte):
+            if lab.qualitative is Qualitative.positive:
+                by_date.setdefault(lab.date, {})[name] = True
+            elif lab.qualitative is Qualitative.negative:
+                by_date.setdefault(lab.date, {})[name] = False
+    return by_date
+
+
+def group_windows(
+    days: Sequence[dt.date],
+    window_days: int = t.ASSESSMENT_WINDOW_DAYS,
+    breaks: Iterable[dt.date] = (),
+) -> dict[dt.date, dt.date]:
+    """Map each date to the first date of its assessment window.
+
+    A window opens at the first date not yet placed and holds the dates less than
+    ``window_days`` after it; a window never holds dates on both sides of a break (a date on a
+    break belongs to the window before it: labs drawn on the day a therapy starts are its
+    pre-treatment assessment)."""
+    cuts = sorted(set(breaks))
+    out: dict[dt.date, dt.date] = {}
+    anchor: dt.date | None = None
+    for day in sorted(set(days)):
+        if (
+            anchor is not None
+            and (day - anchor).days < window_days
+            and not any(anchor <= cut < day for cut in cuts)
+        ):
+            out[day] = anchor
+            continue
+        anchor = day
+        out[day] = day
+    return out
 
 
 def assessments_from_record(
@@ -697,33 +863,152 @@ def assessments_from_record(
     start: dt.date | None = None,
     end: dt.date | None = None,
     lesions_after: dt.date | None = None,
+    window_days: int = 1,
+    breaks: Iterable[dt.date] = (),
 ) -> list[Assessment]:
-    """Response assessments (one per date) from the record's lab series, within [start, end].
+    """Response assessments from the record's lab series, within [start, end].
 
-    With ``lesions_after``, disease sites first recorded after that date are new lesions
-    (``new_lesion_dates``). Plasmacytoma sizes are not followed from the record.
+    Results drawn inside one window (``group_windows``; ``window_days=1`` = one per date) make
+    one assessment dated at the window's first lab; a measure repeated inside a window takes its
+    latest value. With ``lesions_after``, imaging PD after that date (``imaging_pd_dates``) is
+    a ``new_lesion`` on its own date: imaging is dated by the scan, not by a lab window.
     """
-    by_date: dict[dt.date, dict[str, float | bool]] = {}
+
+    def inside(day: dt.date) -> bool:
+        return (start is None or day >= start) and (end is None or day <= end)
+
+    by_date = _daily_values(record)
+    kept = sorted(d for d in by_date if inside(d))
+    anchors = group_windows(kept, window_days, breaks)
+    merged: dict[dt.date, dict[str, float | bool]] = {}
+    for day in kept:
+        merged.setdefault(anchors[day], {}).update(by_date[day])
     if lesions_after is not None:
-        for day in new_lesion_dates(record, lesions_after):
-            by_date.setdefault(day, {})["new_lesion"] = True
-    for analyte, name in _NUMERIC_FIELDS.items():
-        for lab in record.series(analyte):
-            if lab.value is None:
+        for day in imaging_pd_dates(record, lesions_after):
+            if inside(day):
+                merged.setdefault(day, {})["new_lesion"] = True
+    return [
+        Assessment(date=day, **merged[day])  # type: ignore[arg-type]
+        for day in sorted(merged)
+    ]
+
+
+def _carry_marrow(b: Baseline, after: list[Assessment], notes: list[str]) -> list[Assessment]:
+    """Bone-marrow results need not be repeated to confirm CR/sCR (IMWG 2016): inside a run of
+    consecutive assessments with negative serum and urine immunofixation, one marrow < 5 %
+    (and its clonality) stands for the assessments of the run that have no marrow. Not on the
+    marrow path, where the marrow is the measure that excludes progression."""
+    if b.path not in (Path.m_protein, Path.flc):
+        return after
+    out = list(after)
+    run: list[int] = []
+
+    def flush() -> None:
+        marrows = [i for i in run if out[i].marrow_pc is not None]
+        if not marrows or any(
+            (out[i].marrow_pc or 0.0) >= t.CR_MARROW_MAX_PCT - EPS for i in marrows
+        ):
+            return
+        for i in run:
+            if out[i].marrow_pc is not None:
                 continue
-            by_date.setdefault(lab.date, {})[name] = lab.value
-    for analyte, name in _IFE_FIELDS.items():
-        for lab in record.series(analyte):
-            if lab.qualitative is Qualitative.positive:
-                by_date.setdefault(lab.date, {})[name] = True
-            elif lab.qualitative is Qualitative.negative:
-                by_date.setdefault(lab.date, {})[name] = False
-    out: list[Assessment] = []
-    for date in sorted(by_date):
-        if (start is not None and date < start) or (end is not None and date > end):
+            source = min(marrows, key=lambda j: (abs(j - i), j > i))
+            out[i] = replace(
+                out[i], marrow_pc=out[source].marrow_pc, marrow_clonal=out[source].marrow_clonal
+            )
+            notes.append(
+                f"the marrow of {out[source].date} stands for the assessment of {out[i].date} "
+                "(IMWG 2016: bone-marrow results need not be repeated to confirm a response)"
+            )
+
+    for i, a in enumerate(out):
+        if a.serum_ife is False and a.urine_ife is False:
+            run.append(i)
             continue
-        out.append(Assessment(date=date, **by_date[date]))  # type: ignore[arg-type]
+        flush()
+        run = []
+    flush()
     return out
+
+
+def _follow_plasmacytomas(
+    record: PatientRecord, baseline: dt.date, rows: list[AssessmentResult], notes: list[str]
+) -> list[AssessmentResult]:
+    """CR needs every baseline plasmacytoma gone: a CR/sCR at a date by which the record does
+    not show each of them gone is VGPR, and the missing imaging is listed."""
+    present = baseline_plasmacytomas(record, baseline)
+    if not present:
+        return rows
+    out: list[AssessmentResult] = []
+    for row in rows:
+        if row.category in (ResponseCategory.CR, ResponseCategory.sCR) and not all(
+            _gone_by(record, site, baseline, row.date) for site in present
+        ):
+            notes.append(
+                f"{row.date}: CR criteria met on labs, but a plasmacytoma present at baseline is "
+                "not shown gone on imaging; CR needs it gone"
+            )
+            row = replace(
+                row,
+                category=ResponseCategory.VGPR,
+                rule="vgpr_flc" if row.path in ("flc", "flc_fallback") else "vgpr",
+                missing=row.missing | int(Missing.PLASMACYTOMA),
+            )
+        out.append(row)
+    return out
+
+
+def evaluate_record(
+    record: PatientRecord,
+    *,
+    treatment_start: dt.date,
+    end: dt.date | None,
+    lookback_days: int = 60,
+    window_days: int = t.ASSESSMENT_WINDOW_DAYS,
+) -> ResponseResult | None:
+    """IMWG 2016 response to a treatment started on ``treatment_start``, from the record.
+
+    Baseline = the last assessment window on or before the start (within ``lookback_days``);
+    assessments = windows after it up to ``end`` inclusive (labs drawn on the day the next
+    therapy starts are its pre-treatment assessment, so they still count here). Adds to
+    ``evaluate``: assessment windows, M-protein "not detected" = 0, new lesions and growing or
+    returning plasmacytomas as PD without a confirming assessment (imaging is not repeated
+    to confirm), baseline plasmacytomas followed for CR, one marrow confirming CR. Returns
+    ``None`` when there is no baseline.
+    """
+    start = treatment_start - dt.timedelta(days=lookback_days)
+    items = assessments_from_record(
+        record,
+        start=start,
+        end=end,
+        lesions_after=treatment_start,
+        window_days=window_days,
+        breaks=(treatment_start,),
+    )
+    pre = [a for a in items if a.date <= treatment_start]
+    if not pre:
+        return None
+    involved = record.diagnosis.isotype.light_chain
+    ordered = _merge_same_day(items)
+    b = build_baseline(ordered, pre[-1].date, involved)
+    notes: list[str] = []
+    after = _carry_marrow(b, [a for a in ordered if b.date is None or a.date > b.date], notes)
+    rows = _classify_series(b, after)
+    rows = _follow_plasmacytomas(record, treatment_start, rows, notes)
+    result = _summarise(b, after, rows, imaging_confirms=True)
+    result.notes.extend(notes)
+    grown = set(plasmacytoma_growth_dates(record))
+    for row in rows:
+        if row.rule == "pd_new_lesion" and row.date in grown:
+            result.notes.append(
+                f"{row.date}: a known plasmacytoma grew >= 50% or came back (PD on imaging)"
+            )
+    if result.relapse_from_cr_date is not None:
+        result.notes.append(
+            f"relapse from CR on {result.relapse_from_cr_date}: M-protein (immunofixation) or "
+            "marrow plasma cells came back after CR; this is not progression (PD) by itself"
+        )
+    return result
 
 
 def involved_chain(record: PatientRecord) -> LightChain | None:
@@ -740,12 +1025,18 @@ __all__ = [
     "Path",
     "ResponseResult",
     "assessments_from_record",
+    "baseline_plasmacytomas",
     "build_baseline",
     "classify",
     "evaluate",
+    "evaluate_record",
     "flc_ratio_abnormal",
     "flc_ratio_normal",
+    "group_windows",
+    "imaging_pd_dates",
     "involved_chain",
+    "m_protein_value",
     "missing_labels",
     "new_lesion_dates",
+    "plasmacytoma_growth_dates",
 ]

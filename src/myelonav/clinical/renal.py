@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from myelonav.clinical import plausible
 from myelonav.clinical import thresholds as t
 from myelonav.errors import CalculationError, InputError
 from myelonav.patient.models import Analyte, PatientRecord, Sex
@@ -29,14 +30,13 @@ class RenalResult:
 
 
 def creatinine_mg_dl(value: float, unit: str) -> float:
-    """Serum creatinine in mg/dL from mg/dL or umol/L (1 mg/dL = 88.42 umol/L)."""
-    if value <= 0:
-        raise InputError(f"creatinine must be positive, got {value:g}", location="creatinine")
+    """Serum creatinine in mg/dL from mg/dL or umol/L (1 mg/dL = 88.42 umol/L), checked for
+    plausibility (``ImplausibleInputError`` naming ``creatinine``)."""
     folded = unit.strip().lower().replace("µ", "u").replace("μ", "u")
     if folded in ("mg/dl",):
-        return value
+        return plausible.creatinine_mg_dl(value)
     if folded in ("umol/l",):
-        return value / t.CREATININE_UMOL_PER_MG_DL
+        return plausible.creatinine_mg_dl(value / t.CREATININE_UMOL_PER_MG_DL)
     raise InputError(f"creatinine unit {unit!r} is not mg/dL or umol/L", location="creatinine")
 
 
@@ -48,19 +48,15 @@ def _check_sex(sex: Sex) -> None:
 
 
 def _check_age(age: float) -> None:
-    if not 18 <= age <= 120:
-        raise InputError(f"age must be 18-120 years for adult equations, got {age:g}",
-                         location="age")
+    plausible.adult_age(age)
 
 
 def cockcroft_gault(*, age: float, weight_kg: float, sex: Sex, creatinine: float) -> RenalResult:
     """Creatinine clearance (mL/min) by Cockcroft-Gault 1976; ``creatinine`` in mg/dL."""
     _check_age(age)
     _check_sex(sex)
-    if weight_kg <= 0 or weight_kg > 400:
-        raise InputError(f"weight must be 0-400 kg, got {weight_kg:g}", location="weight")
-    if creatinine <= 0:
-        raise InputError("creatinine must be positive", location="creatinine")
+    plausible.weight_kg(weight_kg)
+    plausible.creatinine_mg_dl(creatinine)
     value = (t.CG_AGE_CONSTANT - age) * weight_kg / (t.CG_DIVISOR * creatinine)
     if sex is Sex.female:
         value *= t.CG_FEMALE_FACTOR
@@ -76,8 +72,7 @@ def ckd_epi_2021(*, age: float, sex: Sex, creatinine: float) -> RenalResult:
     """eGFR (mL/min/1.73 m2) by the race-free CKD-EPI 2021 creatinine equation (Inker 2021)."""
     _check_age(age)
     _check_sex(sex)
-    if creatinine <= 0:
-        raise InputError("creatinine must be positive", location="creatinine")
+    plausible.creatinine_mg_dl(creatinine)
     female = sex is Sex.female
     kappa = t.CKD_EPI_2021_KAPPA_FEMALE if female else t.CKD_EPI_2021_KAPPA_MALE
     alpha = t.CKD_EPI_2021_ALPHA_FEMALE if female else t.CKD_EPI_2021_ALPHA_MALE
@@ -107,11 +102,15 @@ class RecordRenal:
 
 
 def renal_from_record(record: PatientRecord, *, as_of: dt.date) -> RecordRenal:
-    """Both estimates from the latest creatinine (and weight) on or before ``as_of``."""
+    """Both estimates from the latest creatinine (and weight) on or before ``as_of``.
+
+    An implausible creatinine, weight or age raises ``ImplausibleInputError`` naming the
+    record field (``labs.creatinine``, ``labs.body_weight``, ``demographics.birth_date``)."""
     creat = record.latest(Analyte.creatinine, as_of)
     if creat is None or creat.value is None:
-        raise CalculationError("no creatinine result on or before " + as_of.isoformat(),
-                               location="labs.creatinine")
+        raise CalculationError(
+            "no creatinine result on or before " + as_of.isoformat(), location="labs.creatinine"
+        )
     age = record.demographics.age_on(creat.date)
     problems: list[str] = []
     sex = record.demographics.sex
@@ -122,6 +121,12 @@ def renal_from_record(record: PatientRecord, *, as_of: dt.date) -> RecordRenal:
     if sex not in (Sex.female, Sex.male):
         problems.append("sex not recorded as female or male (demographics.sex)")
     weight = record.latest(Analyte.body_weight, as_of)
+    plausible.creatinine_mg_dl(creat.value, "labs.creatinine")
+    if age is not None:
+        born = record.demographics.birth_date is not None
+        plausible.adult_age(age, "demographics.birth_date" if born else "demographics.age_years")
+    if weight is not None and weight.value is not None:
+        plausible.weight_kg(weight.value, "labs.body_weight")
     if age is not None and sex in (Sex.female, Sex.male):
         epi = ckd_epi_2021(age=age, sex=sex, creatinine=creat.value)
         if weight is None or weight.value is None:

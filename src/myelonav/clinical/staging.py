@@ -6,7 +6,13 @@
 
 All three were built for newly diagnosed myeloma: they describe risk at diagnosis, not after
 relapse. Each function either returns a stage or raises ``CalculationError`` naming every
-missing input ("cannot stage: missing ...").
+missing input ("cannot stage R-ISS: no diagnosis-time del(17p)").
+
+From a record, only the diagnosis window counts (``inputs_from_record``): labs and FISH dated
+from ``DIAGNOSIS_WINDOW_DAYS`` before to ``DIAGNOSIS_WINDOW_DAYS`` after the diagnosis date and
+never after the first treatment (labs drawn the day it starts are pre-treatment). FISH first
+found at relapse is not diagnosis FISH; post-treatment labs are not diagnosis labs; an undated
+finding cannot be placed and is not used.
 """
 
 from __future__ import annotations
@@ -14,11 +20,16 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
+from myelonav.clinical import plausible
 from myelonav.clinical import thresholds as t
 from myelonav.errors import CalculationError
 from myelonav.patient.models import Analyte, CytogeneticAbnormality, PatientRecord, Qualitative
 
 _ROMAN = {1: "I", 2: "II", 3: "III", 4: "IV"}
+
+# The staging papers used labs and FISH "at diagnosis" without a fixed window; 90 days either
+# side covers the diagnostic work-up (myelonav convention, reviewed 2026-12-04).
+DIAGNOSIS_WINDOW_DAYS = 90
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,12 +56,18 @@ class Stage:
 
 
 def _missing(what: list[str], system: str) -> CalculationError:
-    return CalculationError(f"cannot stage {system}: missing {', '.join(what)}", location=system)
+    return CalculationError(
+        f"cannot stage {system}: no diagnosis-time {', '.join(what)}", location=system
+    )
 
 
 def iss(inputs: StagingInputs) -> Stage:
     """ISS (Greipp 2005): I = B2M < 3.5 mg/L and albumin >= 3.5 g/dL; III = B2M >= 5.5 mg/L."""
     b2m, alb = inputs.beta2_microglobulin_mg_l, inputs.albumin_g_dl
+    if b2m is not None:
+        plausible.beta2_microglobulin_mg_l(b2m)
+    if alb is not None:
+        plausible.albumin_g_dl(alb)
     if b2m is None:
         raise _missing(["beta2-microglobulin (mg/L)"], "ISS")
     if b2m >= t.ISS_B2M_STAGE3_MIN_MG_L:
@@ -61,19 +78,28 @@ def iss(inputs: StagingInputs) -> Stage:
         raise _missing(["albumin (g/dL)"], "ISS")
     if alb >= t.ISS_ALBUMIN_STAGE1_MIN_G_DL:
         return Stage(
-            "ISS", 1, "ISS I", None, [f"beta2-microglobulin {b2m:g} mg/L < 3.5", f"albumin {alb:g}"
-                                      " g/dL >= 3.5"]
+            "ISS",
+            1,
+            "ISS I",
+            None,
+            [f"beta2-microglobulin {b2m:g} mg/L < 3.5", f"albumin {alb:g} g/dL >= 3.5"],
         )
-    return Stage("ISS", 2, "ISS II", None, [f"beta2-microglobulin {b2m:g} < 3.5 but albumin "
-                                            f"{alb:g} g/dL < 3.5"])
+    return Stage(
+        "ISS",
+        2,
+        "ISS II",
+        None,
+        [f"beta2-microglobulin {b2m:g} < 3.5 but albumin {alb:g} g/dL < 3.5"],
+    )
 
 
 def _iss_for(system: str, inputs: StagingInputs) -> Stage:
     try:
         return iss(inputs)
     except CalculationError as exc:
-        raise CalculationError(exc.message.replace("stage ISS", f"stage {system}"),
-                               location=system) from None
+        raise CalculationError(
+            exc.message.replace("stage ISS", f"stage {system}"), location=system
+        ) from None
 
 
 def r_iss(inputs: StagingInputs) -> Stage:
@@ -88,19 +114,29 @@ def r_iss(inputs: StagingInputs) -> Stage:
             why = "high-risk FISH" if any_high else "high LDH"
             return Stage("R-ISS", 3, "R-ISS III", None, [*stage.reasons, why])
         if all_known and inputs.ldh_high is False:
-            return Stage("R-ISS", 2, "R-ISS II", None, [*stage.reasons, "no high-risk FISH, "
-                                                         "normal LDH"])
+            return Stage(
+                "R-ISS", 2, "R-ISS II", None, [*stage.reasons, "no high-risk FISH, normal LDH"]
+            )
     elif stage.stage == 2:
         return Stage("R-ISS", 2, "R-ISS II", None, [*stage.reasons])
     else:
         if any_high or inputs.ldh_high is True:
-            return Stage("R-ISS", 2, "R-ISS II", None, [*stage.reasons, "high-risk FISH or "
-                                                         "high LDH"])
+            return Stage(
+                "R-ISS", 2, "R-ISS II", None, [*stage.reasons, "high-risk FISH or high LDH"]
+            )
         if all_known and inputs.ldh_high is False:
-            return Stage("R-ISS", 1, "R-ISS I", None, [*stage.reasons, "standard-risk FISH, "
-                                                        "normal LDH"])
-    missing = [name for name, v in (("del(17p)", inputs.del_17p), ("t(4;14)", inputs.t_4_14),
-                                    ("t(14;16)", inputs.t_14_16)) if v is None]
+            return Stage(
+                "R-ISS", 1, "R-ISS I", None, [*stage.reasons, "standard-risk FISH, normal LDH"]
+            )
+    missing = [
+        name
+        for name, v in (
+            ("del(17p)", inputs.del_17p),
+            ("t(4;14)", inputs.t_4_14),
+            ("t(14;16)", inputs.t_14_16),
+        )
+        if v is None
+    ]
     if inputs.ldh_high is None:
         missing.append("LDH")
     raise _missing(missing, "R-ISS")
@@ -140,24 +176,50 @@ def _r2_group(points: float) -> int:
     return 4
 
 
+def first_treatment(record: PatientRecord) -> dt.date | None:
+    """The first dated anti-myeloma treatment: therapy line, transplant or CAR T."""
+    starts = [ln.start for ln in record.therapy_lines if ln.start is not None]
+    starts += [tx.date for tx in record.transplants if tx.date is not None]
+    starts += [c.infusion_date for c in record.car_t]
+    return min(starts, default=None)
+
+
+def diagnosis_window(record: PatientRecord) -> tuple[dt.date, dt.date] | None:
+    """[first, last] day whose labs and FISH describe the disease at diagnosis."""
+    diag = record.diagnosis.date
+    if diag is None:
+        return None
+    low = diag - dt.timedelta(days=DIAGNOSIS_WINDOW_DAYS)
+    high = diag + dt.timedelta(days=DIAGNOSIS_WINDOW_DAYS)
+    first = first_treatment(record)
+    if first is not None and first >= diag:
+        high = min(high, first)
+    return low, high
+
+
 def inputs_from_record(record: PatientRecord, *, as_of: dt.date | None = None) -> StagingInputs:
-    """Staging inputs at diagnosis: the labs closest to the diagnosis date within 90 days, and
-    FISH findings ever recorded. Without a diagnosis date no lab is used (later labs would
+    """Staging inputs at diagnosis: the labs closest to the diagnosis date and the FISH findings
+    inside ``diagnosis_window``. Without a diagnosis date nothing is used (later results would
     describe relapse, not diagnosis), so the stage reports them missing."""
     diag = record.diagnosis.date
+    window = diagnosis_window(record)
     sources: dict[str, str] = {}
+
+    def inside(day: dt.date | None) -> bool:
+        return (
+            window is not None
+            and day is not None
+            and window[0] <= day <= window[1]
+            and (as_of is None or day <= as_of)
+        )
 
     def lab(analyte: Analyte) -> tuple[float | None, bool | None]:
         if diag is None:
             return None, None
-        series = [
-            x
-            for x in record.series(analyte)
-            if (as_of is None or x.date <= as_of) and abs((x.date - diag).days) <= 90
-        ]
+        series = [x for x in record.series(analyte) if inside(x.date)]
         if not series:
             return None, None
-        chosen = min(series, key=lambda x: abs((x.date - diag).days))
+        chosen = min(series, key=lambda x: (abs((x.date - diag).days), x.date > diag))
         sources[analyte.value] = chosen.date.isoformat()
         high: bool | None = None
         if chosen.qualitative is Qualitative.high:
@@ -173,10 +235,10 @@ def inputs_from_record(record: PatientRecord, *, as_of: dt.date | None = None) -
     _, ldh_high = lab(Analyte.ldh)
 
     def fish(*abnormalities: CytogeneticAbnormality) -> bool | None:
-        values = [record.has_abnormality(a) for a in abnormalities]
-        if any(v is True for v in values):
+        values = [f.detected for a in abnormalities for f in record.findings(a) if inside(f.date)]
+        if any(values):
             return True
-        if any(v is False for v in values):
+        if values:
             return False
         return None
 
@@ -192,4 +254,14 @@ def inputs_from_record(record: PatientRecord, *, as_of: dt.date | None = None) -
     )
 
 
-__all__ = ["Stage", "StagingInputs", "inputs_from_record", "iss", "r2_iss", "r_iss"]
+__all__ = [
+    "DIAGNOSIS_WINDOW_DAYS",
+    "Stage",
+    "StagingInputs",
+    "diagnosis_window",
+    "first_treatment",
+    "inputs_from_record",
+    "iss",
+    "r2_iss",
+    "r_iss",
+]

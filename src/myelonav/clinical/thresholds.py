@@ -69,8 +69,15 @@ PD_DFLC_ABS_MG_L: Final = 100.0  # absolute increase must be > 10 mg/dL (strictl
 PD_MARROW_ABS_PCT: Final = 10.0  # absolute increase >= 10 percentage points
 PD_PLASMACYTOMA_RISE: Final = 0.50  # >= 50 % increase from nadir in SPD
 
-# Response (and progression) needs two consecutive assessments (IMWG 2016).
+# Response (and progression) needs two consecutive assessments (IMWG 2016). Bone-marrow
+# results need not be repeated to confirm a response (IMWG 2016, footnote to the response
+# table), so one marrow < 5 % with two consecutive negative-immunofixation assessments is CR.
 CONFIRMING_ASSESSMENTS: Final = 2
+# One assessment = the labs drawn within this many days of its first lab (SPEP, IFE, FLC and
+# marrow are often drawn on different days for one visit). IMWG 2016 does not define a window;
+# 14 days is half the usual 28-day assessment cycle, so two monthly visits never merge
+# (myelonav convention, reviewed 2026-12-04). Windows never straddle a treatment start.
+ASSESSMENT_WINDOW_DAYS: Final = 14
 
 # --------------------------------------------------------------------------- CAR T episode
 # Early vs late relapse after CAR T: progression < 6 months after infusion counts as early.
@@ -114,3 +121,19 @@ CKD_EPI_2021_AGE_BASE: Final = 0.9938
 CKD_EPI_2021_FEMALE_FACTOR: Final = 1.012
 CG_AGE_CONSTANT: Final = 140.0  # CrCl = (140 - age) x weight / (72 x Scr) [x 0.85 female]
 CG_DIVISOR: Final = 72.0
+
+# --------------------------------------------------------------------------- plausibility
+# Limits outside which a calculator input cannot be a real adult measurement in the unit asked
+# for. They are not clinical cut-offs: they only catch typing and unit mistakes (a Fahrenheit
+# temperature, a creatinine in umol/L typed as mg/dL, a weight of 0) so that no grade or
+# clearance is computed from them. Chosen wide on purpose (myelonav convention, reviewed
+# 2026-12-04).
+PLAUSIBLE_TEMPERATURE_C: Final = (30.0, 45.0)
+FAHRENHEIT_RANGE: Final = (86.0, 113.0)  # 30-45 C written in F
+PLAUSIBLE_CREATININE_MG_DL: Final = (0.1, 30.0)
+PLAUSIBLE_WEIGHT_KG: Final = (20.0, 400.0)
+ADULT_AGE_YEARS: Final = (18.0, 120.0)  # domain of Cockcroft-Gault and CKD-EPI 2021
+PLAUSIBLE_OXYGEN_FLOW_L_MIN: Final = (0.0, 80.0)
+PLAUSIBLE_B2M_MG_L: Final = (0.1, 100.0)
+PLAUSIBLE_ALBUMIN_G_DL: Final = (0.5, 7.0)
+ALBUMIN_G_L_PER_G_DL: Final = 10.0

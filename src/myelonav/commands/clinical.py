@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+from collections.abc import Iterator
 from typing import Annotated, Any
 
 import typer
 
 from myelonav.clinical import astct, renal, staging
 from myelonav.clinical.car_t import CarTFacts, car_t_facts
-from myelonav.clinical.imwg import ResponseResult, assessments_from_record, evaluate
-from myelonav.clinical.thresholds import LAST_REVIEWED
+from myelonav.clinical.imwg import ResponseResult, assessments_from_record, evaluate_record
+from myelonav.clinical.thresholds import ASSESSMENT_WINDOW_DAYS, LAST_REVIEWED
 from myelonav.commands._common import (
     AsOfOption,
     FormatOption,
@@ -21,7 +23,7 @@ from myelonav.commands._common import (
     open_profile,
     parse_as_of,
 )
-from myelonav.errors import CalculationError, InputError
+from myelonav.errors import CalculationError, ImplausibleInputError, InputError
 from myelonav.patient.models import PatientRecord, Sex
 
 SOURCES = {
@@ -34,6 +36,17 @@ SOURCES = {
     "ckd_epi_2021": "Inker LA, et al. N Engl J Med 2021;385:1737-49 (CKD-EPI 2021)",
 }
 TEAM = "Check this with your care team before acting on it."
+
+
+@contextlib.contextmanager
+def _as_flags(**flags: str) -> Iterator[None]:
+    """Name the command-line flag, not the calculator's field, in a plausibility error."""
+    try:
+        yield
+    except ImplausibleInputError as exc:
+        if exc.field not in flags:
+            raise
+        raise ImplausibleInputError(flags[exc.field], exc.plain) from None
 
 
 def _d(value: dt.date | None) -> str | None:
@@ -112,6 +125,8 @@ def _facts_json(facts: CarTFacts) -> dict[str, Any]:
         "duration_of_response_months": facts.duration_of_response_months,
         "relapse_class": facts.relapse_class.value,
         "early_relapse_cutoff_months": facts.early_relapse_months,
+        "not_evaluable": facts.not_evaluable,
+        "relapse_from_cr_date": _d(facts.relapse_from_cr_date),
         "disagreements": facts.disagreements,
         "notes": facts.notes,
         "imwg": _response_json(facts.response) if facts.response else None,
@@ -164,11 +179,18 @@ def response(
         _print_car_t(facts)
         return
     base_date = parse_as_of(baseline) if baseline else None
-    items = assessments_from_record(record, end=when)
+    items = assessments_from_record(record, end=when, window_days=ASSESSMENT_WINDOW_DAYS)
     if not items:
         raise CalculationError("no response labs (serum/urine M-protein, FLC, marrow)",
                                location="labs")
-    result = evaluate(items, base_date, record.diagnosis.isotype.light_chain)
+    start = base_date or items[0].date
+    result = evaluate_record(
+        record, treatment_start=start, end=when, lookback_days=max(0, (start - items[0].date).days)
+    )
+    if result is None:
+        raise CalculationError(
+            f"no response labs on or before the baseline {start}", location="--baseline"
+        )
     payload["imwg"] = _response_json(result)
     if output is OutputFormat.json:
         emit_json(payload)
@@ -183,6 +205,13 @@ def _print_car_t(facts: CarTFacts) -> None:
         _print_response(facts.response)
     best = facts.best_response or facts.best_response_recorded
     typer.echo(f"Best response after CAR T: {best.value if best else 'unknown'}")
+    if facts.not_evaluable:
+        typer.echo(f"Response not evaluable: {facts.not_evaluable}")
+    if facts.relapse_from_cr_date:
+        typer.echo(
+            f"Relapse from complete response on {facts.relapse_from_cr_date} (not progression "
+            "by itself)"
+        )
     if facts.progression_date:
         typer.echo(
             f"Disease came back (progression) on {facts.progression_date} "
@@ -269,11 +298,13 @@ def grade_crs(
     if flow is not None:
         if oxygen is not astct.OxygenSupport.none:
             raise InputError("give --flow or --oxygen, not both", location="--flow")
-        oxygen = astct.oxygen_from_flow(flow)
-    g = astct.crs_grade(
-        max_temperature_c=temperature, hypotension=hypotension, oxygen=oxygen,
-        fever_masked=fever_masked,
-    )
+        with _as_flags(oxygen_flow="--flow"):
+            oxygen = astct.oxygen_from_flow(flow)
+    with _as_flags(temperature="--temperature"):
+        g = astct.crs_grade(
+            max_temperature_c=temperature, hypotension=hypotension, oxygen=oxygen,
+            fever_masked=fever_masked,
+        )
     _emit_grade("CRS", g, when, output)
 
 
@@ -375,12 +406,13 @@ def renal_cmd(
         if missing:
             raise InputError(f"missing {', '.join(missing)}", location=missing[0])
         assert age is not None and sex is not None and creatinine is not None
-        scr = renal.creatinine_mg_dl(creatinine, unit)
-        epi = renal.ckd_epi_2021(age=age, sex=sex, creatinine=scr)
-        if weight is None:
-            problems.append("no --weight: Cockcroft-Gault not computed")
-        else:
-            cg = renal.cockcroft_gault(age=age, weight_kg=weight, sex=sex, creatinine=scr)
+        with _as_flags(creatinine="--creatinine", age="--age", weight="--weight"):
+            scr = renal.creatinine_mg_dl(creatinine, unit)
+            epi = renal.ckd_epi_2021(age=age, sex=sex, creatinine=scr)
+            if weight is None:
+                problems.append("no --weight: Cockcroft-Gault not computed")
+            else:
+                cg = renal.cockcroft_gault(age=age, weight_kg=weight, sex=sex, creatinine=scr)
     results = {
         key: None if r is None else {"value": round(r.value, 1), "unit": r.unit,
                                      "inputs": r.inputs, "source": SOURCES[key]}

@@ -47,6 +47,7 @@ from myelonav.patient._fhir_read import (
     parse_date,
     references,
 )
+from myelonav.patient._m_protein import absent_m_protein
 from myelonav.patient._med_regimens import MedicationUse, build_regimens
 from myelonav.patient._notes import (
     first_match,
@@ -802,6 +803,8 @@ class _Importer:
             ):
                 for _, code in codings(interp, self._where(f"{path}.interpretation[{i}]")):
                     qualitative = qualitative or interpretation_code(code)
+        if value is None and absent_m_protein(analyte, obs):
+            value, qualitative = 0.0, Qualitative.negative
         if value is None and qualitative is None:
             return None
         if analyte in QUALITATIVE_ANALYTES and qualitative not in (

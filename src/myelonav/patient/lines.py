@@ -11,16 +11,49 @@ A regimen here continues the previous line when the previous regimen *completed 
 (not stopped for progression or toxicity), the gap is at most ``PLANNED_GAP_DAYS``, and the
 regimen is a transplant, follows a transplant, or is maintenance with agents taken from the
 previous regimen.
+
+Treatment of CAR T toxicity is supportive care, not a line (and, in ``clinical.car_t``, does not
+close the CAR T response window): a regimen made only of CRS/ICANS drugs (tocilizumab,
+siltuximab, anakinra, corticosteroids) that is either labelled as given for CRS/ICANS, holds no
+corticosteroid (the anti-cytokine antibodies have no anti-myeloma use), or starts within
+``CRS_ICANS_WINDOW_DAYS`` after an infusion. ASTCT (Lee DW, et al. Biol Blood Marrow Transplant
+2019;25:625-38) manages CRS with tocilizumab +/- corticosteroids and ICANS with
+corticosteroids; onset is within days to a few weeks of infusion (cilta-cel label: delayed
+neurotoxicity up to about a month), hence the window (myelonav convention).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 
-from myelonav.patient.models import PatientRecord, StopReason
+from myelonav.patient.models import PatientRecord, StopReason, TherapyLine
 
 PLANNED_GAP_DAYS = 180
+CRS_ICANS_WINDOW_DAYS = 30
+
+ANTI_CYTOKINE_AGENTS = frozenset({"tocilizumab", "siltuximab", "anakinra"})
+CORTICOSTEROIDS = frozenset(
+    {"dexamethasone", "methylprednisolone", "prednisone", "prednisolone", "hydrocortisone"}
+)
+_TOXICITY_TEXT = re.compile(r"\b(?:crs|icans|cytokine release|neurotox)", re.IGNORECASE)
+
+
+def is_car_t_supportive_care(line: TherapyLine, record: PatientRecord) -> bool:
+    """True when ``line`` is CRS/ICANS treatment after CAR T rather than anti-myeloma therapy."""
+    agents = set(line.agents)
+    if not agents or not agents <= ANTI_CYTOKINE_AGENTS | CORTICOSTEROIDS:
+        return False
+    if not agents & CORTICOSTEROIDS:
+        return True
+    if line.regimen and _TOXICITY_TEXT.search(line.regimen):
+        return True
+    if line.start is None:
+        return False
+    return any(
+        0 <= (line.start - c.infusion_date).days <= CRS_ICANS_WINDOW_DAYS for c in record.car_t
+    )
 
 
 @dataclass
@@ -62,6 +95,7 @@ def _steps(record: PatientRecord) -> list[_Step]:
             ln.after_car_t,
         )
         for ln in record.therapy_lines
+        if not is_car_t_supportive_care(ln, record)
     ]
     steps += [
         _Step(
@@ -141,4 +175,13 @@ def count_prior_lines(record: PatientRecord, as_of: dt.date | None = None) -> in
     return max(len(lines), reported + from_car_t)
 
 
-__all__ = ["PLANNED_GAP_DAYS", "Line", "count_prior_lines", "imwg_lines"]
+__all__ = [
+    "ANTI_CYTOKINE_AGENTS",
+    "CORTICOSTEROIDS",
+    "CRS_ICANS_WINDOW_DAYS",
+    "PLANNED_GAP_DAYS",
+    "Line",
+    "count_prior_lines",
+    "imwg_lines",
+    "is_car_t_supportive_care",
+]
