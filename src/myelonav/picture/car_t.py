@@ -64,6 +64,8 @@ def car_t_outcome(record: PatientRecord, episode: CarTEpisode, as_of: dt.date) -
             f"after the infusion on {episode.infusion_date}: {relapse} relapse "
             f"(cut-off {derived.early_relapse_months} months)"
         )
+    elif derived.not_evaluable:
+        explanation = f"the response to CAR T is not evaluable: {derived.not_evaluable}"
     else:
         explanation = _UNDECIDED.get(
             derived.relapse_class, "the response to CAR T cannot be judged from the record"
