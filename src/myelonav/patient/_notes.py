@@ -12,8 +12,8 @@ from typing import TypeVar
 
 from myelonav.patient.models import Qualitative, ResponseCategory, StopReason
 
-_LINE = re.compile(r"\bline\s*(?:of therapy\s*)?#?\s*(\d{1,2})\b", re.I)
-_BEST = re.compile(r"best\s+response\s*[:=]?\s*(sCR|CR|VGPR|PR|MR|SD|PD)\b", re.I)
+_LINE = re.compile(r"\bline\s*(?:of therapy\s*)?(?:#\s*)?(\d{1,2})\b", re.I)
+_BEST = re.compile(r"best\s+response\s*(?:[:=]\s*)?(sCR|CR|VGPR|PR|MR|SD|PD)\b", re.I)
 _STOPPED = re.compile(r"stopped\s*[:=]\s*([a-z _-]+)", re.I)
 _REFRACTORY = re.compile(r"(?<!not )(?<!non-)(?<!non )\brefractory\b", re.I)
 _REGIMEN = re.compile(r"regimen\s*[:=]\s*([^;|]+)", re.I)
