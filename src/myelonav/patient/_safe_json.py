@@ -71,46 +71,49 @@ def loads_limited(raw: str | bytes, source: str, *, what: str = "JSON") -> Any:
         raise ImportError_(f"not valid {what}: {type(exc).__name__}", location=source) from None
 
 
-def _path(parts: tuple[str | int, ...]) -> str:
-    out = ""
-    for part in parts:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out or "(root)"
+def _deep_path(data: Any, limit: int) -> str:
+    """The path of the first node nested ``limit`` levels deep (only computed for the error)."""
+    stack: list[tuple[Any, str, int]] = [(data, "", 0)]
+    while stack:
+        node, path, depth = stack.pop()
+        if depth >= limit:
+            return path or "(root)"
+        if isinstance(node, dict):
+            stack.extend((v, f"{path}.{k}" if path else str(k), depth + 1) for k, v in node.items())
+        elif isinstance(node, list):
+            stack.extend((v, f"{path}[{i}]", depth + 1) for i, v in enumerate(node))
+    return "(root)"
 
 
 def sanitize(data: Any, source: str) -> Any:
-    """Check nesting depth and clean every string (keys and values) of ``data``, in place.
+    """Check the nesting depth of ``data`` and clean every string value in it, in place.
 
     Iterative, so a deeply nested document is refused with its path instead of exhausting the
-    stack. Returns ``data`` (a new string when the root itself is a string).
+    stack. Returns ``data`` (a new string when the root itself is a string). Keys are not
+    cleaned: no key reaches a record.
     """
     if isinstance(data, str):
         return clean_text(data)
-    stack: list[tuple[Any, tuple[str | int, ...]]] = [(data, ())]
+    if not isinstance(data, dict | list):
+        return data
+    stack: list[tuple[Any, int]] = [(data, 0)]
+    pop, push = stack.pop, stack.append
     while stack:
-        node, path = stack.pop()
-        if len(path) >= MAX_DEPTH:
+        node, depth = pop()
+        if depth >= MAX_DEPTH:
+            where = _deep_path(data, MAX_DEPTH)
             raise ImportError_(
-                f"nested deeper than {MAX_DEPTH} levels", location=f"{source}: {_path(path)}"
+                f"nested deeper than {MAX_DEPTH} levels", location=f"{source}: {where}"
             )
-        if isinstance(node, dict):
-            if any(isinstance(k, str) and _UNSAFE.search(k) for k in node):
-                cleaned = {clean_text(k) if isinstance(k, str) else k: v for k, v in node.items()}
-                node.clear()
-                node.update(cleaned)
-            for key, value in node.items():
-                if isinstance(value, str):
-                    if _UNSAFE.search(value) is not None:
-                        node[key] = clean_text(value)
-                elif isinstance(value, dict | list):
-                    stack.append((value, (*path, key)))
-        elif isinstance(node, list):
-            for i, value in enumerate(node):
-                if isinstance(value, str):
-                    if _UNSAFE.search(value) is not None:
-                        node[i] = clean_text(value)
-                elif isinstance(value, dict | list):
-                    stack.append((value, (*path, i)))
+        items = node.items() if isinstance(node, dict) else enumerate(node)
+        for key, value in items:
+            kind = type(value)
+            if kind is str or (kind is not dict and isinstance(value, str)):
+                # printable text is always safe; only the rest goes through the full check
+                if not value.isprintable() and _UNSAFE.search(value) is not None:
+                    node[key] = clean_text(value)
+            elif kind is dict or kind is list or isinstance(value, dict | list):
+                push((value, depth + 1))
     return data
 
 

@@ -24,8 +24,6 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -117,6 +115,13 @@ _EARLIEST = dt.date(1900, 1, 1)
 _SIZE_CM = re.compile(r"(?<![\d.])(\d{1,3}(?:\.\d+)?)\s*cm\b")
 _DOSE_GY = re.compile(r"(?<![\d.])(\d{1,3}(?:\.\d+)?)\s*Gy")
 _FRACTIONS = re.compile(r"(?<![\d.])(\d{1,3})\s*(?:fractions|fx)", re.I)
+_CYTOGENETIC_CODE = re.compile(r"\bfish\b|cytogenetic|karyotype|chromosom")
+_CYTOGENETIC_VALUE = re.compile(r"fish|cytogen", re.I)
+_LINES_BEFORE = re.compile(r"lines? of therapy before car[- ]?t")
+_CRS = re.compile(r"cytokine release|\bcrs\b")
+_ICANS = re.compile(r"neurotoxicity|\bicans\b")
+_ANTIGEN = re.compile(r"\b(bcma|gprc5d|fcrh5|cd38)\b")
+_ANTIGEN_WORD = re.compile(r"expression|status|antigen|loss")
 _BRIDGING = re.compile(r"bridging\s*(?:therapy\s*)?[:=]\s*([^;|]+)", re.I)
 
 
@@ -131,6 +136,27 @@ class _Infusion:
     bridging: list[str]
     best_response: ResponseCategory | None
     progression_date: dt.date | None
+
+
+class _Boundary:
+    """Turns a model validation error while building one resource into an error at its path."""
+
+    __slots__ = ("where",)
+
+    def __init__(self, where: str) -> None:
+        self.where = where
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: Any
+    ) -> None:
+        if isinstance(exc, ValidationError):
+            err = exc.errors()[0]
+            field_path = ".".join(str(p) for p in err["loc"])
+            message = f"{field_path}: {err['msg']}" if field_path else err["msg"]
+            raise fail(self.where, message) from None
 
 
 @dataclass
@@ -209,27 +235,24 @@ class _Importer:
         date = parse_date(value, self._where(path))
         if date is None:
             return None
+        self._check_date(date, path)
+        return date
+
+    def _check_date(self, date: dt.date, path: str) -> None:
+        """The bounds ``_date`` checks, for a date already parsed."""
         if date < _EARLIEST:
             raise fail(self._where(path), f"date {date} is before 1900")
         if date > self.as_of + dt.timedelta(days=1):
             raise fail(self._where(path), f"date {date} is in the future (as of {self.as_of})")
-        return date
 
     def _skip(self, path: str, rtype: str, reason: str, text: str | None = None) -> None:
         self.unmapped.append(
             UnmappedItem(path=path, resource_type=rtype, reason=reason, text=(text or None))
         )
 
-    @contextmanager
-    def _resource(self, path: str) -> Iterator[None]:
+    def _resource(self, path: str) -> _Boundary:
         """Build what one resource says; a value the record cannot hold is an error at its path."""
-        try:
-            yield
-        except ValidationError as exc:
-            err = exc.errors()[0]
-            field_path = ".".join(str(p) for p in err["loc"])
-            message = f"{field_path}: {err['msg']}" if field_path else err["msg"]
-            raise fail(self._where(path), message) from None
+        return _Boundary(self._where(path))
 
     # ------------------------------------------------------------------ main
     def run(self, data: Any) -> ImportReport:
@@ -484,7 +507,7 @@ class _Importer:
                 kind = term.procedure_kind(pairs, f"{text} {note_text}")
                 start, end = effective_period(proc, self._where(path), "performed")
                 if start:
-                    self._date(start.isoformat(), f"{path}.performed")
+                    self._check_date(start, f"{path}.performed")
                 note = parse_line_note(note_text)
                 if kind == "car_t":
                     if start is None:
@@ -564,7 +587,7 @@ class _Importer:
                     start, end = effective_period(res, self._where(path), "effective")
                     for label, value in (("start", start), ("end", end)):
                         if value is not None:
-                            self._date(value.isoformat(), f"{path}.effective {label}")
+                            self._check_date(value, f"{path}.effective {label}")
                 if start is None:
                     self._skip(path, kind, "medication without a date", shown)
                     continue
@@ -645,7 +668,7 @@ class _Importer:
                 if date is None:
                     date = self._date(obs.get("issued"), f"{path}.issued")
                 else:
-                    self._date(date.isoformat(), f"{path}.effective")
+                    self._check_date(date, f"{path}.effective")
                 loincs = [c for s, c in pairs if s == term.LOINC]
                 lowered = text.lower()
                 value_text = self._value_text(obs, path)
@@ -654,10 +677,10 @@ class _Importer:
                     if score is None or score not in range(6):
                         raise fail(self._where(f"{path}.value[x]"), "ECOG must be an integer 0-5")
                     out["ecog"].append(EcogAssessment(date=date, score=int(score)))
-                elif re.search(r"\bfish\b|cytogenetic|karyotype|chromosom", lowered) or (
+                elif _CYTOGENETIC_CODE.search(lowered) or (
                     not loincs
                     and term.cytogenetics_from_text(value_text)
-                    and re.search(r"fish|cytogen", f"{lowered} {value_text}", re.I)
+                    and _CYTOGENETIC_VALUE.search(f"{lowered} {value_text}")
                 ):
                     found = term.cytogenetics_from_text(value_text or text)
                     if not found:
@@ -679,7 +702,7 @@ class _Importer:
                                 abnormality=abnormality, detected=detected, date=date, method=method
                             )
                         )
-                elif re.search(r"lines? of therapy before car[- ]?t", lowered):
+                elif _LINES_BEFORE.search(lowered):
                     count = self._value_number(obs, path)
                     if count is None or not 0 <= count <= 30 or count != int(count):
                         raise fail(
@@ -687,14 +710,12 @@ class _Importer:
                             "number of lines before CAR T must be a whole number 0-30",
                         )
                     out["lines_reported"] = int(count)
-                elif re.search(r"cytokine release|\bcrs\b", lowered) and "grade" in lowered:
+                elif _CRS.search(lowered) and "grade" in lowered:
                     out["grades"].append(("crs", path, obs, date))
-                elif re.search(r"neurotoxicity|\bicans\b", lowered) and "grade" in lowered:
+                elif _ICANS.search(lowered) and "grade" in lowered:
                     out["grades"].append(("icans", path, obs, date))
-                elif re.search(r"\b(bcma|gprc5d|fcrh5|cd38)\b", lowered) and re.search(
-                    r"expression|status|antigen|loss", lowered
-                ):
-                    antigen = re.search(r"\b(bcma|gprc5d|fcrh5|cd38)\b", lowered)
+                elif _ANTIGEN.search(lowered) and _ANTIGEN_WORD.search(lowered):
+                    antigen = _ANTIGEN.search(lowered)
                     out["antigen"].append(
                         (antigen.group(1).upper() if antigen else "BCMA", value_text, date, path)
                     )
@@ -1007,11 +1028,11 @@ def _light(word: str) -> LightChain:
     return LightChain.kappa if word.lower() in ("kappa", "κ") else LightChain.lambda_
 
 
-_ANTIGEN_STATUS: list[tuple[str, AntigenStatus]] = [
-    (r"not tested|not done|not assessed", AntigenStatus.not_tested),
-    (r"\blow\b|dim|reduced|decreased", AntigenStatus.low),
-    (r"negative|loss|lost|absent|not detected", AntigenStatus.negative),
-    (r"positive|detected|present|retained|expressed", AntigenStatus.positive),
+_ANTIGEN_STATUS: list[tuple[re.Pattern[str], AntigenStatus]] = [
+    (re.compile(r"not tested|not done|not assessed"), AntigenStatus.not_tested),
+    (re.compile(r"\blow\b|dim|reduced|decreased"), AntigenStatus.low),
+    (re.compile(r"negative|loss|lost|absent|not detected"), AntigenStatus.negative),
+    (re.compile(r"positive|detected|present|retained|expressed"), AntigenStatus.positive),
 ]
 
 
