@@ -131,10 +131,15 @@ def load_preferences(path: str | Path) -> Preferences:
         raise first_error(exc, source) from None
 
 
+_YAML_LINE_BREAKS = {0x85: "\\u0085", 0x2028: "\\u2028", 0x2029: "\\u2029"}
+
+
 def dump_profile(record: PatientRecord) -> str:
     """The profile as JSON text; any text a profile cannot hold is written escaped."""
     data = sanitize(record.model_dump(mode="json", exclude_none=True), "profile")
-    return json.dumps(data, indent=2, ensure_ascii=False)
+    text = json.dumps(data, indent=2, ensure_ascii=False)
+    # YAML readers fold these line breaks inside strings; JSON escapes keep them exact for both
+    return text.translate(_YAML_LINE_BREAKS)
 
 
 def write_atomic(path: str | Path, text: str) -> None:
