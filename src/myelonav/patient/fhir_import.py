@@ -371,10 +371,26 @@ class _Importer:
             as_list(patient.get("address"), self._where(f"{path}.address"))
         ):
             address = as_dict(address, self._where(f"{path}.address[{i}]"))
-            postal = postal or as_str(
-                address.get("postalCode"), self._where(f"{path}.address[{i}]")
+            # an empty or blank string says nothing: the same as an absent field
+            postal = (
+                postal
+                or (
+                    as_str(
+                        address.get("postalCode"), self._where(f"{path}.address[{i}].postalCode")
+                    )
+                    or ""
+                ).strip()
             )
-            country = country or as_str(address.get("country"), self._where(f"{path}.address[{i}]"))
+            country = (
+                country
+                or (
+                    as_str(address.get("country"), self._where(f"{path}.address[{i}].country"))
+                    or ""
+                ).strip()
+            )
+        if country and not country.isascii():
+            self._skip(f"{path}.address", "Patient", "country is not an ISO 3166 code", country)
+            country = None
         if country:
             country = {"USA": "US", "UNITED STATES": "US"}.get(country.upper(), country.upper())
             if not re.fullmatch(r"[A-Z]{2}", country):
@@ -382,6 +398,7 @@ class _Importer:
                 country = None
         if postal and len(postal) > 16:
             postal = postal[:16]
+        postal, country = postal or None, country or None
         self.mapped += 1
         key = str(patient.get("id") or "patient")
         for ident in as_list(patient.get("identifier"), self._where(f"{path}.identifier")):
