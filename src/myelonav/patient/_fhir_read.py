@@ -7,8 +7,9 @@ import re
 from typing import Any
 
 from myelonav.errors import ImportError_
+from myelonav.patient._safe_json import number_too_large
 
-_DATE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?(?:T.*)?$")
+_DATE = re.compile(r"(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?(?:T.*)?")
 
 
 def fail(path: str, message: str) -> ImportError_:
@@ -42,10 +43,21 @@ def as_number(value: Any, path: str) -> float | None:
         return None
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise fail(path, f"expected a number, found {type(value).__name__}")
+    if too_large(value) and value == value:
+        raise fail(path, "value too large")
     number = float(value)
-    if number != number or number in (float("inf"), float("-inf")):
+    if number != number:
         raise fail(path, "expected a finite number")
     return number
+
+
+def too_large(value: Any) -> bool:
+    """True for a JSON number no record field can hold (checked before any conversion)."""
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int):
+        return abs(value) > 10**15
+    return isinstance(value, float) and number_too_large(value)
 
 
 def parse_date(value: Any, path: str) -> dt.date | None:
@@ -53,14 +65,20 @@ def parse_date(value: Any, path: str) -> dt.date | None:
     text = as_str(value, path)
     if text is None:
         return None
-    match = _DATE.match(text.strip())
+    if len(text) == 10 and text[4] == "-" and text[7] == "-" and text.isascii():
+        try:  # the common full date, without the regex
+            return dt.date.fromisoformat(text)
+        except ValueError:
+            pass  # the general path below names the problem
+    match = _DATE.fullmatch(text.strip())
     if not match:
-        raise fail(path, f"{text!r} is not a FHIR date (YYYY, YYYY-MM or YYYY-MM-DD)")
+        shown = text if len(text) <= 40 else text[:40] + "…"
+        raise fail(path, f"{shown!r} is not a FHIR date (YYYY, YYYY-MM or YYYY-MM-DD)")
     year, month, day = int(match[1]), int(match[2] or 1), int(match[3] or 1)
     try:
         return dt.date(year, month, day)
     except ValueError:
-        raise fail(path, f"{text!r} is not a real calendar date") from None
+        raise fail(path, f"{text.strip()[:40]!r} is not a real calendar date") from None
 
 
 def codings(concept: Any, path: str) -> list[tuple[str, str]]:
@@ -74,6 +92,8 @@ def codings(concept: Any, path: str) -> list[tuple[str, str]]:
         system = as_str(coding.get("system"), f"{path}.coding[{i}].system") or ""
         code = coding.get("code")
         if isinstance(code, int | float) and not isinstance(code, bool):
+            if isinstance(code, int) and abs(code) > 10**18:
+                raise fail(f"{path}.coding[{i}].code", "value too large")
             code = str(code)
         code = as_str(code, f"{path}.coding[{i}].code")
         if code:

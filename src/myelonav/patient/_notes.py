@@ -12,11 +12,14 @@ from typing import TypeVar
 
 from myelonav.patient.models import Qualitative, ResponseCategory, StopReason
 
-_LINE = re.compile(r"\bline\s*(?:of therapy\s*)?#?\s*(\d{1,2})\b", re.I)
-_BEST = re.compile(r"best\s+response\s*[:=]?\s*(sCR|CR|VGPR|PR|MR|SD|PD)\b", re.I)
+_LINE = re.compile(r"\bline\s*(?:of therapy\s*)?(?:#\s*)?(\d{1,2})\b", re.I)
+_BEST = re.compile(r"best\s+response\s*(?:[:=]\s*)?(sCR|CR|VGPR|PR|MR|SD|PD)\b", re.I)
 _STOPPED = re.compile(r"stopped\s*[:=]\s*([a-z _-]+)", re.I)
 _REFRACTORY = re.compile(r"(?<!not )(?<!non-)(?<!non )\brefractory\b", re.I)
 _REGIMEN = re.compile(r"regimen\s*[:=]\s*([^;|]+)", re.I)
+
+_LYMPHODEPLETION = re.compile(r"lymphodeplet", re.I)
+_BRIDGING = re.compile(r"\bbridg", re.I)
 
 _RESPONSES = {r.value.lower(): r for r in ResponseCategory}
 
@@ -35,28 +38,31 @@ class LineNote:
 T = TypeVar("T")
 
 
-def first_match(text: str, table: list[tuple[str, T]]) -> T | None:
-    """The value of the first (pattern, value) row whose pattern occurs in ``text``."""
+def first_match(text: str, table: list[tuple[re.Pattern[str], T]]) -> T | None:
+    """The value of the first (pattern, value) row whose pattern occurs in lower-cased ``text``."""
     lowered = text.strip().lower()
     if not lowered:
         return None
-    return next((value for pattern, value in table if re.search(pattern, lowered)), None)
+    return next((value for pattern, value in table if pattern.search(lowered)), None)
 
 
-_STOP_REASONS: list[tuple[str, StopReason]] = [
-    (r"progress|relapse|refractory|rising", StopReason.progression),
-    (r"toxic|adverse|side effect|intoleran|neuropathy", StopReason.toxicity),
-    (r"complet|planned|finished", StopReason.completed),
-    (r"patient (choice|decision|preference)|declined|patient request", StopReason.patient_choice),
-    (r"ongoing|continuing|active", StopReason.ongoing),
-    (r".", StopReason.other),
+_STOP_REASONS: list[tuple[re.Pattern[str], StopReason]] = [
+    (re.compile(r"progress|relapse|refractory|rising"), StopReason.progression),
+    (re.compile(r"toxic|adverse|side effect|intoleran|neuropathy"), StopReason.toxicity),
+    (re.compile(r"complet|planned|finished"), StopReason.completed),
+    (
+        re.compile(r"patient (choice|decision|preference)|declined|patient request"),
+        StopReason.patient_choice,
+    ),
+    (re.compile(r"ongoing|continuing|active"), StopReason.ongoing),
+    (re.compile(r"."), StopReason.other),
 ]
-_QUALITATIVE: list[tuple[str, Qualitative]] = [
-    (r"not detected|negative|absent|undetectable|\bneg\b", Qualitative.negative),
-    (r"positive|detected|present|\bpos\b", Qualitative.positive),
-    (r"\bhigh\b|elevated|above|increased", Qualitative.high),
-    (r"\blow\b|below|decreased|reduced|dim", Qualitative.low),
-    (r"normal|within", Qualitative.normal),
+_QUALITATIVE: list[tuple[re.Pattern[str], Qualitative]] = [
+    (re.compile(r"not detected|negative|absent|undetectable|\bneg\b"), Qualitative.negative),
+    (re.compile(r"positive|detected|present|\bpos\b"), Qualitative.positive),
+    (re.compile(r"\bhigh\b|elevated|above|increased"), Qualitative.high),
+    (re.compile(r"\blow\b|below|decreased|reduced|dim"), Qualitative.low),
+    (re.compile(r"normal|within"), Qualitative.normal),
 ]
 
 
@@ -83,8 +89,8 @@ def parse_line_note(text: str) -> LineNote:
         stop_reason=stop_reason_from_text(stopped.group(1)) if stopped else None,
         refractory=True if _REFRACTORY.search(text) else None,
         regimen=regimen.group(1).strip() if regimen else None,
-        lymphodepletion=bool(re.search(r"lymphodeplet", text, re.I)),
-        bridging=bool(re.search(r"\bbridg", text, re.I)),
+        lymphodepletion=bool(_LYMPHODEPLETION.search(text)),
+        bridging=bool(_BRIDGING.search(text)),
     )
 
 

@@ -22,7 +22,6 @@ impossible dates, unknown units and records without myeloma raise an ``ImportErr
 from __future__ import annotations
 
 import datetime as dt
-import json
 import re
 from collections import Counter
 from dataclasses import dataclass, field
@@ -46,6 +45,7 @@ from myelonav.patient._fhir_read import (
     notes,
     parse_date,
     references,
+    too_large,
 )
 from myelonav.patient._m_protein import absent_m_protein
 from myelonav.patient._med_regimens import MedicationUse, build_regimens
@@ -55,6 +55,7 @@ from myelonav.patient._notes import (
     parse_line_note,
     qualitative_from_text,
 )
+from myelonav.patient._safe_json import loads_limited, sanitize
 from myelonav.patient.models import (
     QUALITATIVE_ANALYTES,
     AntigenStatus,
@@ -82,6 +83,8 @@ from myelonav.patient.profile_io import first_error
 from myelonav.patient.units import to_canonical
 from myelonav.patient.vocabulary import Drug, vocabulary
 
+# the message of the last-resort boundary; the fuzzer counts it as a bug, like a traceback
+INTERNAL_ERROR = "the importer failed on this record"
 _SKIP_STATUS = frozenset({"entered-in-error", "cancelled", "not-done", "preliminary"})
 _IGNORED_TYPES = frozenset(
     {
@@ -109,6 +112,19 @@ _IGNORED_TYPES = frozenset(
     }
 )
 _EARLIEST = dt.date(1900, 1, 1)
+# A number is matched only from its first digit ((?<!\d)): starting inside a long run of digits
+# would make every search quadratic. At most 3 whole digits: no real size, dose or count has more.
+_SIZE_CM = re.compile(r"(?<![\d.])(\d{1,3}(?:\.\d+)?)\s*cm\b")
+_DOSE_GY = re.compile(r"(?<![\d.])(\d{1,3}(?:\.\d+)?)\s*Gy")
+_FRACTIONS = re.compile(r"(?<![\d.])(\d{1,3})\s*(?:fractions|fx)", re.I)
+_CYTOGENETIC_CODE = re.compile(r"\bfish\b|cytogenetic|karyotype|chromosom")
+_CYTOGENETIC_VALUE = re.compile(r"fish|cytogen", re.I)
+_LINES_BEFORE = re.compile(r"lines? of therapy before car[- ]?t")
+_CRS = re.compile(r"cytokine release|\bcrs\b")
+_ICANS = re.compile(r"neurotoxicity|\bicans\b")
+_ANTIGEN = re.compile(r"\b(bcma|gprc5d|fcrh5|cd38)\b")
+_ANTIGEN_WORD = re.compile(r"expression|status|antigen|loss")
+_BRIDGING = re.compile(r"bridging\s*(?:therapy\s*)?[:=]\s*([^;|]+)", re.I)
 
 
 @dataclass
@@ -122,6 +138,27 @@ class _Infusion:
     bridging: list[str]
     best_response: ResponseCategory | None
     progression_date: dt.date | None
+
+
+class _Boundary:
+    """Turns a model validation error while building one resource into an error at its path."""
+
+    __slots__ = ("where",)
+
+    def __init__(self, where: str) -> None:
+        self.where = where
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: Any
+    ) -> None:
+        if isinstance(exc, ValidationError):
+            err = exc.errors()[0]
+            field_path = ".".join(str(p) for p in err["loc"])
+            message = f"{field_path}: {err['msg']}" if field_path else err["msg"]
+            raise fail(self.where, message) from None
 
 
 @dataclass
@@ -142,14 +179,8 @@ class ImportReport:
 
 
 def load_json(text: str | bytes, source: str) -> Any:
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ImportError_(
-            f"not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})", location=source
-        ) from None
-    except (UnicodeDecodeError, RecursionError) as exc:
-        raise ImportError_(f"not valid JSON: {type(exc).__name__}", location=source) from None
+    """Parse JSON within the size, depth and integer-digit limits (``_safe_json``)."""
+    return loads_limited(text, source)
 
 
 def import_bundle_file(
@@ -170,13 +201,21 @@ def import_bundle(
     as_of: dt.date | None = None,
     record_id: str | None = None,
 ) -> ImportReport:
-    """Import a parsed FHIR Bundle. Raises ``ImportError_`` with a path on any problem."""
+    """Import a parsed FHIR Bundle. Raises ``ImportError_`` with a path on any problem.
+
+    Strings in ``data`` that a profile cannot hold are replaced in place by their escaped text.
+    """
     try:
+        data = sanitize(data, source)
         return _Importer(source, as_of or dt.date.today(), record_id).run(data)
     except MyelonavError:
         raise
     except RecursionError:
         raise ImportError_("the bundle is nested too deeply to read", location=source) from None
+    except Exception as exc:  # the last boundary: a user never sees a traceback
+        raise ImportError_(
+            f"{INTERNAL_ERROR} ({type(exc).__name__}); please report it", location=source
+        ) from exc
 
 
 class _Importer:
@@ -200,16 +239,24 @@ class _Importer:
         date = parse_date(value, self._where(path))
         if date is None:
             return None
+        self._check_date(date, path)
+        return date
+
+    def _check_date(self, date: dt.date, path: str) -> None:
+        """The bounds ``_date`` checks, for a date already parsed."""
         if date < _EARLIEST:
             raise fail(self._where(path), f"date {date} is before 1900")
         if date > self.as_of + dt.timedelta(days=1):
             raise fail(self._where(path), f"date {date} is in the future (as of {self.as_of})")
-        return date
 
     def _skip(self, path: str, rtype: str, reason: str, text: str | None = None) -> None:
         self.unmapped.append(
             UnmappedItem(path=path, resource_type=rtype, reason=reason, text=(text or None))
         )
+
+    def _resource(self, path: str) -> _Boundary:
+        """Build what one resource says; a value the record cannot hold is an error at its path."""
+        return _Boundary(self._where(path))
 
     # ------------------------------------------------------------------ main
     def run(self, data: Any) -> ImportReport:
@@ -246,7 +293,8 @@ class _Importer:
         def of_type(name: str) -> list[tuple[str, dict[str, Any]]]:
             return [(p, r) for p, r in resources if r["resourceType"] == name]
 
-        demographics, patient_key, sample = self._patient(of_type("Patient"))
+        with self._resource("entry (Patient)"):
+            demographics, patient_key, sample = self._patient(of_type("Patient"))
         diagnosis, sites = self._conditions(of_type("Condition"), demographics)
         procedures = self._procedures(of_type("Procedure"))
         meds = self._medications(resources)
@@ -328,10 +376,26 @@ class _Importer:
             as_list(patient.get("address"), self._where(f"{path}.address"))
         ):
             address = as_dict(address, self._where(f"{path}.address[{i}]"))
-            postal = postal or as_str(
-                address.get("postalCode"), self._where(f"{path}.address[{i}]")
+            # an empty or blank string says nothing: the same as an absent field
+            postal = (
+                postal
+                or (
+                    as_str(
+                        address.get("postalCode"), self._where(f"{path}.address[{i}].postalCode")
+                    )
+                    or ""
+                ).strip()
             )
-            country = country or as_str(address.get("country"), self._where(f"{path}.address[{i}]"))
+            country = (
+                country
+                or (
+                    as_str(address.get("country"), self._where(f"{path}.address[{i}].country"))
+                    or ""
+                ).strip()
+            )
+        if country and not country.isascii():
+            self._skip(f"{path}.address", "Patient", "country is not an ISO 3166 code", country)
+            country = None
         if country:
             country = {"USA": "US", "UNITED STATES": "US"}.get(country.upper(), country.upper())
             if not re.fullmatch(r"[A-Z]{2}", country):
@@ -339,6 +403,7 @@ class _Importer:
                 country = None
         if postal and len(postal) > 16:
             postal = postal[:16]
+        postal, country = postal or None, country or None
         self.mapped += 1
         key = str(patient.get("id") or "patient")
         for ident in as_list(patient.get("identifier"), self._where(f"{path}.identifier")):
@@ -364,87 +429,90 @@ class _Importer:
         sites: list[DiseaseSite] = []
         others: list[str] = []
         for path, cond in conditions:
-            verification = _status_code(cond.get("verificationStatus"))
-            if verification == "entered-in-error" or (
-                verification == "refuted" and not self._comorbidity(path, cond, refuted=True)
-            ):
-                self._skip(path, "Condition", "refuted or entered in error")
-                continue
-            if verification == "refuted":
-                continue
-            code_path = self._where(f"{path}.code")
-            pairs = codings(cond.get("code"), code_path)
-            text = concept_text(cond.get("code"), code_path)
-            note_text = notes(cond, self._where(path))
-            kind = term.condition_kind(pairs, text)
-            onset = self._date(cond.get("onsetDateTime"), f"{path}.onsetDateTime") or self._date(
-                cond.get("recordedDate"), f"{path}.recordedDate"
-            )
-            if onset and demographics.birth_date and onset < demographics.birth_date:
-                raise fail(
-                    self._where(f"{path}.onsetDateTime"),
-                    f"onset {onset} is before birth {demographics.birth_date}",
-                )
-            body = (
-                ", ".join(
-                    concept_text(b, self._where(f"{path}.bodySite[{i}]"))
-                    for i, b in enumerate(
-                        as_list(cond.get("bodySite"), self._where(f"{path}.bodySite"))
+            with self._resource(path):
+                verification = _status_code(cond.get("verificationStatus"))
+                if verification == "entered-in-error" or (
+                    verification == "refuted" and not self._comorbidity(path, cond, refuted=True)
+                ):
+                    self._skip(path, "Condition", "refuted or entered in error")
+                    continue
+                if verification == "refuted":
+                    continue
+                code_path = self._where(f"{path}.code")
+                pairs = codings(cond.get("code"), code_path)
+                text = concept_text(cond.get("code"), code_path)
+                note_text = notes(cond, self._where(path))
+                kind = term.condition_kind(pairs, text)
+                onset = self._date(
+                    cond.get("onsetDateTime"), f"{path}.onsetDateTime"
+                ) or self._date(cond.get("recordedDate"), f"{path}.recordedDate")
+                if onset and demographics.birth_date and onset < demographics.birth_date:
+                    raise fail(
+                        self._where(f"{path}.onsetDateTime"),
+                        f"onset {onset} is before birth {demographics.birth_date}",
                     )
+                body = (
+                    ", ".join(
+                        concept_text(b, self._where(f"{path}.bodySite[{i}]"))
+                        for i, b in enumerate(
+                            as_list(cond.get("bodySite"), self._where(f"{path}.bodySite"))
+                        )
+                    )
+                    or None
                 )
-                or None
-            )
-            if kind in {"myeloma", "pcl"} and (diagnosis is None or kind == "myeloma"):
-                if kind == "myeloma" or diagnosis is None:
-                    isotype = _isotype(f"{text} {note_text}")
-                    if diagnosis is None or (diagnosis.date is None and onset is not None):
-                        diagnosis = Diagnosis(date=onset, isotype=isotype)
-                    elif isotype.heavy_chain or isotype.light_chain or isotype.non_secretory:
-                        diagnosis = Diagnosis(date=diagnosis.date, isotype=isotype)
-                if kind == "pcl":
+                if kind in {"myeloma", "pcl"} and (diagnosis is None or kind == "myeloma"):
+                    if kind == "myeloma" or diagnosis is None:
+                        isotype = _isotype(f"{text} {note_text}")
+                        if diagnosis is None or (diagnosis.date is None and onset is not None):
+                            diagnosis = Diagnosis(date=onset, isotype=isotype)
+                        elif isotype.heavy_chain or isotype.light_chain or isotype.non_secretory:
+                            diagnosis = Diagnosis(date=diagnosis.date, isotype=isotype)
+                    if kind == "pcl":
+                        sites.append(
+                            DiseaseSite(
+                                kind=DiseaseSiteKind.plasma_cell_leukemia, location=body, date=onset
+                            )
+                        )
+                    self.mapped += 1
+                elif kind == "pcl":
                     sites.append(
                         DiseaseSite(
                             kind=DiseaseSiteKind.plasma_cell_leukemia, location=body, date=onset
                         )
                     )
-                self.mapped += 1
-            elif kind == "pcl":
-                sites.append(
-                    DiseaseSite(
-                        kind=DiseaseSiteKind.plasma_cell_leukemia, location=body, date=onset
+                    self.mapped += 1
+                elif kind in {"emd", "paraskeletal", "cns", "bone_lesion"}:
+                    site_kind = {
+                        "emd": DiseaseSiteKind.extramedullary_plasmacytoma,
+                        "paraskeletal": DiseaseSiteKind.paraskeletal_plasmacytoma,
+                        "cns": DiseaseSiteKind.cns,
+                        "bone_lesion": DiseaseSiteKind.bone_lesion,
+                    }[kind]
+                    status = _status_code(cond.get("clinicalStatus"))
+                    painful = True if re.search(r"\bpain", f"{text} {note_text}", re.I) else None
+                    size = _SIZE_CM.search(f"{text} {note_text}")
+                    sites.append(
+                        DiseaseSite(
+                            kind=site_kind,
+                            location=body,
+                            date=onset,
+                            painful=painful,
+                            size_cm=float(size.group(1)) if size else None,
+                            active=None
+                            if status is None
+                            else status in {"active", "recurrence", "relapse"},
+                        )
                     )
-                )
-                self.mapped += 1
-            elif kind in {"emd", "paraskeletal", "cns", "bone_lesion"}:
-                site_kind = {
-                    "emd": DiseaseSiteKind.extramedullary_plasmacytoma,
-                    "paraskeletal": DiseaseSiteKind.paraskeletal_plasmacytoma,
-                    "cns": DiseaseSiteKind.cns,
-                    "bone_lesion": DiseaseSiteKind.bone_lesion,
-                }[kind]
-                status = _status_code(cond.get("clinicalStatus"))
-                painful = True if re.search(r"\bpain", f"{text} {note_text}", re.I) else None
-                size = re.search(r"(\d+(?:\.\d+)?)\s*cm\b", f"{text} {note_text}")
-                sites.append(
-                    DiseaseSite(
-                        kind=site_kind,
-                        location=body,
-                        date=onset,
-                        painful=painful,
-                        size_cm=float(size.group(1)) if size else None,
-                        active=None
-                        if status is None
-                        else status in {"active", "recurrence", "relapse"},
+                    self.mapped += 1
+                elif kind == "solitary":
+                    self._skip(
+                        path, "Condition", "solitary plasmacytoma is not multiple myeloma", text
                     )
-                )
-                self.mapped += 1
-            elif kind == "solitary":
-                self._skip(path, "Condition", "solitary plasmacytoma is not multiple myeloma", text)
-            elif self._comorbidity(path, cond, refuted=False):
-                continue
-            else:
-                others.append(text or ",".join(c for _, c in pairs) or "unnamed condition")
-                self._skip(path, "Condition", "condition not used by myelonav", text)
+                elif self._comorbidity(path, cond, refuted=False):
+                    continue
+                else:
+                    others.append(text or ",".join(c for _, c in pairs) or "unnamed condition")
+                    self._skip(path, "Condition", "condition not used by myelonav", text)
         if diagnosis is None:
             found = "; ".join(others[:3]) or "no conditions"
             raise NotMyelomaError(
@@ -476,116 +544,122 @@ class _Importer:
     def _procedures(self, procedures: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
         out: dict[str, Any] = {"car_t": [], "transplants": [], "radiation": []}
         for path, proc in procedures:
-            status = as_str(proc.get("status"), self._where(f"{path}.status"))
-            if status in _SKIP_STATUS:
-                self._skip(path, "Procedure", f"status {status}")
-                continue
-            pairs = codings(proc.get("code"), self._where(f"{path}.code"))
-            text = concept_text(proc.get("code"), self._where(f"{path}.code"))
-            note_text = notes(proc, self._where(path))
-            kind = term.procedure_kind(pairs, f"{text} {note_text}")
-            start, end = effective_period(proc, self._where(path), "performed")
-            if start:
-                self._date(start.isoformat(), f"{path}.performed")
-            note = parse_line_note(note_text)
-            if kind == "car_t":
-                if start is None:
-                    raise fail(self._where(f"{path}.performed"), "CAR T infusion has no date")
-                out["car_t"].append((path, proc, start, f"{text} {note_text}", note))
-            elif kind in {"auto_sct", "allo_sct", "sct"}:
-                if kind == "sct":
-                    self._skip(
-                        path,
-                        "Procedure",
-                        "transplant type (auto/allo) not stated; recorded as autologous",
-                        text,
+            with self._resource(path):
+                status = as_str(proc.get("status"), self._where(f"{path}.status"))
+                if status in _SKIP_STATUS:
+                    self._skip(path, "Procedure", f"status {status}")
+                    continue
+                pairs = codings(proc.get("code"), self._where(f"{path}.code"))
+                text = concept_text(proc.get("code"), self._where(f"{path}.code"))
+                note_text = notes(proc, self._where(path))
+                kind = term.procedure_kind(pairs, f"{text} {note_text}")
+                start, end = effective_period(proc, self._where(path), "performed")
+                if start:
+                    self._check_date(start, f"{path}.performed")
+                note = parse_line_note(note_text)
+                if kind == "car_t":
+                    if start is None:
+                        raise fail(self._where(f"{path}.performed"), "CAR T infusion has no date")
+                    out["car_t"].append((path, proc, start, f"{text} {note_text}", note))
+                elif kind in {"auto_sct", "allo_sct", "sct"}:
+                    if kind == "sct":
+                        self._skip(
+                            path,
+                            "Procedure",
+                            "transplant type (auto/allo) not stated; recorded as autologous",
+                            text,
+                        )
+                    out["transplants"].append(
+                        Transplant(
+                            kind=TransplantKind.allogeneic
+                            if kind == "allo_sct"
+                            else TransplantKind.autologous,
+                            date=start,
+                            line_number=note.line_number,
+                            best_response=note.best_response,
+                        )
                     )
-                out["transplants"].append(
-                    Transplant(
-                        kind=TransplantKind.allogeneic
-                        if kind == "allo_sct"
-                        else TransplantKind.autologous,
-                        date=start,
-                        line_number=note.line_number,
-                        best_response=note.best_response,
+                elif kind == "radiation":
+                    dose = _DOSE_GY.search(f"{text} {note_text}")
+                    fractions = _FRACTIONS.search(f"{text} {note_text}")
+                    site = (
+                        ", ".join(
+                            concept_text(b, self._where(f"{path}.bodySite"))
+                            for b in as_list(proc.get("bodySite"), self._where(f"{path}.bodySite"))
+                        )
+                        or None
                     )
-                )
-            elif kind == "radiation":
-                dose = re.search(r"(\d+(?:\.\d+)?)\s*Gy", f"{text} {note_text}")
-                fractions = re.search(r"(\d+)\s*(?:fractions|fx)", f"{text} {note_text}", re.I)
-                site = (
-                    ", ".join(
-                        concept_text(b, self._where(f"{path}.bodySite"))
-                        for b in as_list(proc.get("bodySite"), self._where(f"{path}.bodySite"))
+                    out["radiation"].append(
+                        RadiationCourse(
+                            site=site,
+                            start=start,
+                            end=end,
+                            dose_gy=float(dose.group(1))
+                            if dose and float(dose.group(1)) <= 100
+                            else None,
+                            fractions=int(fractions.group(1))
+                            if fractions and 1 <= int(fractions.group(1)) <= 60
+                            else None,
+                        )
                     )
-                    or None
-                )
-                out["radiation"].append(
-                    RadiationCourse(
-                        site=site,
-                        start=start,
-                        end=end,
-                        dose_gy=float(dose.group(1))
-                        if dose and float(dose.group(1)) <= 100
-                        else None,
-                        fractions=int(fractions.group(1))
-                        if fractions and 1 <= int(fractions.group(1)) <= 60
-                        else None,
-                    )
-                )
-            else:
-                self._skip(path, "Procedure", "procedure not used by myelonav", text)
-                continue
-            self.mapped += 1
+                else:
+                    self._skip(path, "Procedure", "procedure not used by myelonav", text)
+                    continue
+                self.mapped += 1
         return out
 
     # ------------------------------------------------------------------ Medication*
     def _medications(self, resources: list[tuple[str, dict[str, Any]]]) -> list[MedicationUse]:
         uses: list[MedicationUse] = []
         for path, res in resources:
-            kind = res["resourceType"]
-            if kind not in {"MedicationAdministration", "MedicationStatement", "MedicationRequest"}:
-                continue
-            status = as_str(res.get("status"), self._where(f"{path}.status"))
-            if status in {"entered-in-error", "cancelled", "not-done", "not-taken", "draft"}:
-                self._skip(path, kind, f"status {status}")
-                continue
-            drug, shown = self._drug(res, path)
-            if drug is None:
-                self._skip(path, kind, "medication not in the myeloma drug vocabulary", shown)
-                continue
-            if kind == "MedicationRequest":
-                start = self._date(res.get("authoredOn"), f"{path}.authoredOn")
-                end = None
-            else:
-                start, end = effective_period(res, self._where(path), "effective")
-                for label, value in (("start", start), ("end", end)):
-                    if value is not None:
-                        self._date(value.isoformat(), f"{path}.effective {label}")
-            if start is None:
-                self._skip(path, kind, "medication without a date", shown)
-                continue
-            note_text = notes(res, self._where(path))
-            reason_text = " ".join(
-                concept_text(r, self._where(f"{path}.statusReason[{i}]"))
-                for i, r in enumerate(
-                    as_list(res.get("statusReason"), self._where(f"{path}.statusReason"))
+            with self._resource(path):
+                kind = res["resourceType"]
+                if kind not in {
+                    "MedicationAdministration",
+                    "MedicationStatement",
+                    "MedicationRequest",
+                }:
+                    continue
+                status = as_str(res.get("status"), self._where(f"{path}.status"))
+                if status in {"entered-in-error", "cancelled", "not-done", "not-taken", "draft"}:
+                    self._skip(path, kind, f"status {status}")
+                    continue
+                drug, shown = self._drug(res, path)
+                if drug is None:
+                    self._skip(path, kind, "medication not in the myeloma drug vocabulary", shown)
+                    continue
+                if kind == "MedicationRequest":
+                    start = self._date(res.get("authoredOn"), f"{path}.authoredOn")
+                    end = None
+                else:
+                    start, end = effective_period(res, self._where(path), "effective")
+                    for label, value in (("start", start), ("end", end)):
+                        if value is not None:
+                            self._check_date(value, f"{path}.effective {label}")
+                if start is None:
+                    self._skip(path, kind, "medication without a date", shown)
+                    continue
+                note_text = notes(res, self._where(path))
+                reason_text = " ".join(
+                    concept_text(r, self._where(f"{path}.statusReason[{i}]"))
+                    for i, r in enumerate(
+                        as_list(res.get("statusReason"), self._where(f"{path}.statusReason"))
+                    )
                 )
-            )
-            part_of = references(res.get("partOf"), self._where(f"{path}.partOf"))
-            uses.append(
-                MedicationUse(
-                    path=path,
-                    drug=drug,
-                    start=start,
-                    end=end,
-                    status=status or "unknown",
-                    note=parse_line_note(note_text),
-                    reason_text=reason_text,
-                    part_of=part_of,
+                part_of = references(res.get("partOf"), self._where(f"{path}.partOf"))
+                uses.append(
+                    MedicationUse(
+                        path=path,
+                        drug=drug,
+                        start=start,
+                        end=end,
+                        status=status or "unknown",
+                        note=parse_line_note(note_text),
+                        reason_text=reason_text,
+                        part_of=part_of,
+                    )
                 )
-            )
-            self.mapped += 1
+                self.mapped += 1
         return uses
 
     def _drug(self, res: dict[str, Any], path: str) -> tuple[Drug | None, str]:
@@ -630,90 +704,94 @@ class _Importer:
             "lines_reported": None,
         }
         for path, obs in observations:
-            status = as_str(obs.get("status"), self._where(f"{path}.status"))
-            if status in _SKIP_STATUS:
-                self._skip(path, "Observation", f"status {status}")
-                continue
-            code_path = self._where(f"{path}.code")
-            pairs = codings(obs.get("code"), code_path)
-            text = concept_text(obs.get("code"), code_path)
-            date, _ = effective_period(obs, self._where(path), "effective")
-            if date is None:
-                date = self._date(obs.get("issued"), f"{path}.issued")
-            else:
-                self._date(date.isoformat(), f"{path}.effective")
-            loincs = [c for s, c in pairs if s == term.LOINC]
-            lowered = text.lower()
-            value_text = self._value_text(obs, path)
-            if term.ECOG_LOINC in loincs or "ecog" in lowered:
-                score = self._value_number(obs, path)
-                if score is None or score not in range(6):
-                    raise fail(self._where(f"{path}.value[x]"), "ECOG must be an integer 0-5")
-                out["ecog"].append(EcogAssessment(date=date, score=int(score)))
-            elif re.search(r"\bfish\b|cytogenetic|karyotype|chromosom", lowered) or (
-                not loincs
-                and term.cytogenetics_from_text(value_text)
-                and re.search(r"fish|cytogen", f"{lowered} {value_text}", re.I)
-            ):
-                found = term.cytogenetics_from_text(value_text or text)
-                if not found:
-                    self._skip(
-                        path, "Observation", "cytogenetic result not understood", value_text or text
-                    )
+            with self._resource(path):
+                status = as_str(obs.get("status"), self._where(f"{path}.status"))
+                if status in _SKIP_STATUS:
+                    self._skip(path, "Observation", f"status {status}")
                     continue
-                method = (
-                    "FISH"
-                    if "fish" in lowered
-                    else ("karyotype" if "karyotype" in lowered else None)
-                )
-                for abnormality, detected in found:
-                    out["cytogenetics"].append(
-                        CytogeneticFinding(
-                            abnormality=abnormality, detected=detected, date=date, method=method
-                        )
-                    )
-            elif re.search(r"lines? of therapy before car[- ]?t", lowered):
-                count = self._value_number(obs, path)
-                if count is None or not 0 <= count <= 30 or count != int(count):
-                    raise fail(
-                        self._where(f"{path}.value[x]"),
-                        "number of lines before CAR T must be a whole number 0-30",
-                    )
-                out["lines_reported"] = int(count)
-            elif re.search(r"cytokine release|\bcrs\b", lowered) and "grade" in lowered:
-                out["grades"].append(("crs", path, obs, date))
-            elif re.search(r"neurotoxicity|\bicans\b", lowered) and "grade" in lowered:
-                out["grades"].append(("icans", path, obs, date))
-            elif re.search(r"\b(bcma|gprc5d|fcrh5|cd38)\b", lowered) and re.search(
-                r"expression|status|antigen|loss", lowered
-            ):
-                antigen = re.search(r"\b(bcma|gprc5d|fcrh5|cd38)\b", lowered)
-                out["antigen"].append(
-                    (antigen.group(1).upper() if antigen else "BCMA", value_text, date, path)
-                )
-            elif comorbidity_terms.LVEF_LOINC in loincs or "ejection fraction" in lowered:
-                lvef = self._value_number(obs, path)
-                if lvef is None or not 5 <= lvef <= 90:
-                    self._skip(path, "Observation", "ejection fraction not a plausible %", text)
-                    continue
-                self.lvef = (lvef, date)
-            else:
-                analyte = next(
-                    (term.LOINC_TO_ANALYTE[c] for c in loincs if c in term.LOINC_TO_ANALYTE), None
-                ) or (term.analyte_from_text(text) if text else None)
-                if analyte is None:
-                    self._skip(path, "Observation", "observation not used by myelonav", text)
-                    continue
+                code_path = self._where(f"{path}.code")
+                pairs = codings(obs.get("code"), code_path)
+                text = concept_text(obs.get("code"), code_path)
+                date, _ = effective_period(obs, self._where(path), "effective")
                 if date is None:
-                    raise fail(
-                        self._where(f"{path}.effective[x]"), f"{analyte.value} result has no date"
+                    date = self._date(obs.get("issued"), f"{path}.issued")
+                else:
+                    self._check_date(date, f"{path}.effective")
+                loincs = [c for s, c in pairs if s == term.LOINC]
+                lowered = text.lower()
+                value_text = self._value_text(obs, path)
+                if term.ECOG_LOINC in loincs or "ecog" in lowered:
+                    score = self._value_number(obs, path)
+                    if score is None or score not in range(6):
+                        raise fail(self._where(f"{path}.value[x]"), "ECOG must be an integer 0-5")
+                    out["ecog"].append(EcogAssessment(date=date, score=int(score)))
+                elif _CYTOGENETIC_CODE.search(lowered) or (
+                    not loincs
+                    and term.cytogenetics_from_text(value_text)
+                    and _CYTOGENETIC_VALUE.search(f"{lowered} {value_text}")
+                ):
+                    found = term.cytogenetics_from_text(value_text or text)
+                    if not found:
+                        self._skip(
+                            path,
+                            "Observation",
+                            "cytogenetic result not understood",
+                            value_text or text,
+                        )
+                        continue
+                    method = (
+                        "FISH"
+                        if "fish" in lowered
+                        else ("karyotype" if "karyotype" in lowered else None)
                     )
-                lab = self._lab(obs, path, analyte, date, loincs)
-                if lab is None:
-                    self._skip(path, "Observation", "no usable value", text)
-                    continue
-                out["labs"].append(lab)
-            self.mapped += 1
+                    for abnormality, detected in found:
+                        out["cytogenetics"].append(
+                            CytogeneticFinding(
+                                abnormality=abnormality, detected=detected, date=date, method=method
+                            )
+                        )
+                elif _LINES_BEFORE.search(lowered):
+                    count = self._value_number(obs, path)
+                    if count is None or not 0 <= count <= 30 or count != int(count):
+                        raise fail(
+                            self._where(f"{path}.value[x]"),
+                            "number of lines before CAR T must be a whole number 0-30",
+                        )
+                    out["lines_reported"] = int(count)
+                elif _CRS.search(lowered) and "grade" in lowered:
+                    out["grades"].append(("crs", path, obs, date))
+                elif _ICANS.search(lowered) and "grade" in lowered:
+                    out["grades"].append(("icans", path, obs, date))
+                elif _ANTIGEN.search(lowered) and _ANTIGEN_WORD.search(lowered):
+                    antigen = _ANTIGEN.search(lowered)
+                    out["antigen"].append(
+                        (antigen.group(1).upper() if antigen else "BCMA", value_text, date, path)
+                    )
+                elif comorbidity_terms.LVEF_LOINC in loincs or "ejection fraction" in lowered:
+                    lvef = self._value_number(obs, path)
+                    if lvef is None or not 5 <= lvef <= 90:
+                        self._skip(path, "Observation", "ejection fraction not a plausible %", text)
+                        continue
+                    self.lvef = (lvef, date)
+                else:
+                    analyte = next(
+                        (term.LOINC_TO_ANALYTE[c] for c in loincs if c in term.LOINC_TO_ANALYTE),
+                        None,
+                    ) or (term.analyte_from_text(text) if text else None)
+                    if analyte is None:
+                        self._skip(path, "Observation", "observation not used by myelonav", text)
+                        continue
+                    if date is None:
+                        raise fail(
+                            self._where(f"{path}.effective[x]"),
+                            f"{analyte.value} result has no date",
+                        )
+                    lab = self._lab(obs, path, analyte, date, loincs)
+                    if lab is None or isinstance(lab, str):
+                        self._skip(path, "Observation", lab or "no usable value", text)
+                        continue
+                    out["labs"].append(lab)
+                self.mapped += 1
         return out
 
     def _value_text(self, obs: dict[str, Any], path: str) -> str:
@@ -749,13 +827,16 @@ class _Importer:
 
     def _lab(
         self, obs: dict[str, Any], path: str, analyte: Any, date: dt.date, loincs: list[str]
-    ) -> LabResult | None:
+    ) -> LabResult | str | None:
+        """The lab result; None without a usable value; a reason when the value is unusable."""
         qualitative: Qualitative | None = None
         value: float | None = None
         upper: float | None = None
         if "valueQuantity" in obs and analyte not in QUALITATIVE_ANALYTES:
             qpath = f"{path}.valueQuantity"
             quantity = as_dict(obs["valueQuantity"], self._where(qpath))
+            if too_large(quantity.get("value")):
+                return "value too large"
             number = as_number(quantity.get("value"), self._where(f"{qpath}.value"))
             if number is None:
                 return None
@@ -778,6 +859,8 @@ class _Importer:
                 if high is None:
                     continue
                 high = as_dict(high, self._where(high_path))
+                if too_large(high.get("value")):
+                    continue  # an unreadable reference range is not the result
                 high_value = as_number(high.get("value"), self._where(f"{high_path}.value"))
                 high_unit = as_str(high.get("code"), self._where(f"{high_path}.code")) or as_str(
                     high.get("unit"), self._where(f"{high_path}.unit")
@@ -791,6 +874,8 @@ class _Importer:
                         upper = None  # a reference range we cannot read is not the result
                     break
         elif "valueInteger" in obs and analyte not in QUALITATIVE_ANALYTES:
+            if too_large(obs["valueInteger"]):
+                return "value too large"
             number = as_number(obs["valueInteger"], self._where(f"{path}.valueInteger"))
             if number is None:
                 return None
@@ -835,7 +920,7 @@ class _Importer:
                 and any(ref.endswith(str(proc.get("id"))) for ref in m.part_of)
             ]
             named = found or linked
-            bridging_text = re.search(r"bridging\s*(?:therapy)?\s*[:=]\s*([^;|]+)", text, re.I)
+            bridging_text = _BRIDGING.search(text)
             bridging = (
                 [d.id for d in self.vocab.find_in_text(bridging_text.group(1))]
                 if bridging_text
@@ -873,25 +958,26 @@ class _Importer:
         episodes.sort(key=lambda e: e.date)
         result: list[CarTEpisode] = []
         for infusion in episodes:
-            product = infusion.product
-            if product is None:
-                self._skip(
-                    infusion.path,
-                    "Procedure",
-                    "CAR T product not named; recorded as unspecified CAR T",
+            with self._resource(infusion.path):
+                product = infusion.product
+                if product is None:
+                    self._skip(
+                        infusion.path,
+                        "Procedure",
+                        "CAR T product not named; recorded as unspecified CAR T",
+                    )
+                result.append(
+                    CarTEpisode(
+                        product=product.id if product else "unspecified CAR T",
+                        target_antigen=product.target if product else None,
+                        infusion_date=infusion.date,
+                        line_number=infusion.line_number,
+                        bridging_agents=infusion.bridging,
+                        best_response=infusion.best_response,
+                        progression_date=infusion.progression_date,
+                        investigational=product.investigational if product else False,
+                    )
                 )
-            result.append(
-                CarTEpisode(
-                    product=product.id if product else "unspecified CAR T",
-                    target_antigen=product.target if product else None,
-                    infusion_date=infusion.date,
-                    line_number=infusion.line_number,
-                    bridging_agents=infusion.bridging,
-                    best_response=infusion.best_response,
-                    progression_date=infusion.progression_date,
-                    investigational=product.investigational if product else False,
-                )
-            )
         for kind, path, ob, date in obs["grades"]:
             grade = self._value_number(ob, path)
             if grade is None or not 0 <= grade <= 5:
@@ -971,7 +1057,7 @@ def _status_code(concept: Any) -> str | None:
     return None
 
 
-_ISOTYPE = re.compile(r"\bIg\s*([GADME])\b(?:\s*[-/]?\s*(kappa|lambda|κ|λ))?", re.I)
+_ISOTYPE = re.compile(r"\bIg\s*([GADME])\b(?:\s*(?:[-/]\s*)?(kappa|lambda|κ|λ))?", re.I)
 _LIGHT_ONLY = re.compile(
     r"light[- ]chain(?: only)?(?: myeloma)?[ ,(-]*(kappa|lambda|κ|λ)"
     r"|(kappa|lambda|κ|λ)\s+light[- ]chain",
@@ -998,11 +1084,11 @@ def _light(word: str) -> LightChain:
     return LightChain.kappa if word.lower() in ("kappa", "κ") else LightChain.lambda_
 
 
-_ANTIGEN_STATUS: list[tuple[str, AntigenStatus]] = [
-    (r"not tested|not done|not assessed", AntigenStatus.not_tested),
-    (r"\blow\b|dim|reduced|decreased", AntigenStatus.low),
-    (r"negative|loss|lost|absent|not detected", AntigenStatus.negative),
-    (r"positive|detected|present|retained|expressed", AntigenStatus.positive),
+_ANTIGEN_STATUS: list[tuple[re.Pattern[str], AntigenStatus]] = [
+    (re.compile(r"not tested|not done|not assessed"), AntigenStatus.not_tested),
+    (re.compile(r"\blow\b|dim|reduced|decreased"), AntigenStatus.low),
+    (re.compile(r"negative|loss|lost|absent|not detected"), AntigenStatus.negative),
+    (re.compile(r"positive|detected|present|retained|expressed"), AntigenStatus.positive),
 ]
 
 
@@ -1015,4 +1101,4 @@ def _safe_id(key: str) -> str:
     return cleaned[:128] or "patient"
 
 
-__all__ = ["ImportReport", "import_bundle", "import_bundle_file", "load_json"]
+__all__ = ["INTERNAL_ERROR", "ImportReport", "import_bundle", "import_bundle_file", "load_json"]

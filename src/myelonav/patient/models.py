@@ -14,7 +14,15 @@ import datetime as dt
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
 
 SCHEMA_VERSION: Literal["1.0"] = "1.0"
 
@@ -409,10 +417,28 @@ class DiseaseSite(_Model):
     date: dt.date | None = None
     size_cm: float | None = Field(None, ge=0, description="Largest diameter, or SPD when known.")
     painful: bool | None = None
-    active: bool | None = True
+    # tri-state: True, False, or None = unknown; written as "unknown" so that a save and a load
+    # (which drop None) do not turn an unknown activity into the default "active"
+    active: bool | None = Field(
+        True,
+        description='true, false or "unknown" (null is read as unknown)',
+        json_schema_extra={"anyOf": [{"type": "boolean"}, {"type": "null"}, {"const": "unknown"}]},
+    )
     cord_compression: bool | None = Field(
         None, description="The lesion presses on the spinal cord or its nerve roots."
     )
+
+    @field_validator("active", mode="before")
+    @classmethod
+    def _unknown_activity(cls, value: object) -> object:
+        return None if value == "unknown" else value
+
+    @model_serializer(mode="wrap")
+    def _dump_activity(self, handler: SerializerFunctionWrapHandler) -> dict[str, object]:
+        data: dict[str, object] = handler(self)
+        if self.active is None:
+            data["active"] = "unknown"
+        return data
 
 
 class Comorbidities(_Model):

@@ -8,6 +8,7 @@ patterns; a code always wins over text.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Final
 
 from myelonav.patient.models import Analyte, CytogeneticAbnormality
@@ -65,62 +66,101 @@ LOINC_TO_ANALYTE: Final[dict[str, Analyte]] = {
 
 ECOG_LOINC: Final = "89247-1"
 
-# Text patterns, tried in order; the first match names the analyte.
-_TEXT_PATTERNS: Final[list[tuple[re.Pattern[str], Analyte]]] = [
+# Text patterns, tried in order; the first match names the analyte. "a, then later b" is checked
+# by searching b from where a ended (``_seq``), never with ``a.*b``: that form backtracks over
+# the whole text for every a, which is quadratic (cubic for a.*b.*c) on long hostile text.
+_Matcher = Callable[[str], bool]
+
+
+def _re(pattern: str) -> _Matcher:
+    compiled = re.compile(pattern, re.I)
+    return lambda text: compiled.search(text) is not None
+
+
+def _seq(*parts: str) -> _Matcher:
+    """True when each part occurs after the end of the previous one (the linear ``a.*b``)."""
+    compiled = [re.compile(p, re.I) for p in parts]
+
+    def match(text: str) -> bool:
+        pos = 0
+        for part in compiled:
+            found = part.search(text, pos)
+            if found is None:
+                return False
+            pos = found.end()
+        return True
+
+    return match
+
+
+def _any(*matchers: _Matcher) -> _Matcher:
+    return lambda text: any(m(text) for m in matchers)
+
+
+_M_PROTEIN = r"m[- ]?protein|monoclonal protein|m[- ]?spike|upep"
+_URINE = r"urine|24 ?h"
+
+_TEXT_PATTERNS: Final[list[tuple[_Matcher, Analyte]]] = [
     (
-        re.compile(r"immunofixation.*urine|urine.*immunofixation|\buife\b", re.I),
+        _any(_seq("immunofixation", "urine"), _seq("urine", "immunofixation"), _re(r"\buife\b")),
         Analyte.urine_immunofixation,
     ),
-    (re.compile(r"immunofixation|\bife\b", re.I), Analyte.serum_immunofixation),
+    (_re(r"immunofixation|\bife\b"), Analyte.serum_immunofixation),
     (
-        re.compile(
-            r"(m[- ]?protein|monoclonal protein|m[- ]?spike|upep).*(urine|24 ?h)|"
-            r"(urine|24 ?h).*(m[- ]?protein|monoclonal)|\bupep\b",
-            re.I,
+        _any(
+            _seq(_M_PROTEIN, _URINE),
+            _seq(_URINE, r"m[- ]?protein|monoclonal"),
+            _re(r"\bupep\b"),
         ),
         Analyte.urine_m_protein,
     ),
+    (_re(r"m[- ]?protein|monoclonal protein|m[- ]?spike|\bspep\b"), Analyte.serum_m_protein),
     (
-        re.compile(r"m[- ]?protein|monoclonal protein|m[- ]?spike|\bspep\b", re.I),
-        Analyte.serum_m_protein,
-    ),
-    (
-        re.compile(r"kappa.*lambda.*ratio|k/l ratio|flc ratio|free light chain ratio", re.I),
+        _any(
+            _seq("kappa", "lambda", "ratio"),
+            _re(r"k/l ratio|flc ratio|free light chain ratio"),
+        ),
         Analyte.flc_ratio,
     ),
-    (re.compile(r"kappa.*free|free.*kappa|kappa flc|kappa light chain", re.I), Analyte.kappa_flc),
     (
-        re.compile(r"lambda.*free|free.*lambda|lambda flc|lambda light chain", re.I),
+        _any(_seq("kappa", "free"), _seq("free", "kappa"), _re(r"kappa flc|kappa light chain")),
+        Analyte.kappa_flc,
+    ),
+    (
+        _any(_seq("lambda", "free"), _seq("free", "lambda"), _re(r"lambda flc|lambda light chain")),
         Analyte.lambda_flc,
     ),
     (
-        re.compile(r"circulating plasma cells|plasma cells.*(peripheral )?blood", re.I),
+        _any(_re(r"circulating plasma cells"), _seq("plasma cells", "blood")),
         Analyte.circulating_plasma_cells,
     ),
-    (re.compile(r"plasma cells.*marrow|marrow.*plasma cells", re.I), Analyte.marrow_plasma_cells),
     (
-        re.compile(r"beta[- ]?2[- ]?microglobulin|β2[- ]?microglobulin|\bb2m\b", re.I),
+        _any(_seq("plasma cells", "marrow"), _seq("marrow", "plasma cells")),
+        Analyte.marrow_plasma_cells,
+    ),
+    (
+        _re(r"beta[- ]?2[- ]?microglobulin|β2[- ]?microglobulin|\bb2m\b"),
         Analyte.beta2_microglobulin,
     ),
-    (re.compile(r"lactate dehydrogenase|\bldh\b", re.I), Analyte.ldh),
-    (re.compile(r"^h(a)?emoglobin|\bhgb\b", re.I), Analyte.hemoglobin),
-    (re.compile(r"neutrophils?\b|\banc\b", re.I), Analyte.anc),
-    (re.compile(r"platelets?|\bplt\b", re.I), Analyte.platelets),
-    (re.compile(r"^creatinine\b", re.I), Analyte.creatinine),
-    (re.compile(r"bilirubin", re.I), Analyte.bilirubin),
-    (re.compile(r"aspartate aminotransferase|\bast\b", re.I), Analyte.ast),
-    (re.compile(r"alanine aminotransferase|\balt\b", re.I), Analyte.alt),
-    (re.compile(r"^calcium\b", re.I), Analyte.calcium),
-    (re.compile(r"^albumin\b", re.I), Analyte.albumin),
-    (re.compile(r"\bigg\b|immunoglobulin g\b", re.I), Analyte.igg),
-    (re.compile(r"body weight|^weight$", re.I), Analyte.body_weight),
-    (re.compile(r"body height|^height$", re.I), Analyte.body_height),
+    (_re(r"lactate dehydrogenase|\bldh\b"), Analyte.ldh),
+    (_re(r"^h(a)?emoglobin|\bhgb\b"), Analyte.hemoglobin),
+    (_re(r"neutrophils?\b|\banc\b"), Analyte.anc),
+    (_re(r"platelets?|\bplt\b"), Analyte.platelets),
+    (_re(r"^creatinine\b"), Analyte.creatinine),
+    (_re(r"bilirubin"), Analyte.bilirubin),
+    (_re(r"aspartate aminotransferase|\bast\b"), Analyte.ast),
+    (_re(r"alanine aminotransferase|\balt\b"), Analyte.alt),
+    (_re(r"^calcium\b"), Analyte.calcium),
+    (_re(r"^albumin\b"), Analyte.albumin),
+    (_re(r"\bigg\b|immunoglobulin g\b"), Analyte.igg),
+    (_re(r"body weight|^weight$"), Analyte.body_weight),
+    (_re(r"body height|^height$"), Analyte.body_height),
 ]
 
 
 def analyte_from_text(text: str) -> Analyte | None:
-    for pattern, analyte in _TEXT_PATTERNS:
-        if pattern.search(text):
+    for matches, analyte in _TEXT_PATTERNS:
+        if matches(text):
             return analyte
     return None
 
@@ -243,7 +283,7 @@ _CYTO_PATTERNS: Final[list[tuple[re.Pattern[str], CytogeneticAbnormality]]] = [
     (re.compile(r"t\(\s*6\s*;\s*14\s*\)", re.I), CytogeneticAbnormality.t_6_14),
     (
         re.compile(
-            r"del\s*\(?\s*17\s*p\s*\)?|17p\s*(deletion|del)|monosomy 17|"
+            r"del\s*(?:\(\s*)?17\s*p|17p\s*(deletion|del)|monosomy 17|"
             r"tp53 deletion",
             re.I,
         ),
@@ -254,19 +294,19 @@ _CYTO_PATTERNS: Final[list[tuple[re.Pattern[str], CytogeneticAbnormality]]] = [
         CytogeneticAbnormality.tp53_mutation,
     ),
     (
-        re.compile(r"amp\s*\(?\s*1\s*q\s*\)?|1q\s*amplification|≥\s*4 copies of 1q", re.I),
+        re.compile(r"amp\s*(?:\(\s*)?1\s*q|1q\s*amplification|≥\s*4 copies of 1q", re.I),
         CytogeneticAbnormality.amp_1q,
     ),
     (
-        re.compile(r"gain\s*\(?\s*1\s*q\s*\)?|\+1q\b|1q\s*gain|1q21\s*(gain|\+)", re.I),
+        re.compile(r"gain\s*(?:\(\s*)?1\s*q|\+1q\b|1q\s*gain|1q21\s*(gain|\+)", re.I),
         CytogeneticAbnormality.gain_1q,
     ),
     (
-        re.compile(r"del\s*\(?\s*1\s*p\s*\)?|1p\s*(deletion|del)", re.I),
+        re.compile(r"del\s*(?:\(\s*)?1\s*p|1p\s*(deletion|del)", re.I),
         CytogeneticAbnormality.del_1p,
     ),
     (
-        re.compile(r"del\s*\(?\s*13\s*q?\s*\)?|monosomy 13|13q\s*deletion", re.I),
+        re.compile(r"del\s*(?:\(\s*)?13|monosomy 13|13q\s*deletion", re.I),
         CytogeneticAbnormality.del_13q,
     ),
     (re.compile(r"hyperdiploid", re.I), CytogeneticAbnormality.hyperdiploidy),
@@ -274,10 +314,20 @@ _CYTO_PATTERNS: Final[list[tuple[re.Pattern[str], CytogeneticAbnormality]]] = [
 _NEGATED = re.compile(r"not detected|negative|absent|\bno\b|\bnormal\b|without", re.I)
 
 
+_PARENTHESISED = re.compile(r"\([^()]*\)")
+_CLAUSE_BREAK = re.compile(r"[,;\n]|\band\b")
+
+
+def _clauses(text: str) -> list[str]:
+    """Split at commas, newlines, "and" and semicolons outside parentheses ("t(4;14)" stays)."""
+    shielded = _PARENTHESISED.sub(lambda m: m.group(0).replace(";", "\x00"), text)
+    return [c.replace("\x00", ";") for c in _CLAUSE_BREAK.split(shielded)]
+
+
 def cytogenetics_from_text(text: str) -> list[tuple[CytogeneticAbnormality, bool]]:
     """Abnormalities named in a result text, each with detected (True) or tested-absent."""
     found: list[tuple[CytogeneticAbnormality, bool]] = []
-    for clause in re.split(r"[,\n]|;(?![^()]*\))|\band\b", text):
+    for clause in _clauses(text):
         negated = bool(_NEGATED.search(clause))
         for pattern, abnormality in _CYTO_PATTERNS:
             if pattern.search(clause) and all(a != abnormality for a, _ in found):
