@@ -49,6 +49,7 @@ _STOP_REASONS: list[tuple[str, StopReason]] = [
     (r"complet|planned|finished", StopReason.completed),
     (r"patient (choice|decision|preference)|declined|patient request", StopReason.patient_choice),
     (r"ongoing|continuing|active", StopReason.ongoing),
+    (r"^unknown$|not known", StopReason.unknown),  # what the export writes for unknown
     (r".", StopReason.other),
 ]
 _QUALITATIVE: list[tuple[str, Qualitative]] = [

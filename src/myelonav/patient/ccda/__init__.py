@@ -12,7 +12,7 @@ import datetime as dt
 import re
 from pathlib import Path
 
-from myelonav.errors import ImportError_
+from myelonav.errors import ImportError_, MyelonavError
 from myelonav.patient.ccda._convert import Converted, Converter
 from myelonav.patient.ccda._xml import looks_like_xml, parse_xml
 from myelonav.patient.fhir_import import ImportReport, import_bundle
@@ -37,7 +37,7 @@ def import_ccda(
     converted = to_bundle(raw, source)
     try:
         report = import_bundle(converted.bundle, source=source, as_of=as_of, record_id=record_id)
-    except ImportError_ as exc:
+    except MyelonavError as exc:
         exc.location = _relocate(exc.location, source, converted.locations)
         exc.args = (str(exc),)
         raise

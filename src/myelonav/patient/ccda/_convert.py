@@ -74,7 +74,8 @@ _PROBLEM_OBSERVATION = "2.16.840.1.113883.10.20.22.4.4"
 _GENDER = {"F": "female", "M": "male", "UN": "other"}
 _TS = re.compile(r"^(\d{4})(\d{2})?(\d{2})?(\d{2})?(\d{2})?(\d{2})?(\.\d{1,6})?([+-]\d{4})?$")
 _NUMBER = re.compile(r"^[+-]?\d{1,15}(\.\d{1,15})?([eE][+-]?\d{1,3})?$")
-_MAX_TEXT = 2000
+_MAX_TEXT = 1000  # bounded so every text search downstream stays fast
+_MAX_CONCEPT_TEXT = 500
 _STRUCTURAL_CODES = frozenset({"CONC", "ASSERTION", "48765-2", "75326-9", "55607006"})
 
 
@@ -194,17 +195,20 @@ class Converter:
             code = (node.get("code") or "").strip()
             if code and not node.get("nullFlavor"):
                 oid = node.get("codeSystem") or ""
-                coding = {"system": OID_SYSTEMS.get(oid, f"urn:oid:{oid}" if oid else ""), "code": code}
+                coding = {
+                    "system": OID_SYSTEMS.get(oid, f"urn:oid:{oid}" if oid else ""),
+                    "code": code,
+                }
                 display = node.get("displayName")
                 if display:
-                    coding["display"] = _clean(display)[:_MAX_TEXT]
+                    coding["display"] = _clean(display)[:_MAX_CONCEPT_TEXT]
                 codings.append(coding)
         original = self.text_of(element.find(tag("originalText")))
         concept: dict[str, Any] = {}
         if codings:
             concept["coding"] = codings
         if original:
-            concept["text"] = original[:_MAX_TEXT]
+            concept["text"] = original[:_MAX_CONCEPT_TEXT]
         return concept or None
 
     def entry_text(self, element: Element) -> str | None:
@@ -221,7 +225,7 @@ class Converter:
 
     # ------------------------------------------------------------------ document
     def run(self) -> Converted:
-        if local(self.root) != "ClinicalDocument" or not self.root.tag.startswith(f"{{urn:hl7"):
+        if local(self.root) != "ClinicalDocument" or not self.root.tag.startswith("{urn:hl7"):
             raise ImportError_(
                 f"not a C-CDA document: the root element is <{local(self.root)}>, "
                 "expected <ClinicalDocument> in the urn:hl7-org:v3 namespace",
@@ -249,9 +253,7 @@ class Converter:
             )
         person = role.find(tag("patient"))
         resource: dict[str, Any] = {"resourceType": "Patient"}
-        idents = [
-            i.get("extension") for i in role.findall(tag("id")) if i.get("extension")
-        ]
+        idents = [i.get("extension") for i in role.findall(tag("id")) if i.get("extension")]
         if idents:
             resource["identifier"] = [{"value": str(idents[0])[:128]}]
         if person is not None:
@@ -299,7 +301,9 @@ class Converter:
                 self.results(entry)
             else:
                 statement = next(iter(entry), entry)
-                self.leave(statement, f"section '{title}' not used by myelonav", self.describe(statement))
+                self.leave(
+                    statement, f"section '{title}' not used by myelonav", self.describe(statement)
+                )
 
     def describe(self, element: Element) -> str | None:
         """A short label for an entry: its own codes, else its first nested observation's."""
@@ -340,7 +344,7 @@ class Converter:
             text = self.text_of(value.find(tag("originalText"))) if value is not None else None
             text = text or self.entry_text(obs)
             if text:
-                concept["text"] = text[:_MAX_TEXT]
+                concept["text"] = text[:_MAX_CONCEPT_TEXT]
         if not concept:
             self.leave(obs, "problem without a code or text")
             return
@@ -369,7 +373,9 @@ class Converter:
     def medications(self, entry: Element) -> None:
         found = _top_level(entry, "substanceAdministration", self.parents)
         if not found:
-            self.leave(next(iter(entry), entry), "medication entry without a substanceAdministration")
+            self.leave(
+                next(iter(entry), entry), "medication entry without a substanceAdministration"
+            )
             return
         for admin in found:
             self.medication(admin)
@@ -382,7 +388,7 @@ class Converter:
             name = self.text_of(material.find(tag("name")))
             text = name or self.entry_text(admin)
             if text:
-                concept["text"] = text[:_MAX_TEXT]
+                concept["text"] = text[:_MAX_CONCEPT_TEXT]
         if not concept:
             self.leave(admin, "medication without a code or name")
             return
@@ -427,7 +433,7 @@ class Converter:
         concept = self.concept(proc.find(tag("code"))) or {}
         note = self.entry_text(proc)
         if "text" not in concept and note:
-            concept["text"] = note[:_MAX_TEXT]
+            concept["text"] = note[:_MAX_CONCEPT_TEXT]
         if not concept:
             self.leave(proc, "procedure without a code or text")
             return
@@ -470,7 +476,7 @@ class Converter:
         if "text" not in concept:
             text = self.entry_text(obs)
             if text:
-                concept["text"] = text[:_MAX_TEXT]
+                concept["text"] = text[:_MAX_CONCEPT_TEXT]
         if not concept:
             self.leave(obs, "observation without a code or text")
             return
@@ -485,10 +491,9 @@ class Converter:
         if start or fallback_date:
             resource["effectiveDateTime"] = start or fallback_date
         values = obs.findall(tag("value"))
-        if values:
-            if self.value(values[0], resource) is False:
-                self.leave(obs, "observation without a usable value", _concept_label(concept))
-                return
+        if values and self.value(values[0], resource) is False:
+            self.leave(obs, "observation without a usable value", _concept_label(concept))
+            return
         interpretations = [
             c for c in (self.concept(i) for i in obs.findall(tag("interpretationCode"))) if c
         ]
