@@ -16,6 +16,7 @@ from myelonav.commands._common import (
     parse_as_of,
 )
 from myelonav.errors import ImportError_
+from myelonav.patient.ccda import import_ccda, looks_like_xml
 from myelonav.patient.fhir_export import export_bundle
 from myelonav.patient.fhir_import import import_bundle, load_json
 from myelonav.patient.models import PatientRecord
@@ -49,6 +50,9 @@ def read_any_record(
     except OSError as exc:
         raise ImportError_(f"cannot read file: {exc.strerror}", location=str(p)) from None
     stripped = raw.lstrip()
+    if p.suffix.lower() == ".xml" or looks_like_xml(raw):
+        ccda = import_ccda(raw, source=str(p), as_of=parse_as_of(as_of_text), record_id=record_id)
+        return ccda.record, ccda.summary()
     if p.suffix.lower() == ".json" or stripped.startswith(b"{"):
         data = load_json(raw, str(p))
         if isinstance(data, dict) and "resourceType" in data:
@@ -71,7 +75,9 @@ def read_any_record(
 @app.command("import")
 @handle_errors
 def import_(
-    file: str = typer.Argument(..., help="FHIR R4 Bundle (JSON) or a myelonav profile."),
+    file: str = typer.Argument(
+        ..., help="FHIR R4 Bundle (JSON), C-CDA document (XML) or a myelonav profile."
+    ),
     out: str | None = typer.Option(None, "--out", "-o", help="Write the profile here."),
     preferences: str | None = typer.Option(
         None, "--preferences", help="JSON/YAML with travel and goal preferences."
