@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+import webbrowser
 from pathlib import Path
 
 import typer
@@ -29,6 +30,7 @@ from myelonav.patient.profile_io import (
     save_profile,
     write_atomic,
 )
+from myelonav.patient.smart import DEFAULT_CLIENT_ID, connect
 from myelonav.patient.summary import render_text, summarise
 
 app = typer.Typer(no_args_is_help=True, help="Import, show and export patient records.")
@@ -132,6 +134,57 @@ def export(
         write_atomic(out, text)
     else:
         typer.echo(text, nl=False)
+
+
+@app.command("connect")
+@handle_errors
+def connect_portal(
+    iss: str = typer.Argument(..., help="Your patient portal's FHIR base URL (SMART 'iss')."),
+    out: str | None = typer.Option(None, "--out", "-o", help="Write the profile here."),
+    client_id: str = typer.Option(
+        DEFAULT_CLIENT_ID,
+        "--client-id",
+        envvar="MYELONAV_SMART_CLIENT_ID",
+        help="The client id myelonav is registered under at this portal.",
+    ),
+    no_browser: bool = typer.Option(False, "--no-browser", help="Only print the sign-in address."),
+    port: int = typer.Option(0, "--port", help="Loopback port for the redirect (0: any free)."),
+    record_id: str | None = typer.Option(None, "--id", help="Profile id to use."),
+    as_of: AsOfOption = None,
+    output: FormatOption = OutputFormat.text,
+) -> None:
+    """Sign in at your patient portal (SMART on FHIR) and import your record."""
+
+    def open_browser(url: str) -> None:
+        print(
+            f"Sign in at your portal. If no browser opens, open this address:\n  {url}",
+            file=sys.stderr,
+        )
+        if not no_browser:
+            webbrowser.open(url)
+
+    result = connect(
+        iss,
+        client_id=client_id,
+        open_browser=open_browser,
+        as_of=parse_as_of(as_of),
+        record_id=record_id,
+        port=port,
+    )
+    record = result.report.record
+    if out:
+        save_profile(record, out)
+    if output is OutputFormat.json:
+        typer.echo(dump_profile(record))
+        return
+    print(f"imported {record.id}: {result.report.summary()}", file=sys.stderr)
+    for missing in result.unsupported:
+        print(f"  not offered by this portal: {missing}", file=sys.stderr)
+    for item in record.unmapped:
+        print(f"  not mapped: {item.path} ({item.resource_type}): {item.reason}", file=sys.stderr)
+    if out:
+        print(f"profile written to {out}", file=sys.stderr)
+    typer.echo(render_text(summarise(record, parse_as_of(as_of))))
 
 
 def register(root: typer.Typer) -> None:
