@@ -192,7 +192,7 @@ class Converter:
             return None
         codings: list[dict[str, str]] = []
         for node in (element, *element.findall(tag("translation"))):
-            code = (node.get("code") or "").strip()
+            code = _yaml_safe((node.get("code") or "").strip())
             if code and not node.get("nullFlavor"):
                 oid = node.get("codeSystem") or ""
                 coding = {
@@ -515,7 +515,7 @@ class Converter:
         number = float(raw)
         if number != number or abs(number) > 1e12:
             raise self.fail(element, "value too large")
-        unit = (element.get("unit") or "").strip()
+        unit = _yaml_safe((element.get("unit") or "").strip())
         out: dict[str, Any] = {"value": int(number) if number.is_integer() else number}
         if unit and unit != "1":
             out["unit"] = unit[:64]
@@ -606,10 +606,16 @@ def _concept_label(concept: dict[str, Any]) -> str:
 
 
 _SPACE = re.compile(r"\s+")
+# XML allows C1 controls and DEL, YAML (the profile reader) does not: keep them as visible escapes
+_NOT_YAML = re.compile("[\x7f-\x84\x86-\x9f]")
 
 
 def _clean(text: str) -> str:
-    return _SPACE.sub(" ", text).strip()
+    return _yaml_safe(_SPACE.sub(" ", text).strip())
+
+
+def _yaml_safe(text: str) -> str:
+    return _NOT_YAML.sub(lambda m: f"\\x{ord(m.group(0)):02x}", text)
 
 
 __all__ = ["OID_SYSTEMS", "Converted", "Converter"]
