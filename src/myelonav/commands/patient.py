@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+import webbrowser
 from pathlib import Path
 
 import typer
@@ -16,6 +17,7 @@ from myelonav.commands._common import (
     parse_as_of,
 )
 from myelonav.errors import ImportError_
+from myelonav.patient.ccda import import_ccda, looks_like_xml
 from myelonav.patient.fhir_export import export_bundle
 from myelonav.patient.fhir_import import import_bundle, load_json
 from myelonav.patient.models import PatientRecord
@@ -28,6 +30,7 @@ from myelonav.patient.profile_io import (
     save_profile,
     write_atomic,
 )
+from myelonav.patient.smart import DEFAULT_CLIENT_ID, connect
 from myelonav.patient.summary import render_text, summarise
 
 app = typer.Typer(no_args_is_help=True, help="Import, show and export patient records.")
@@ -49,6 +52,9 @@ def read_any_record(
     except OSError as exc:
         raise ImportError_(f"cannot read file: {exc.strerror}", location=str(p)) from None
     stripped = raw.lstrip()
+    if p.suffix.lower() == ".xml" or looks_like_xml(raw):
+        ccda = import_ccda(raw, source=str(p), as_of=parse_as_of(as_of_text), record_id=record_id)
+        return ccda.record, ccda.summary()
     if p.suffix.lower() == ".json" or stripped.startswith(b"{"):
         data = load_json(raw, str(p))
         if isinstance(data, dict) and "resourceType" in data:
@@ -71,7 +77,9 @@ def read_any_record(
 @app.command("import")
 @handle_errors
 def import_(
-    file: str = typer.Argument(..., help="FHIR R4 Bundle (JSON) or a myelonav profile."),
+    file: str = typer.Argument(
+        ..., help="FHIR R4 Bundle (JSON), C-CDA document (XML) or a myelonav profile."
+    ),
     out: str | None = typer.Option(None, "--out", "-o", help="Write the profile here."),
     preferences: str | None = typer.Option(
         None, "--preferences", help="JSON/YAML with travel and goal preferences."
@@ -126,6 +134,57 @@ def export(
         write_atomic(out, text)
     else:
         typer.echo(text, nl=False)
+
+
+@app.command("connect")
+@handle_errors
+def connect_portal(
+    iss: str = typer.Argument(..., help="Your patient portal's FHIR base URL (SMART 'iss')."),
+    out: str | None = typer.Option(None, "--out", "-o", help="Write the profile here."),
+    client_id: str = typer.Option(
+        DEFAULT_CLIENT_ID,
+        "--client-id",
+        envvar="MYELONAV_SMART_CLIENT_ID",
+        help="The client id myelonav is registered under at this portal.",
+    ),
+    no_browser: bool = typer.Option(False, "--no-browser", help="Only print the sign-in address."),
+    port: int = typer.Option(0, "--port", help="Loopback port for the redirect (0: any free)."),
+    record_id: str | None = typer.Option(None, "--id", help="Profile id to use."),
+    as_of: AsOfOption = None,
+    output: FormatOption = OutputFormat.text,
+) -> None:
+    """Sign in at your patient portal (SMART on FHIR) and import your record."""
+
+    def open_browser(url: str) -> None:
+        print(
+            f"Sign in at your portal. If no browser opens, open this address:\n  {url}",
+            file=sys.stderr,
+        )
+        if not no_browser:
+            webbrowser.open(url)
+
+    result = connect(
+        iss,
+        client_id=client_id,
+        open_browser=open_browser,
+        as_of=parse_as_of(as_of),
+        record_id=record_id,
+        port=port,
+    )
+    record = result.report.record
+    if out:
+        save_profile(record, out)
+    if output is OutputFormat.json:
+        typer.echo(dump_profile(record))
+        return
+    print(f"imported {record.id}: {result.report.summary()}", file=sys.stderr)
+    for missing in result.unsupported:
+        print(f"  not offered by this portal: {missing}", file=sys.stderr)
+    for item in record.unmapped:
+        print(f"  not mapped: {item.path} ({item.resource_type}): {item.reason}", file=sys.stderr)
+    if out:
+        print(f"profile written to {out}", file=sys.stderr)
+    typer.echo(render_text(summarise(record, parse_as_of(as_of))))
 
 
 def register(root: typer.Typer) -> None:

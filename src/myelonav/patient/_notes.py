@@ -55,6 +55,7 @@ _STOP_REASONS: list[tuple[re.Pattern[str], StopReason]] = [
         StopReason.patient_choice,
     ),
     (re.compile(r"ongoing|continuing|active"), StopReason.ongoing),
+    (re.compile(r"^unknown$|not known"), StopReason.unknown),  # what the export writes
     (re.compile(r"."), StopReason.other),
 ]
 _QUALITATIVE: list[tuple[re.Pattern[str], Qualitative]] = [

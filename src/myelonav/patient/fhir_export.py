@@ -62,6 +62,7 @@ _TEXT_ONLY: dict[Analyte, str] = {
     Analyte.urine_immunofixation: "urine immunofixation",
     Analyte.circulating_plasma_cells: "Circulating plasma cells (% of leukocytes) in blood",
 }
+_INTERPRETATION = "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation"
 _UCUM: dict[str, str] = {"10*9/L": "10*9/L", "mg/24h": "mg/(24.h)", "1": "1"}
 
 
@@ -492,6 +493,10 @@ def _lab_resource(
         }
         if lab.qualitative is Qualitative.low:
             resource["valueQuantity"]["comparator"] = "<"
+        elif lab.qualitative in (Qualitative.high, Qualitative.normal):
+            flag = "H" if lab.qualitative is Qualitative.high else "N"
+            coding = {"system": _INTERPRETATION, "code": flag}
+            resource["interpretation"] = [{"coding": [coding], "text": lab.qualitative.value}]
         if lab.upper_limit_normal is not None:
             resource["referenceRange"] = [
                 {

@@ -14,6 +14,7 @@ from typing import Any, Literal
 from myelonav import DISCLAIMER
 from myelonav.errors import ImportError_, InputError
 from myelonav.options.report import options_report
+from myelonav.patient.ccda import import_ccda, looks_like_xml
 from myelonav.patient.fhir_import import import_bundle, load_json
 from myelonav.patient.models import PatientRecord
 from myelonav.patient.profile_io import parse_profile_text, record_from_data
@@ -59,6 +60,9 @@ def record_from_upload(
                            location=filename)
     if not raw.strip():
         raise ImportError_("the file is empty", location=filename)
+    if looks_like_xml(raw):  # a C-CDA "Download my record" file
+        report = import_ccda(raw, source=filename, as_of=as_of)
+        return report.record, report.summary(), "ccda"
     if raw.lstrip().startswith((b"{", b"[")) or Path(filename).suffix.lower() == ".json":
         return record_from_json(load_json(raw, filename), as_of=as_of, source=filename)
     try:
