@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
+import zlib
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from myelonav.errors import StoreError
 from myelonav.trials.local import criteria_parser, open_store
 from myelonav.trials.models import Study
 from myelonav.trials.samples import sample_records
-from myelonav.trials.sqlite_store import SqliteTrialStore
+from myelonav.trials.sqlite_store import SqliteTrialStore, join_parse, split_parse
 from myelonav.trials.store import SearchQuery, StudyRecord, TrialStore
 
 
@@ -131,3 +135,30 @@ def test_size_bytes_grows_with_content(tmp_path: Path) -> None:
     empty = store.size_bytes()
     store.import_studies([rec(i, criteria="word " * 2000) for i in range(1, 50)], source="x")
     assert store.size_bytes() > empty
+
+
+_json = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner),
+    max_leaves=8,
+)
+_criterion = st.dictionaries(st.text(max_size=8).filter(lambda k: k != "id"), _json, max_size=4)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    head=st.dictionaries(
+        st.text(max_size=8).filter(lambda k: k not in ("criteria", "__linked__")), _json
+    ),
+    items=st.lists(st.tuples(st.text(min_size=1, max_size=4), _criterion), max_size=6),
+)
+def test_split_parse_round_trips_and_shares_equal_bodies(
+    head: dict[str, Any], items: list[tuple[str, dict[str, Any]]]
+) -> None:
+    parsed = {**head, "criteria": [{**body, "id": cid} for cid, body in items]}
+    stored_head, bodies = split_parse(parsed)
+    links = [(cid, json.loads(zlib.decompress(body))) for _, body, cid in bodies]
+    assert join_parse(json.loads(stored_head), links) == json.loads(json.dumps(parsed))
+    digests = {d: b for d, b, _ in bodies}
+    distinct = {json.dumps(body, sort_keys=True) for _, body in items}
+    assert len(digests) == len(distinct)
