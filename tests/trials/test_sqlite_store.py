@@ -162,3 +162,36 @@ def test_split_parse_round_trips_and_shares_equal_bodies(
     digests = {d: b for d, b, _ in bodies}
     distinct = {json.dumps(body, sort_keys=True) for _, body in items}
     assert len(digests) == len(distinct)
+
+
+def test_a_schema_3_store_is_upgraded_in_place_keeping_every_record(tmp_path: Path) -> None:
+    path = tmp_path / "old.sqlite3"
+    records = sample_records()
+    conn = sqlite3.connect(path)
+    conn.executescript(
+        "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+        "INSERT INTO meta VALUES ('schema', '3'), ('populated', 'x'), ('cursor:mm', '2026-01-01');"
+        "CREATE TABLE studies (id INTEGER PRIMARY KEY, nct_id TEXT, raw BLOB, is_sample INT,"
+        " source TEXT, criteria_json TEXT);"
+        "CREATE TABLE runs (id INTEGER PRIMARY KEY, key TEXT NOT NULL, mode TEXT NOT NULL,"
+        " params TEXT NOT NULL, page_token TEXT, pages INTEGER NOT NULL DEFAULT 0,"
+        " studies INTEGER NOT NULL DEFAULT 0, fetched_all INTEGER NOT NULL DEFAULT 0,"
+        " started_at TEXT NOT NULL, finished_at TEXT, status TEXT NOT NULL);"
+    )
+    conn.executemany(
+        "INSERT INTO studies (nct_id, raw, is_sample, source) VALUES (?, ?, 1, 'sample')",
+        [(r.study.nct_id, zlib.compress(json.dumps(r.raw).encode())) for r in records],
+    )
+    conn.commit()
+    conn.close()
+    store = SqliteTrialStore(path, parse_criteria=criteria_parser())
+    try:
+        assert store.count(samples=True) == len(records)
+        assert store.sync_cursor("mm") is not None
+        for r in records:
+            assert store.get_raw(r.study.nct_id) == r.raw
+            assert store.parsed_criteria(r.study.nct_id) is not None
+        assert store.match_rows()
+    finally:
+        store.close()
+    SqliteTrialStore(path).close()  # upgraded once: opens as the current schema

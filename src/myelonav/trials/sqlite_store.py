@@ -360,12 +360,42 @@ class SqliteTrialStore:
             )
             self._conn.execute("PRAGMA synchronous = NORMAL")
             self._conn.execute("PRAGMA busy_timeout = 10000")
+            kept = self._older_schema_rows()
             self._conn.executescript(_SCHEMA)
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"cannot open trial database: {exc}", location=self.path) from exc
         self._check_schema()
+        if kept is not None:
+            self._rebuild(kept)
 
     # ------------------------------------------------------------------ plumbing
+    def _older_schema_rows(self) -> list[tuple[bytes, int, str]] | None:
+        """A store of schema 3 (before the match records) is upgraded in place: its raw
+        records are kept, its tables dropped and rebuilt by ``_rebuild``. None otherwise."""
+        conn = self._conn
+        if conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'meta'").fetchone() is None:
+            return None
+        row = conn.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+        if row is None or row[0] != "3":
+            return None
+        rows = conn.execute("SELECT raw, is_sample, source FROM studies").fetchall()
+        conn.executescript(
+            "BEGIN; DROP TABLE IF EXISTS studies_fts; DROP TABLE IF EXISTS studies; "
+            "DROP TABLE IF EXISTS sites; DROP TABLE IF EXISTS staging; "
+            "UPDATE runs SET status = 'abandoned' WHERE status = 'open'; "
+            "DELETE FROM meta WHERE key = 'schema'; COMMIT;"
+        )
+        return [(bytes(raw), int(is_sample), str(source)) for raw, is_sample, source in rows]
+
+    def _rebuild(self, kept: list[tuple[bytes, int, str]]) -> None:
+        stamp = _now()
+        with self._tx() as conn:
+            for raw_blob, is_sample, source in kept:
+                raw = _unpack(raw_blob)
+                study = Study.from_v2(raw, is_sample=bool(is_sample))
+                self._write(conn, self._prepare(StudyRecord(study=study, raw=raw)), source, stamp)
+            self._finish_write(conn)
+
     def _check_schema(self) -> None:
         row = self._conn.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
         if row is None:
