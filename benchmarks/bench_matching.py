@@ -1,171 +1,195 @@
-"""Benchmark: criteria parsing at store time, and one patient matched against many studies.
+"""Benchmark: one patient against a realistic trial store, new engine against the old, one run.
 
-    python benchmarks/bench_matching.py [--quick]
+    python benchmarks/bench_matching.py [--quick] [--old-src DIR]
 
-Studies are built from the bundled sample studies with their numeric thresholds (ANC,
-platelets, CrCl, time windows, line counts) varied at random, so that criteria texts are
-distinct and the matcher's per-atom cache sees realistic variety. Prints:
+Studies come from ``realistic_studies.py`` (criteria recombined from real registry text: ~3.6
+distinct criterion texts per study, real spread of sites per study, real status mix). Each
+engine runs in its own process (``engine_driver.py``) on the same studies: it imports them
+through its store (criteria parsed as a sync does), then answers ``trials match`` queries as
+that version does (a fresh store handle per query): the first query of the process (cold),
+warm queries for other patients (results cache cleared: every criterion judged afresh), and
+the same patient again (cached). CPU seconds are reported beside wall time because the
+benchmark machine is shared.
 
-* criteria parsing: studies/s and criteria/s on distinct texts, caches cold (store time);
-* matching one sample patient against N stored studies (1,000, 5,000 and 100,000 with 5%
-  myeloma studies, plus a 100,000 all-myeloma worst case; 1,000 and 5,000 with --quick):
-  p50 / p95 latency over repeated runs, each with a fresh matcher; the 5,000 case is run
-  a second time with the patient's location, so the distance to every recruiting site counts;
-* peak Python heap (tracemalloc) of one matching run and the process peak RSS.
+The old engine is the tree at commit e1c772d (before issue 14), extracted with
+``git archive`` into a temporary directory (or given with ``--old-src``).
 
-Parsed criteria are reused for studies beyond the distinct pool (the store parses each study
-once and keeps the result, so matching never parses).
+Sizes: full - 5,000 myeloma studies (old and new) and 50,000 mixed studies (new only: the old
+engine parses every study, so its indexing is extrapolated from its per-study cost); --quick -
+300 myeloma studies (old and new) and 3,000 mixed (new only), under a minute. Mixed stores have
+10% plasma-cell studies (the registry has ~1%: this is the harder case). Indexing is
+extrapolated to 560,000 registry studies with 1% plasma-cell studies from the measured
+per-study costs.
 """
 
 from __future__ import annotations
 
 import argparse
-import datetime as dt
-import random
-import re
-import resource
-import statistics
-import time
-import tracemalloc
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
 
-from myelonav.samples import sample_profiles
-from myelonav.trials.criteria import ParsedCriteria, parse_criteria
-from myelonav.trials.criteria import parser as criteria_parser
-from myelonav.trials.geo import Point
-from myelonav.trials.models import Study
-from myelonav.trials.patient_match import match_patient
-from myelonav.trials.samples import sample_studies
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
 
-AS_OF = dt.date(2026, 11, 25)
-NEW_YORK = Point(40.7128, -74.0060, "New York, NY")
-_VARY = [
-    (re.compile(r"(ANC|neutrophil count) >= \d+(?:\.\d+)?", re.I), ["1.0", "0.75", "1.5", "0.5"]),
-    (re.compile(r"(platelets|platelet count) >= \d+", re.I), ["50", "75", "30", "100"]),
-    (re.compile(r"(Creatinine clearance|CrCl) >= \d+", re.I), ["30", "40", "45", "60", "20"]),
-    (re.compile(r"(within|at least) \d+ (days|weeks)", re.I), ["7", "14", "21", "28", "90"]),
-    (re.compile(r"(at least) \d+ (prior lines?)", re.I), ["1", "2", "3", "4"]),
-]
+from realistic_studies import write_jsonl  # noqa: E402
+
+OLD_COMMIT = "e1c772d"
+REGISTRY = 560_000
+REGISTRY_PLASMA_SHARE = 0.01
+MIXED_SHARE = 0.10
 
 
-_OTHER = ["Breast Cancer", "Type 2 Diabetes", "Lymphoma", "Asthma", "Heart Failure"]
+def old_source(tmp: Path, given: str | None) -> Path | None:
+    if given:
+        return Path(given)
+    dest = tmp / "old-engine"
+    dest.mkdir()
+    try:
+        archive = subprocess.run(
+            ["git", "-C", str(HERE.parent), "archive", OLD_COMMIT, "src"],
+            check=True,
+            capture_output=True,
+        ).stdout
+        subprocess.run(["tar", "-x", "-C", str(dest)], input=archive, check=True)
+    except (OSError, subprocess.CalledProcessError) as exc:
+        print(f"(old engine not available: {exc}; new engine only)")
+        return None
+    return dest / "src"
 
 
-def _vary(text: str, rng: random.Random) -> str:
-    for pattern, values in _VARY:
-
-        def swap(m: re.Match[str], choices: list[str] = values) -> str:
-            return re.sub(r"\d+(?:\.\d+)?", rng.choice(choices), m.group(0), count=1)
-
-        text = pattern.sub(swap, text)
-    return text
-
-
-def build(
-    n: int, distinct: int, seed: int = 7, myeloma_share: float = 1.0
-) -> tuple[list[Study], dict[str, ParsedCriteria], float, int]:
-    """N studies, their parses, and parse seconds / criteria count for the distinct pool."""
-    rng = random.Random(seed)
-    templates = sample_studies()
-    texts = [
-        _vary(templates[i % len(templates)].eligibility.criteria_text, rng) for i in range(distinct)
-    ]
-    criteria_parser._parse_segment_cached.cache_clear()
-    criteria_parser.drug_spans.cache_clear()
-    start = time.perf_counter()
-    pool = [parse_criteria(t) for t in texts]
-    parse_seconds = time.perf_counter() - start
-    n_criteria = sum(len(p.criteria) for p in pool)
-    studies: list[Study] = []
-    parsed: dict[str, ParsedCriteria] = {}
-    for i in range(n):
-        t = templates[i % len(templates)]
-        nct = f"NCT{10_000_000 + i:08d}"
-        k = i % distinct
-        elig = t.eligibility.model_copy(update={"criteria_text": texts[k]})
-        update: dict[str, object] = {"nct_id": nct, "eligibility": elig}
-        if rng.random() >= myeloma_share:  # another disease: the pre-filter drops it
-            update |= {"conditions": [rng.choice(_OTHER)], "brief_title": "Other disease study"}
-        studies.append(t.model_copy(update=update))
-        parsed[nct] = pool[k]
-    return studies, parsed, parse_seconds, n_criteria
+def run_engine(src: Path | None, jsonl: Path, db: Path, reps: int) -> dict[str, Any]:
+    env = dict(os.environ)
+    if src is not None:
+        env["PYTHONPATH"] = str(src)
+    out = subprocess.run(
+        [sys.executable, str(HERE / "engine_driver.py"), str(jsonl), str(db), str(reps)],
+        check=True,
+        capture_output=True,
+        text=True,
+        env=env,
+    ).stdout
+    return dict(json.loads(out.strip().splitlines()[-1]))
 
 
-def bench(
-    n: int, distinct: int, reps: int, myeloma_share: float = 1.0, origin: Point | None = None
-) -> None:
-    studies, parsed, parse_s, n_criteria = build(n, distinct, myeloma_share=myeloma_share)
-    share = "all myeloma" if myeloma_share >= 1 else f"{myeloma_share:.0%} myeloma"
-    near = f", distance from {origin.label}" if origin is not None else ""
-    print(
-        f"-- {n:,} studies, {share} ({distinct:,} distinct criteria texts, {n_criteria:,} "
-        f"criteria){near}"
+def ms(seconds: float) -> str:
+    return f"{seconds * 1000:,.1f}"
+
+
+def ratio(old: float | None, new: float) -> str:
+    return f"{old / new:,.1f}x" if old is not None and new > 0 else "-"
+
+
+def row(name: str, key: str, old: dict[str, Any] | None, new: dict[str, Any]) -> str:
+    o = old[key] if old is not None else None
+    return (
+        f"  {name:<34} {ms(o) if o is not None else '-':>10} {ms(new[key]):>10} "
+        f"{ratio(o, new[key]):>9}"
     )
+
+
+def report(label: str, old: dict[str, Any] | None, new: dict[str, Any]) -> None:
+    print(f"-- {label}: {new['studies']:,} studies, {new['judged']:,} candidates judged")
+    print(f"  {'(ms unless noted)':<34} {'old':>10} {'new':>10} {'old/new':>9}")
+    for name, key in [
+        ("cold query, wall", "cold_s"),
+        ("cold query, CPU", "cold_cpu_s"),
+        ("warm query p50, wall", "warm_p50_s"),
+        ("warm query p95, wall", "warm_p95_s"),
+        ("warm query p50, CPU", "warm_cpu_p50_s"),
+        ("warm query p95, CPU", "warm_cpu_p95_s"),
+        ("same patient again, CPU", "repeat_cpu_s"),
+    ]:
+        if old is None or key in old:
+            print(row(name, key, old, new))
+    o_rate = old["studies"] / old["index_cpu_s"] if old else None
+    n_rate = new["studies"] / new["index_cpu_s"]
     print(
-        f"   parsing (store time, cold caches): {distinct / parse_s:,.0f} studies/s, "
-        f"{n_criteria / parse_s:,.0f} criteria/s"
+        f"  {'indexing, studies per CPU second':<34} "
+        f"{f'{o_rate:,.0f}' if o_rate else '-':>10} {n_rate:>10,.0f} "
+        f"{ratio(1 / o_rate if o_rate else None, 1 / n_rate):>9}"
     )
-    patient = sample_profiles()[0]
-    timings = []
-    for _ in range(reps):
-        start = time.perf_counter()
-        ranked = match_patient(
-            patient,
-            studies,
-            lambda s: parsed[s.nct_id],
-            as_of=AS_OF,
-            origin=origin,
-            include_closed=True,
+    o_mb = old["db_bytes"] / 2**20 if old else None
+    print(
+        f"  {'store on disk, MiB':<34} {f'{o_mb:,.1f}' if o_mb else '-':>10} "
+        f"{new['db_bytes'] / 2**20:>10,.1f} "
+        f"{ratio(o_mb, new['db_bytes'] / 2**20):>9}"
+    )
+    o_rss = f"{old['peak_rss_mib']:,.0f}" if old else "-"
+    print(f"  {'process peak RSS, MiB':<34} {o_rss:>10} {new['peak_rss_mib']:>10,.0f}")
+    if "criteria_bytes" in new:
+        c = new["criteria_bytes"]
+        print(
+            f"  parsed criteria: {c['per_study_json'] / 2**20:,.1f} MiB as JSON per study, "
+            f"{c['distinct_json'] / 2**20:,.1f} MiB once per distinct criterion "
+            f"({c['distinct']:,}), {c['stored'] / 2**20:,.1f} MiB stored (zlib)"
         )
-        timings.append(time.perf_counter() - start)
-    timings.sort()
-    p95 = timings[min(len(timings) - 1, round(0.95 * (len(timings) - 1)))]
-    verdicts: dict[str, int] = {}
-    for r in ranked:
-        verdicts[r.match.verdict.value] = verdicts.get(r.match.verdict.value, 0) + 1
+
+
+def extrapolate(engine: str, mm: dict[str, Any], mixed: dict[str, Any], mixed_share: float) -> None:
+    """Per-study CPU and bytes for plasma-cell and other studies, from a myeloma-only and a
+    mixed store, scaled to the registry."""
+    t_mm = mm["index_cpu_s"] / mm["studies"]
+    b_mm = mm["db_bytes"] / mm["studies"]
+    t_mix = mixed["index_cpu_s"] / mixed["studies"]
+    b_mix = mixed["db_bytes"] / mixed["studies"]
+    t_other = max(0.0, (t_mix - mixed_share * t_mm) / (1 - mixed_share))
+    b_other = max(0.0, (b_mix - mixed_share * b_mm) / (1 - mixed_share))
+    n_mm = REGISTRY * REGISTRY_PLASMA_SHARE
+    n_other = REGISTRY - n_mm
+    seconds = n_mm * t_mm + n_other * t_other
+    size = n_mm * b_mm + n_other * b_other
     print(
-        f"   match one patient: p50 {statistics.median(timings) * 1000:,.1f} ms, "
-        f"p95 {p95 * 1000:,.1f} ms over {reps} runs "
-        f"({n / statistics.median(timings):,.0f} studies/s); "
-        f"verdicts {verdicts}"
+        f"  {engine}: {t_mm * 1000:,.1f} ms CPU per plasma-cell study, "
+        f"{t_other * 1000:,.2f} ms per other study -> {REGISTRY:,} studies "
+        f"({REGISTRY_PLASMA_SHARE:.0%} plasma-cell): {seconds / 60:,.1f} min CPU, "
+        f"{size / 2**30:,.2f} GiB"
     )
-    tracemalloc.start()
-    match_patient(
-        patient,
-        studies,
-        lambda s: parsed[s.nct_id],
-        as_of=AS_OF,
-        origin=origin,
-        include_closed=True,
-    )
-    _, peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
-    print(f"   peak Python heap during one match run: {peak / 2**20:,.1f} MiB")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--quick", action="store_true", help="small sizes for a smoke run")
+    parser.add_argument("--quick", action="store_true", help="small sizes, under a minute")
+    parser.add_argument("--old-src", help="src directory of the old engine (default: git)")
     args = parser.parse_args()
-    # warm one-time loads (vocabulary, curated evidence) so they do not count as matching
-    match_patient(
-        sample_profiles()[0],
-        sample_studies(),
-        lambda s: parse_criteria(s.eligibility.criteria_text),
-        as_of=AS_OF,
-        include_closed=True,
-    )
-    if args.quick:
-        bench(1_000, 300, reps=5)
-        bench(5_000, 500, reps=3)
-        bench(5_000, 500, reps=3, origin=NEW_YORK)
-    else:
-        bench(1_000, 1_000, reps=15)
-        bench(5_000, 2_000, reps=9)
-        bench(5_000, 2_000, reps=9, origin=NEW_YORK)
-        bench(100_000, 2_000, reps=5, myeloma_share=0.05)
-        bench(100_000, 2_000, reps=3)
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"process peak RSS: {rss:,.0f} MiB")
+    with tempfile.TemporaryDirectory(prefix="bench-matching-") as name:
+        tmp = Path(name)
+        old_src = old_source(tmp, args.old_src)
+        new_src = HERE.parent / "src"
+        if args.quick:
+            plan = [("myeloma", 300, 1.0, True, 5), ("mixed", 3_000, MIXED_SHARE, False, 5)]
+        else:
+            plan = [
+                ("myeloma", 5_000, 1.0, True, 10),
+                ("mixed", 50_000, MIXED_SHARE, False, 10),
+            ]
+        results: dict[tuple[str, int], tuple[dict[str, Any] | None, dict[str, Any]]] = {}
+        for kind, n, share, with_old, reps in plan:
+            jsonl = tmp / f"{kind}-{n}.jsonl"
+            distinct = write_jsonl(jsonl, n, myeloma_share=share)
+            old = (
+                run_engine(old_src, jsonl, tmp / f"old-{kind}-{n}.db", reps)
+                if with_old and old_src is not None
+                else None
+            )
+            new = run_engine(new_src, jsonl, tmp / f"new-{kind}-{n}.db", reps)
+            label = f"{kind} ({share:.0%} plasma-cell), {distinct:,} distinct criterion texts"
+            report(label, old, new)
+            results[(kind, n)] = (old, new)
+            jsonl.unlink()
+        print(f"-- indexing extrapolated to the registry ({REGISTRY:,} studies)")
+        mm = next(v for k, v in results.items() if k[0] == "myeloma")
+        mixed = [v for k, v in results.items() if k[0] == "mixed"]
+        extrapolate("new", mm[1], mixed[-1][1], MIXED_SHARE)
+        old_mixed = [v[0] for v in mixed if v[0] is not None]
+        if mm[0] is not None and old_mixed:
+            extrapolate("old", mm[0], old_mixed[-1], MIXED_SHARE)
+        elif mm[0] is not None:
+            extrapolate("old", mm[0], mm[0], 0.0)
 
 
 if __name__ == "__main__":

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
+import zlib
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from myelonav.errors import StoreError
 from myelonav.trials.local import criteria_parser, open_store
 from myelonav.trials.models import Study
 from myelonav.trials.samples import sample_records
-from myelonav.trials.sqlite_store import SqliteTrialStore
+from myelonav.trials.sqlite_store import SqliteTrialStore, join_parse, split_parse
 from myelonav.trials.store import SearchQuery, StudyRecord, TrialStore
 
 
@@ -131,3 +135,63 @@ def test_size_bytes_grows_with_content(tmp_path: Path) -> None:
     empty = store.size_bytes()
     store.import_studies([rec(i, criteria="word " * 2000) for i in range(1, 50)], source="x")
     assert store.size_bytes() > empty
+
+
+_json = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner),
+    max_leaves=8,
+)
+_criterion = st.dictionaries(st.text(max_size=8).filter(lambda k: k != "id"), _json, max_size=4)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    head=st.dictionaries(
+        st.text(max_size=8).filter(lambda k: k not in ("criteria", "__linked__")), _json
+    ),
+    items=st.lists(st.tuples(st.text(min_size=1, max_size=4), _criterion), max_size=6),
+)
+def test_split_parse_round_trips_and_shares_equal_bodies(
+    head: dict[str, Any], items: list[tuple[str, dict[str, Any]]]
+) -> None:
+    parsed = {**head, "criteria": [{**body, "id": cid} for cid, body in items]}
+    stored_head, bodies = split_parse(parsed)
+    links = [(cid, json.loads(zlib.decompress(body))) for _, body, cid in bodies]
+    assert join_parse(json.loads(stored_head), links) == json.loads(json.dumps(parsed))
+    digests = {d: b for d, b, _ in bodies}
+    distinct = {json.dumps(body, sort_keys=True) for _, body in items}
+    assert len(digests) == len(distinct)
+
+
+def test_a_schema_3_store_is_upgraded_in_place_keeping_every_record(tmp_path: Path) -> None:
+    path = tmp_path / "old.sqlite3"
+    records = sample_records()
+    conn = sqlite3.connect(path)
+    conn.executescript(
+        "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+        "INSERT INTO meta VALUES ('schema', '3'), ('populated', 'x'), ('cursor:mm', '2026-01-01');"
+        "CREATE TABLE studies (id INTEGER PRIMARY KEY, nct_id TEXT, raw BLOB, is_sample INT,"
+        " source TEXT, criteria_json TEXT);"
+        "CREATE TABLE runs (id INTEGER PRIMARY KEY, key TEXT NOT NULL, mode TEXT NOT NULL,"
+        " params TEXT NOT NULL, page_token TEXT, pages INTEGER NOT NULL DEFAULT 0,"
+        " studies INTEGER NOT NULL DEFAULT 0, fetched_all INTEGER NOT NULL DEFAULT 0,"
+        " started_at TEXT NOT NULL, finished_at TEXT, status TEXT NOT NULL);"
+    )
+    conn.executemany(
+        "INSERT INTO studies (nct_id, raw, is_sample, source) VALUES (?, ?, 1, 'sample')",
+        [(r.study.nct_id, zlib.compress(json.dumps(r.raw).encode())) for r in records],
+    )
+    conn.commit()
+    conn.close()
+    store = SqliteTrialStore(path, parse_criteria=criteria_parser())
+    try:
+        assert store.count(samples=True) == len(records)
+        assert store.sync_cursor("mm") is not None
+        for r in records:
+            assert store.get_raw(r.study.nct_id) == r.raw
+            assert store.parsed_criteria(r.study.nct_id) is not None
+        assert store.match_rows()
+    finally:
+        store.close()
+    SqliteTrialStore(path).close()  # upgraded once: opens as the current schema

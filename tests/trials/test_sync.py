@@ -262,6 +262,32 @@ def test_criteria_parser_runs_at_store_time(tmp_path: Path) -> None:
     assert store.stats().criteria_failed == 1
 
 
+def test_parser_runs_before_the_commit_transaction_and_only_on_candidates(
+    tmp_path: Path,
+) -> None:
+    in_transaction: dict[str, bool] = {}
+
+    def parse(study: Study) -> dict[str, Any]:
+        in_transaction[study.nct_id] = store._conn.in_transaction
+        return {"criteria": [{"id": "I1", "text": study.eligibility.criteria_text}]}
+
+    store = SqliteTrialStore(tmp_path / "t.sqlite3", parse_criteria=parse)
+    other = record(3, title="Asthma study 3")
+    other["protocolSection"]["conditionsModule"]["conditions"] = ["Asthma"]
+    api = FakeApi([record(1), record(2), other])
+    with api.client() as client:
+        sync_condition(store, client)
+    # a slow parse never holds the write lock that swaps the snapshot in
+    assert in_transaction == {"NCT00000001": False, "NCT00000002": False}
+    assert store.parsed_criteria("NCT00000003") is None  # never a candidate: never parsed
+    assert store.parsed_criteria("NCT00000001") == {
+        "criteria": [{"id": "I1", "text": "Inclusion Criteria:\n\n* Age >= 18"}]
+    }
+    # identical criteria are stored once
+    assert store._conn.execute("SELECT count(*) FROM criterion_bodies").fetchone()[0] == 1
+    assert [r.nct_id for r in store.match_rows()] == ["NCT00000001", "NCT00000002"]
+
+
 def test_raw_records_are_stored_losslessly(store: SqliteTrialStore) -> None:
     rec = record(4)
     rec["protocolSection"]["someFutureModule"] = {"x": [1, 2, {"y": "z"}]}

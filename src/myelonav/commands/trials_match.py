@@ -23,10 +23,9 @@ from myelonav.commands._common import (
 )
 from myelonav.errors import InputError
 from myelonav.trials.geo import Point, zip_point
-from myelonav.trials.local import criteria_parser, open_store
+from myelonav.trials.match_service import match_store
 from myelonav.trials.matching import Result, Verdict
 from myelonav.trials.models import Study
-from myelonav.trials.patient_match import match_patient, stored_parse
 from myelonav.trials.ranking import RankedTrial
 from myelonav.trials.samples import SAMPLE_NOTICE
 from myelonav.trials.summary import summarize
@@ -135,25 +134,21 @@ def match_cmd(
         raise InputError(
             "--within-miles needs a location: give --near ZIP", location="--within-miles"
         )
-    store = open_store(db, parse_criteria=criteria_parser())
-    try:
-        studies = {s.nct_id: s for s in store.iter_studies()}
-        ranked = match_patient(
-            record,
-            studies.values(),
-            lambda s: stored_parse(store.parsed_criteria(s.nct_id), s),
-            as_of=when,
-            origin=origin,
-            within_miles=within_miles,
-            include_closed=include_closed,
-        )
-    finally:
-        store.close()
+    run = match_store(
+        record,
+        when,
+        db,
+        origin=origin,
+        within_miles=within_miles,
+        include_closed=include_closed,
+    )
+    ranked = run.ranked
     shown = [
         r for r in ranked if include_ineligible or r.match.verdict is not Verdict.likely_ineligible
     ]
     hidden = len(ranked) - len(shown)
     shown = shown[:limit]
+    studies = run.studies(shown)
     samples = any(r.match.is_sample for r in shown)
     if output is OutputFormat.json:
         payload: dict[str, Any] = {

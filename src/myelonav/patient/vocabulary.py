@@ -176,6 +176,7 @@ class Vocabulary:
             r"(?<![A-Za-z0-9])" + _loose(original) + r"(?![A-Za-z0-9])" for _, original in names
         )
         self._text_pattern = re.compile(pattern, re.IGNORECASE)
+        self._found: dict[str, tuple[Drug, ...]] = {}
 
     def resolve(self, name: str) -> Drug | None:
         """The drug a name, brand, code name or abbreviation stands for, or None."""
@@ -197,12 +198,20 @@ class Vocabulary:
 
     def find_in_text(self, text: str) -> list[Drug]:
         """Every vocabulary drug named anywhere in free text, in order of first mention."""
-        found: dict[str, Drug] = {}
-        for match in self._text_pattern.finditer(text):
-            drug = self.resolve(match.group(0))
-            if drug is not None and drug.id not in found:
-                found[drug.id] = drug
-        return list(found.values())
+        # Memoised by text: matching asks this of the same criterion texts for every patient,
+        # and one scan of the name pattern costs milliseconds.
+        hit = self._found.get(text)
+        if hit is None:
+            found: dict[str, Drug] = {}
+            for match in self._text_pattern.finditer(text):
+                drug = self.resolve(match.group(0))
+                if drug is not None and drug.id not in found:
+                    found[drug.id] = drug
+            hit = tuple(found.values())
+            if len(self._found) >= _FOUND_CACHE_SIZE:
+                self._found.clear()
+            self._found[text] = hit
+        return list(hit)
 
     def with_class(self, drug_class: str) -> list[Drug]:
         if drug_class not in DRUG_CLASSES:
@@ -217,6 +226,9 @@ class Vocabulary:
             if drug is not None:
                 classes |= drug.classes
         return classes
+
+
+_FOUND_CACHE_SIZE = 65536
 
 
 def _loose(name: str) -> str:

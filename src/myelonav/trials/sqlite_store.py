@@ -6,18 +6,22 @@ standard library (DuckDB's FTS extension is a run-time download, which myelonav 
 and keeps the index on disk instead of in memory.
 
 Tables: ``studies`` (typed columns for filters, zlib-compressed raw v2 JSON and typed model
-JSON, parsed criteria), ``sites`` (status and coordinates per location), ``studies_fts``
-(contentless FTS5, rowid = ``studies.id``; the text lives once, compressed, in ``studies``),
-``runs`` + ``staging`` (sync runs, resumable), ``meta``.
+JSON, the plasma-cell flag and a small compressed match record), ``criterion_bodies`` (each
+distinct parsed criterion once, compressed, by digest) and ``study_criteria`` (which bodies a
+study's parse is made of, in order), ``sites`` (status and coordinates per location),
+``studies_fts`` (contentless FTS5, rowid = ``studies.id``; the text lives once, compressed,
+in ``studies``), ``runs`` + ``staging`` (sync runs, resumable), ``meta``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import math
 import re
 import sqlite3
+import uuid
 import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -28,7 +32,7 @@ from typing import Any
 from myelonav.errors import StoreError
 from myelonav.patient.vocabulary import vocabulary
 from myelonav.trials.geo import EARTH_RADIUS_MILES, bounding_box, nearest_site
-from myelonav.trials.models import Study
+from myelonav.trials.models import OPEN_STATUSES, Study
 from myelonav.trials.store import (
     ApplyReport,
     CriteriaParser,
@@ -41,7 +45,7 @@ from myelonav.trials.store import (
 
 # Bump when the schema or ``Study.search_text`` changes (contentless FTS rows are deleted by
 # replaying the text they were indexed with).
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 # bm25 column weights: title, conditions, interventions, summary, criteria
 FIELD_WEIGHTS: tuple[float, float, float, float, float] = (6.0, 4.0, 4.0, 1.5, 1.0)
 SAMPLE_SOURCE = "sample"
@@ -62,10 +66,26 @@ CREATE TABLE IF NOT EXISTS studies (
     source TEXT NOT NULL,
     raw BLOB NOT NULL,
     model BLOB NOT NULL,
-    criteria_json TEXT,
+    plasma_cell INTEGER NOT NULL,
+    match_rec BLOB NOT NULL,
+    criteria_head TEXT,
     criteria_error TEXT,
     stored_at TEXT NOT NULL
 );
+CREATE INDEX IF NOT EXISTS studies_candidates ON studies (plasma_cell, overall_status);
+CREATE TABLE IF NOT EXISTS criterion_bodies (
+    id INTEGER PRIMARY KEY,
+    digest BLOB NOT NULL UNIQUE,
+    body BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS study_criteria (
+    study_id INTEGER NOT NULL,
+    pos INTEGER NOT NULL,
+    body_id INTEGER NOT NULL,
+    cid TEXT NOT NULL,
+    PRIMARY KEY (study_id, pos)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS study_criteria_body ON study_criteria (body_id);
 CREATE INDEX IF NOT EXISTS studies_status ON studies (overall_status, last_update);
 CREATE INDEX IF NOT EXISTS studies_updated ON studies (last_update);
 CREATE INDEX IF NOT EXISTS studies_source ON studies (source);
@@ -104,6 +124,7 @@ CREATE TABLE IF NOT EXISTS staging (
     nct_id TEXT NOT NULL,
     raw BLOB NOT NULL,
     model BLOB NOT NULL,
+    parsed BLOB,
     PRIMARY KEY (run_id, nct_id)
 );
 """
@@ -121,6 +142,85 @@ def _unpack(blob: bytes) -> Any:
 
 def _model_blob(study: Study) -> bytes:
     return zlib.compress(study.model_dump_json(exclude={"extra"}).encode(), 3)
+
+
+# Criteria texts longer than this are parsed at match time instead (and said so): a parse at
+# store time must stay bounded, whatever a registry record holds.
+MAX_PARSE_CHARS = 60_000
+_LINKED = "__linked__"  # marks a stored parse head whose criteria live in criterion_bodies
+
+
+def match_record(study: Study) -> Study:
+    """Only what matching and ranking read: registry fields for the condition and age checks,
+    phases, status, intervention names and classes, and the recruiting sites with coordinates
+    (the nearest-site search skips every other site). The full model is read only for the
+    trials shown."""
+    e = study.eligibility
+    return Study(
+        nct_id=study.nct_id,
+        brief_title=study.brief_title,
+        official_title=study.official_title,
+        overall_status=study.overall_status,
+        phases=study.phases,
+        conditions=study.conditions,
+        interventions=[
+            i.model_copy(update={"description": None, "arm_group_labels": [], "extra": {}})
+            for i in study.interventions
+        ],
+        eligibility=e.model_copy(update={"criteria_text": ""}),
+        locations=[
+            loc.model_copy(update={"contacts": [], "extra": {}})
+            for loc in study.locations
+            if loc.status == "RECRUITING" and loc.lat is not None and loc.lon is not None
+        ],
+        is_sample=study.is_sample,
+    )
+
+
+def _match_blob(study: Study) -> bytes:
+    return zlib.compress(match_record(study).model_dump_json(exclude_defaults=True).encode(), 3)
+
+
+def split_parse(parsed: dict[str, Any]) -> tuple[str, list[tuple[bytes, bytes, str]]]:
+    """A stored parse as its head (everything but the criteria) and, per criterion in order,
+    (digest, compressed body without its id, id). Equal criteria share one stored body."""
+    items = parsed.get("criteria")
+    if not isinstance(items, list) or not all(
+        isinstance(c, dict) and isinstance(c.get("id"), str) for c in items
+    ):
+        return json.dumps(parsed, default=str), []
+    head = {k: v for k, v in parsed.items() if k != "criteria"}
+    head[_LINKED] = True
+    bodies = []
+    for c in items:
+        text = json.dumps(
+            {k: v for k, v in c.items() if k != "id"},
+            sort_keys=True,
+            separators=(",", ":"),
+            ensure_ascii=False,
+            default=str,
+        ).encode()
+        digest = hashlib.blake2b(text, digest_size=16).digest()
+        bodies.append((digest, zlib.compress(text, 6), str(c["id"])))
+    return json.dumps(head, default=str), bodies
+
+
+def join_parse(head: dict[str, Any], links: Sequence[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
+    """``split_parse`` undone: ``links`` are (criterion id, body) in order."""
+    out = dict(head)
+    if out.pop(_LINKED, False):
+        out["criteria"] = [{**body, "id": cid} for cid, body in links]
+    return out
+
+
+@dataclass(frozen=True)
+class MatchRow:
+    """One candidate study as the match service reads it."""
+
+    nct_id: str
+    record: bytes  # zlib JSON of ``match_record(study)``
+    head: dict[str, Any] | None  # the stored parse without its criteria, None when not parsed
+    links: tuple[tuple[bytes, int, str], ...]  # (body digest, body id, criterion id), in order
 
 
 def _bars(values: Iterable[str]) -> str:
@@ -234,7 +334,10 @@ class _Prepared:
     is_sample: int
     raw: bytes
     model: bytes
-    criteria_json: str | None
+    plasma_cell: int
+    match_rec: bytes
+    criteria_head: str | None
+    bodies: list[tuple[bytes, bytes, str]]
     criteria_error: str | None
     fts: tuple[str, str, str, str, str]
     sites: list[
@@ -257,12 +360,42 @@ class SqliteTrialStore:
             )
             self._conn.execute("PRAGMA synchronous = NORMAL")
             self._conn.execute("PRAGMA busy_timeout = 10000")
+            kept = self._older_schema_rows()
             self._conn.executescript(_SCHEMA)
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"cannot open trial database: {exc}", location=self.path) from exc
         self._check_schema()
+        if kept is not None:
+            self._rebuild(kept)
 
     # ------------------------------------------------------------------ plumbing
+    def _older_schema_rows(self) -> list[tuple[bytes, int, str]] | None:
+        """A store of schema 3 (before the match records) is upgraded in place: its raw
+        records are kept, its tables dropped and rebuilt by ``_rebuild``. None otherwise."""
+        conn = self._conn
+        if conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'meta'").fetchone() is None:
+            return None
+        row = conn.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+        if row is None or row[0] != "3":
+            return None
+        rows = conn.execute("SELECT raw, is_sample, source FROM studies").fetchall()
+        conn.executescript(
+            "BEGIN; DROP TABLE IF EXISTS studies_fts; DROP TABLE IF EXISTS studies; "
+            "DROP TABLE IF EXISTS sites; DROP TABLE IF EXISTS staging; "
+            "UPDATE runs SET status = 'abandoned' WHERE status = 'open'; "
+            "DELETE FROM meta WHERE key = 'schema'; COMMIT;"
+        )
+        return [(bytes(raw), int(is_sample), str(source)) for raw, is_sample, source in rows]
+
+    def _rebuild(self, kept: list[tuple[bytes, int, str]]) -> None:
+        stamp = _now()
+        with self._tx() as conn:
+            for raw_blob, is_sample, source in kept:
+                raw = _unpack(raw_blob)
+                study = Study.from_v2(raw, is_sample=bool(is_sample))
+                self._write(conn, self._prepare(StudyRecord(study=study, raw=raw)), source, stamp)
+            self._finish_write(conn)
+
     def _check_schema(self) -> None:
         row = self._conn.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
         if row is None:
@@ -326,9 +459,78 @@ class SqliteTrialStore:
 
     def parsed_criteria(self, nct_id: str) -> dict[str, Any] | None:
         row = self._conn.execute(
-            "SELECT criteria_json FROM studies WHERE nct_id = ?", (nct_id.upper(),)
+            "SELECT id, criteria_head FROM studies WHERE nct_id = ?", (nct_id.upper(),)
         ).fetchone()
-        return None if row is None or row[0] is None else dict(json.loads(row[0]))
+        if row is None or row[1] is None:
+            return None
+        links = self._conn.execute(
+            "SELECT sc.cid, b.body FROM study_criteria sc JOIN criterion_bodies b "
+            "ON b.id = sc.body_id WHERE sc.study_id = ? ORDER BY sc.pos",
+            (row[0],),
+        ).fetchall()
+        return join_parse(json.loads(row[1]), [(cid, _unpack(body)) for cid, body in links])
+
+    def version(self) -> str:
+        """Changes with every write: a cache of anything read from the store keys on it."""
+        return self._meta("version") or ""
+
+    def match_rows(self, *, include_closed: bool = False) -> list[MatchRow]:
+        """The studies matching may judge (plasma-cell studies; open ones unless
+        ``include_closed``), found by the indexed flag: no other row is read."""
+        where = "plasma_cell = 1"
+        args: list[Any] = []
+        if not include_closed:
+            where += f" AND overall_status IN ({','.join('?' * len(OPEN_STATUSES))})"
+            args = sorted(OPEN_STATUSES)
+        rows = self._conn.execute(
+            f"SELECT id, nct_id, match_rec, criteria_head FROM studies WHERE {where} "
+            "ORDER BY nct_id",
+            args,
+        ).fetchall()
+        links: dict[int, list[tuple[bytes, int, str]]] = {}
+        for study_id, digest, body_id, cid in self._conn.execute(
+            "SELECT sc.study_id, b.digest, sc.body_id, sc.cid FROM study_criteria sc "
+            "JOIN criterion_bodies b ON b.id = sc.body_id "
+            f"WHERE sc.study_id IN (SELECT id FROM studies WHERE {where}) "
+            "ORDER BY sc.study_id, sc.pos",
+            args,
+        ):
+            links.setdefault(study_id, []).append((digest, body_id, cid))
+        return [
+            MatchRow(
+                nct_id=nct_id,
+                record=blob,
+                head=None if head is None else dict(json.loads(head)),
+                links=tuple(links.get(study_id, ())),
+            )
+            for study_id, nct_id, blob, head in rows
+        ]
+
+    def criterion_bodies(self, ids: Iterable[int]) -> dict[int, dict[str, Any]]:
+        """Stored criterion bodies (a parsed criterion without its id) by body id."""
+        wanted = sorted(set(ids))
+        out: dict[int, dict[str, Any]] = {}
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            for body_id, body in self._conn.execute(
+                f"SELECT id, body FROM criterion_bodies WHERE id IN ({marks})", chunk
+            ):
+                out[int(body_id)] = dict(_unpack(body))
+        return out
+
+    def get_models(self, nct_ids: Iterable[str]) -> dict[str, Study]:
+        """Full typed models (``extra`` left empty, as ``iter_studies``) for these ids."""
+        wanted = sorted({n.upper() for n in nct_ids})
+        out: dict[str, Study] = {}
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            for nct_id, blob in self._conn.execute(
+                f"SELECT nct_id, model FROM studies WHERE nct_id IN ({marks})", chunk
+            ):
+                out[nct_id] = Study.model_validate_json(zlib.decompress(blob))
+        return out
 
     def iter_studies(self, *, include_samples: bool = True) -> Iterator[Study]:
         """Every study by NCT id, streamed (``extra`` is left empty; ``get`` has it all)."""
@@ -355,7 +557,7 @@ class SqliteTrialStore:
             sites=int(c.execute("SELECT count(*) FROM sites").fetchone()[0]),
             criteria_parsed=int(
                 c.execute(
-                    "SELECT count(*) FROM studies WHERE criteria_json IS NOT NULL"
+                    "SELECT count(*) FROM studies WHERE criteria_head IS NOT NULL"
                 ).fetchone()[0]
             ),
             criteria_failed=int(
@@ -494,14 +696,31 @@ class SqliteTrialStore:
         return hits
 
     # ------------------------------------------------------------------ writing
-    def _prepare(self, record: StudyRecord) -> _Prepared:
+    def parse(self, study: Study) -> tuple[dict[str, Any] | None, str | None]:
+        """The stored parse of a study, or why there is none. Only plasma-cell studies (the
+        only ones matching ever judges) are parsed, and only texts of bounded length."""
+        from myelonav.trials.patient_match import is_candidate
+
+        if self.parse_criteria is None or not is_candidate(study, include_closed=True):
+            return None, None
+        size = len(study.eligibility.criteria_text)
+        if size > MAX_PARSE_CHARS:
+            return None, f"criteria text of {size:,} characters is parsed when matched"
+        try:
+            return self.parse_criteria(study), None
+        except Exception as exc:  # a parser bug must not abort a sync; it is recorded
+            return None, f"{type(exc).__name__}: {exc}"[:500]
+
+    def _prepare(
+        self,
+        record: StudyRecord,
+        parsed: tuple[dict[str, Any] | None, str | None] | None = None,
+    ) -> _Prepared:
+        from myelonav.trials.patient_match import is_candidate
+
         study = record.study
-        criteria_json = criteria_error = None
-        if self.parse_criteria is not None:
-            try:
-                criteria_json = json.dumps(self.parse_criteria(study), default=str)
-            except Exception as exc:  # a parser bug must not abort a sync; it is recorded
-                criteria_error = f"{type(exc).__name__}: {exc}"[:500]
+        head, error = self.parse(study) if parsed is None else parsed
+        criteria_head, bodies = split_parse(head) if head is not None else (None, [])
         text = study.search_text()
         return _Prepared(
             nct_id=study.nct_id,
@@ -515,8 +734,11 @@ class SqliteTrialStore:
             is_sample=int(study.is_sample),
             raw=_pack(record.raw),
             model=_model_blob(study),
-            criteria_json=criteria_json,
-            criteria_error=criteria_error,
+            plasma_cell=int(is_candidate(study, include_closed=True)),
+            match_rec=_match_blob(study),
+            criteria_head=criteria_head,
+            bodies=bodies,
+            criteria_error=error,
             fts=(
                 text["title"],
                 text["conditions"],
@@ -524,11 +746,12 @@ class SqliteTrialStore:
                 text["summary"],
                 text["criteria"],
             ),
+            # only sites a distance search can find (recruiting, with coordinates): the
+            # registry's closed and unlocated sites are most rows and never queried here
             sites=[
                 (loc.status, loc.lat, loc.lon, *_unit(loc.lat, loc.lon))
-                if loc.lat is not None and loc.lon is not None
-                else (loc.status, loc.lat, loc.lon, None, None, None)
                 for loc in study.locations
+                if loc.status == "RECRUITING" and loc.lat is not None and loc.lon is not None
             ],
         )
 
@@ -546,18 +769,21 @@ class SqliteTrialStore:
             source,
             p.raw,
             p.model,
-            p.criteria_json,
+            p.plasma_cell,
+            p.match_rec,
+            p.criteria_head,
             p.criteria_error,
             stamp,
         )
         if row is None:
             cur = conn.execute(
                 "INSERT INTO studies (brief_title, overall_status, phases, drug_ids, drug_classes, "
-                "targets, last_update, is_sample, source, raw, model, criteria_json, "
-                "criteria_error, stored_at, nct_id) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                "targets, last_update, is_sample, source, raw, model, plasma_cell, match_rec, "
+                "criteria_head, criteria_error, stored_at, nct_id) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (*values, p.nct_id),
             )
-            study_id = cur.lastrowid
+            study_id = int(cur.lastrowid or 0)
         else:
             study_id = int(row[0])
             self._fts_delete(conn, [study_id])
@@ -565,9 +791,11 @@ class SqliteTrialStore:
             conn.execute(
                 "UPDATE studies SET brief_title=?, overall_status=?, phases=?, drug_ids=?, "
                 "drug_classes=?, targets=?, last_update=?, is_sample=?, source=?, raw=?, model=?, "
-                "criteria_json=?, criteria_error=?, stored_at=? WHERE id = ?",
+                "plasma_cell=?, match_rec=?, criteria_head=?, criteria_error=?, stored_at=? "
+                "WHERE id = ?",
                 (*values, study_id),
             )
+        self._write_criteria(conn, study_id, p.bodies)
         conn.execute(
             "INSERT INTO studies_fts (rowid, title, conditions, interventions, summary, criteria) "
             "VALUES (?,?,?,?,?,?)",
@@ -578,6 +806,34 @@ class SqliteTrialStore:
                 "INSERT INTO sites (study_id, status, lat, lon, x, y, z) VALUES (?,?,?,?,?,?,?)",
                 [(study_id, *site) for site in p.sites],
             )
+
+    def _write_criteria(
+        self, conn: sqlite3.Connection, study_id: int, bodies: Sequence[tuple[bytes, bytes, str]]
+    ) -> None:
+        conn.execute("DELETE FROM study_criteria WHERE study_id = ?", (study_id,))
+        if not bodies:
+            return
+        conn.executemany(
+            "INSERT INTO criterion_bodies (digest, body) VALUES (?, ?) "
+            "ON CONFLICT (digest) DO NOTHING",
+            [(digest, body) for digest, body, _ in bodies],
+        )
+        links = []
+        for pos, (digest, _, cid) in enumerate(bodies):
+            body_id = conn.execute(
+                "SELECT id FROM criterion_bodies WHERE digest = ?", (digest,)
+            ).fetchone()[0]
+            links.append((study_id, pos, int(body_id), cid))
+        conn.executemany(
+            "INSERT INTO study_criteria (study_id, pos, body_id, cid) VALUES (?,?,?,?)", links
+        )
+
+    def _finish_write(self, conn: sqlite3.Connection) -> None:
+        """Drop criterion bodies no study uses any more; a new store version for caches."""
+        conn.execute(
+            "DELETE FROM criterion_bodies WHERE id NOT IN (SELECT body_id FROM study_criteria)"
+        )
+        self._set_meta(conn, "version", uuid.uuid4().hex)
 
     def _fts_delete(self, conn: sqlite3.Connection, ids: Sequence[int]) -> None:
         # a contentless FTS5 row is removed by replaying the exact text it was indexed with
@@ -605,6 +861,7 @@ class SqliteTrialStore:
             marks = ",".join("?" * len(chunk))
             self._fts_delete(conn, chunk)
             conn.execute(f"DELETE FROM sites WHERE study_id IN ({marks})", chunk)
+            conn.execute(f"DELETE FROM study_criteria WHERE study_id IN ({marks})", chunk)
             conn.execute(f"DELETE FROM studies WHERE id IN ({marks})", chunk)
         return len(ids)
 
@@ -619,6 +876,7 @@ class SqliteTrialStore:
                     self._write(conn, p, source, stamp)
                 if any(not p.is_sample for p in prepared):
                     removed = self._delete_where(conn, "source = ?", (SAMPLE_SOURCE,))
+                self._finish_write(conn)
                 self._set_meta(conn, "populated", stamp)
         except sqlite3.DatabaseError as exc:
             raise StoreError(
@@ -634,20 +892,20 @@ class SqliteTrialStore:
         """Run ``parse_criteria`` again over every stored study (after a parser upgrade)."""
         if self.parse_criteria is None:
             return 0
-        rows = self._conn.execute("SELECT id, model FROM studies").fetchall()
-        updates: list[tuple[str | None, str | None, int]] = []
-        for study_id, blob in rows:
-            study = Study.model_validate_json(zlib.decompress(blob))
-            try:
-                updates.append(
-                    (json.dumps(self.parse_criteria(study), default=str), None, study_id)
-                )
-            except Exception as exc:  # recorded per study, see _prepare
-                updates.append((None, f"{type(exc).__name__}: {exc}"[:500], study_id))
+        rows = self._conn.execute("SELECT id, model FROM studies WHERE plasma_cell = 1").fetchall()
+        updates: list[tuple[int, str | None, str | None, list[tuple[bytes, bytes, str]]]] = []
+        for study_id, blob in rows:  # parsed before the write transaction, never inside it
+            head, error = self.parse(Study.model_validate_json(zlib.decompress(blob)))
+            criteria_head, bodies = split_parse(head) if head is not None else (None, [])
+            updates.append((int(study_id), criteria_head, error, bodies))
         with self._tx() as conn:
-            conn.executemany(
-                "UPDATE studies SET criteria_json = ?, criteria_error = ? WHERE id = ?", updates
-            )
+            for study_id, criteria_head, error, bodies in updates:
+                conn.execute(
+                    "UPDATE studies SET criteria_head = ?, criteria_error = ? WHERE id = ?",
+                    (criteria_head, error, study_id),
+                )
+                self._write_criteria(conn, study_id, bodies)
+            self._finish_write(conn)
         return len(updates)
 
     def is_populated(self) -> bool:
@@ -724,7 +982,7 @@ class SqliteTrialStore:
             conn.executemany(
                 "INSERT INTO staging (run_id, nct_id, raw, model) VALUES (?,?,?,?) "
                 "ON CONFLICT (run_id, nct_id) DO UPDATE SET raw = excluded.raw, "
-                "model = excluded.model",
+                "model = excluded.model, parsed = NULL",
                 rows,
             )
             conn.execute(
@@ -743,17 +1001,22 @@ class SqliteTrialStore:
         if not run.fetched_all:
             raise StoreError(f"sync run {run_id} has not fetched every page", location=self.path)
         source = f"sync:{run.key}"
+        self._parse_staged(run_id)
         stamp = _now()
         written = criteria_failed = 0
         try:
             with self._tx() as conn:
                 staged = conn.execute(
-                    "SELECT raw, model FROM staging WHERE run_id = ?", (run_id,)
-                ).fetchall()
-                for raw_blob, model_blob in staged:
+                    "SELECT raw, model, parsed FROM staging WHERE run_id = ?", (run_id,)
+                )
+                for raw_blob, model_blob, parsed_blob in staged:
                     study = Study.model_validate_json(zlib.decompress(model_blob))
                     raw = _unpack(raw_blob)
-                    p = self._prepare(StudyRecord(study=study, raw=raw))
+                    stored = _unpack(parsed_blob) if parsed_blob is not None else {}
+                    p = self._prepare(
+                        StudyRecord(study=study, raw=raw),
+                        (stored.get("parse"), stored.get("error")),
+                    )
                     criteria_failed += p.criteria_error is not None
                     self._write(conn, p, source, stamp)
                     written += 1
@@ -769,6 +1032,7 @@ class SqliteTrialStore:
                 conn.execute(
                     "UPDATE runs SET status = 'done', finished_at = ? WHERE id = ?", (stamp, run_id)
                 )
+                self._finish_write(conn)
                 self._set_meta(conn, f"cursor:{run.key}", cursor.isoformat())
                 self._set_meta(
                     conn,
@@ -790,6 +1054,26 @@ class SqliteTrialStore:
             ) from exc
         return ApplyReport(written=written, removed=removed, criteria_failed=criteria_failed)
 
+    def _parse_staged(self, run_id: int, batch: int = 200) -> None:
+        """Parse every staged study not yet parsed, in small transactions of their own, so the
+        commit's write transaction never runs the parser (a sync interrupted here resumes
+        where it stopped)."""
+        while True:
+            rows = self._conn.execute(
+                "SELECT nct_id, model FROM staging WHERE run_id = ? AND parsed IS NULL LIMIT ?",
+                (run_id, batch),
+            ).fetchall()
+            if not rows:
+                return
+            updates = []
+            for nct_id, model_blob in rows:
+                head, error = self.parse(Study.model_validate_json(zlib.decompress(model_blob)))
+                updates.append((_pack({"parse": head, "error": error}), run_id, nct_id))
+            with self._tx() as conn:
+                conn.executemany(
+                    "UPDATE staging SET parsed = ? WHERE run_id = ? AND nct_id = ?", updates
+                )
+
     def abandon_run(self, run_id: int) -> None:
         with self._tx() as conn:
             conn.execute("DELETE FROM staging WHERE run_id = ?", (run_id,))
@@ -810,4 +1094,14 @@ class SqliteTrialStore:
         return total
 
 
-__all__ = ["FIELD_WEIGHTS", "SAMPLE_SOURCE", "SqliteTrialStore", "fts_query"]
+__all__ = [
+    "FIELD_WEIGHTS",
+    "MAX_PARSE_CHARS",
+    "SAMPLE_SOURCE",
+    "MatchRow",
+    "SqliteTrialStore",
+    "fts_query",
+    "join_parse",
+    "match_record",
+    "split_parse",
+]

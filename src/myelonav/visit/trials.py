@@ -106,21 +106,13 @@ def match_stored_trials(
     record: PatientRecord, as_of: dt.date, db: Path | None = None
 ) -> list[TrialRow]:
     """Match against every study in the local trial store (default location when ``db`` is
-    None), reading the criteria parsed at store time."""
-    from myelonav.trials.local import criteria_parser, open_store
-    from myelonav.trials.patient_match import stored_parse
+    None) through the match service (``myelonav.trials.match_service``), the same path as
+    ``trials match`` and the web trials page."""
+    from myelonav.trials.match_service import match_store
 
-    store = open_store(db, parse_criteria=criteria_parser())
-    try:
-        studies = list(store.iter_studies())
-        return match_trials(
-            record,
-            studies,
-            as_of=as_of,
-            parsed_of=lambda s: stored_parse(store.parsed_criteria(s.nct_id), s),
-        )
-    finally:
-        store.close()
+    run = match_store(record, as_of, db, origin=origin_of(record))
+    shown = [r for r in run.ranked if r.match.verdict is not Verdict.likely_ineligible][:10]
+    return trial_rows(shown, run.studies(shown))
 
 
 __all__ = [

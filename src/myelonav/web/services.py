@@ -119,9 +119,8 @@ def trial_matches(
     limit: int = 20,
 ) -> dict[str, Any]:
     """Stored trials judged and ranked for this record, JSON-ready."""
-    from myelonav.trials.local import criteria_parser, open_store
+    from myelonav.trials.match_service import match_store
     from myelonav.trials.matching import Verdict
-    from myelonav.trials.patient_match import match_patient, stored_parse
     from myelonav.trials.samples import SAMPLE_NOTICE
     from myelonav.trials.summary import summarize
 
@@ -131,20 +130,15 @@ def trial_matches(
         raise InputError(exc.message, location="near") from None
     if within_miles is None:
         within_miles = record.preferences.max_travel_miles if origin is not None else None
-    store = open_store(trials_db, parse_criteria=criteria_parser())
-    try:
-        studies = {s.nct_id: s for s in store.iter_studies()}
-        ranked = match_patient(
-            record, studies.values(), lambda s: stored_parse(store.parsed_criteria(s.nct_id), s),
-            as_of=as_of, origin=origin, within_miles=within_miles, include_closed=include_closed,
-        )
-    finally:
-        store.close()
+    run = match_store(record, as_of, trials_db, origin=origin, within_miles=within_miles,
+                      include_closed=include_closed)
+    ranked = run.ranked
     counts = {v.value: sum(1 for r in ranked if r.match.verdict is v) for v in Verdict}
     shown = [r for r in ranked
              if (include_ineligible or verdict == Verdict.likely_ineligible.value
                  or r.match.verdict is not Verdict.likely_ineligible)
              and (verdict is None or r.match.verdict.value == verdict)][:limit]
+    studies = run.studies(shown)
     trials = []
     for r in shown:
         m, study = r.match, studies[r.match.nct_id]
