@@ -384,3 +384,19 @@ def test_kernel_takes_datetime_dates_and_unlisted_patients() -> None:
         want = evaluate_cohort(long, baselines, engine="polars")
         got = evaluate_cohort(long, baselines)
         assert got[0].equals(want[0]) and got[1].equals(want[1])
+
+
+def test_without_numba_the_polars_stages_run(monkeypatch: Any) -> None:
+    import pytest
+
+    from myelonav.clinical.cohort import _kernel
+    from myelonav.errors import InputError
+
+    items = [Assessment(D0, serum_m=3.0), Assessment(D0 + dt.timedelta(30), serum_m=1.0)]
+    long, _ = to_long([(items, None, None)])
+    want = evaluate_cohort(long, engine="polars")
+    monkeypatch.setattr(_kernel, "HAVE_NUMBA", False)
+    got = evaluate_cohort(long)
+    assert got[0].equals(want[0]) and got[1].equals(want[1])
+    with pytest.raises(InputError, match="numba"):
+        evaluate_cohort(long, engine="kernel")
