@@ -104,9 +104,9 @@ def bench_match(args: argparse.Namespace, root: Path) -> None:
     bulk = root / "bulk"
     start = time.perf_counter()
     write_bulk_export(bulk, args.patients, seed=11)
-    store = root / "trials.sqlite3"
+    store = args.store or root / "trials.sqlite3"
     gen = time.perf_counter() - start
-    import_s = build_store(store, args.studies, args.myeloma_share)
+    import_s = 0.0 if store.exists() else build_store(store, args.studies, args.myeloma_share)
     print(f"data: {args.patients:,} synthetic patients as a Bulk Data export "
           f"({sum(f.stat().st_size for f in bulk.iterdir()) / 1e6:.1f} MB, {gen:.1f} s); "
           f"{args.studies:,} studies ({args.myeloma_share:.0%} myeloma) imported and parsed in "
@@ -124,16 +124,23 @@ def bench_match(args: argparse.Namespace, root: Path) -> None:
               f"{report.rows:,} rows)")
     for w in args.workers:
         with _cluster(w) as address:
-            start = time.perf_counter()
-            report = run_batch(bulk, root / f"out-{w}", store=store, as_of=AS_OF,
-                               scheduler=address)
-            wall = time.perf_counter() - start
+            from distributed import Client
+
+            with Client(address) as client:
+                cpu0 = sum(client.run(time.process_time).values())
+                start = time.perf_counter()
+                report = run_batch(bulk, root / f"out-{w}", store=store, as_of=AS_OF,
+                                   scheduler=address)
+                wall = time.perf_counter() - start
+                cpu = sum(client.run(time.process_time).values()) - cpu0
         rate = args.patients / wall
         base = base or rate
         print(f"Dask LocalCluster, {w} worker(s): {args.patients:,} patients x "
               f"{report.trials:,} trials in {wall:.1f} s (store load per worker included) = "
-              f"{rate:.1f} patients/s, {rate / w:.1f} per worker; speed-up vs 1 worker "
-              f"{rate / base:.2f}x; {report.rows:,} rows, {len(report.errors)} patient errors")
+              f"{rate:.2f} patients/s, {rate / w:.2f} per worker; workers' CPU {cpu:.1f} s = "
+              f"{args.patients / cpu:.2f} patients per worker CPU-second; speed-up vs 1 worker "
+              f"{rate / base:.2f}x (wall); {report.rows:,} rows, "
+              f"{len(report.errors)} patient errors")
     print(f"peak RSS: driver {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} "
           f"MiB, largest worker {_child_peak_mib():,.0f} MiB")
 
@@ -210,6 +217,7 @@ def main() -> None:
     parser.add_argument("--imwg-patients", type=int, default=200_000)
     parser.add_argument("--pandas-patients", type=int, default=2000)
     parser.add_argument("--skip-match", action="store_true")
+    parser.add_argument("--store", type=Path, help="reuse (or create and keep) this store")
     parser.add_argument("--skip-imwg", action="store_true")
     args = parser.parse_args()
     args.workers = [int(w) for w in args.workers.split(",")]
