@@ -1,13 +1,16 @@
-"""Benchmark the polars IMWG cohort engine on synthetic registry data (one core).
+"""Benchmark the IMWG cohort engine on synthetic registry data (one core).
 
-Prints input generation time, then for ``evaluate_cohort`` alone: assessments per second of
+Prints input generation time, the numba kernel's load/compile time (a tiny warm-up call; cached
+on disk after the first run), then for ``evaluate_cohort`` alone: assessments per second of
 wall time and per CPU-second, and the engine's peak resident memory (the process high-water
-mark is reset just before the engine runs, where the kernel allows it). Then the scalar
-engine's per-patient latency p50/p95 on a sample of the same patients, and whether the two
+mark is reset just before the engine runs, where the kernel allows it). With ``--compare``
+the staged polars engine runs too (same input; frames must be equal). Then the scalar
+engine's per-patient latency p50/p95 on a sample of the same patients, and whether the
 engines agree on every sampled assessment. ``--quick`` runs a small smoke test; ``--shuffle``
 hands the engine rows in random order (it then sorts them itself).
 
-    POLARS_MAX_THREADS=1 python benchmarks/bench_cohort.py [--quick] [--patients N --visits V]
+    POLARS_MAX_THREADS=1 python benchmarks/bench_cohort.py [--quick] [--compare]
+        [--patients N --visits V] [--engine auto|kernel|polars]
 """
 
 from __future__ import annotations
@@ -145,6 +148,8 @@ def main() -> None:
     parser.add_argument("--visits", type=int, default=11, help="assessments per patient incl. "
                         "the baseline")
     parser.add_argument("--shuffle", action="store_true", help="rows in random order")
+    parser.add_argument("--engine", choices=["auto", "kernel", "polars"], default="auto")
+    parser.add_argument("--compare", action="store_true", help="also time the polars stages")
     args = parser.parse_args()
     patients = 20_000 if args.quick else args.patients
     print(f"POLARS_MAX_THREADS={os.environ['POLARS_MAX_THREADS']} (polars {pl.__version__})")
@@ -159,21 +164,37 @@ def main() -> None:
           f"; {long.estimated_size('mb'):.0f} MB; generated in {gen_s:.1f} s wall "
           f"({gen_cpu:.1f} s CPU), not counted below")
 
+    start, cpu_start = time.perf_counter(), time.process_time()
+    evaluate_cohort(long.head(2000), engine=args.engine)
+    print(f"warm-up (numba compile or cache load): {time.perf_counter() - start:.1f} s wall, "
+          f"{time.process_time() - cpu_start:.1f} s CPU, not counted below")
+
     reset = _reset_peak()
     rss_before = _rss_mib()
     start, cpu_start = time.perf_counter(), time.process_time()
-    rows, summary = evaluate_cohort(long)
+    rows, summary = evaluate_cohort(long, engine=args.engine)
     elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu_start
     peak = _peak_mib()
     n = rows.height
-    print(f"cohort engine: {n:,} assessments (after baseline) in {elapsed:.2f} s wall = "
-          f"{n / elapsed:,.0f} assessments/s on one core; CPU time {cpu:.2f} s = "
+    print(f"cohort engine ({args.engine}): {n:,} assessments (after baseline) in {elapsed:.2f} s "
+          f"wall = {n / elapsed:,.0f} assessments/s on one core; CPU time {cpu:.2f} s = "
           f"{n / cpu:,.0f} assessments per CPU-second")
     if reset:
         print(f"engine peak RSS {peak:,.0f} MiB (resident before it ran, input included: "
               f"{rss_before:,.0f} MiB; so at most {peak - rss_before:,.0f} MiB extra)")
     else:
         print(f"process peak RSS {peak:,.0f} MiB (input generation included)")
+    if args.compare:
+        start, cpu_start = time.perf_counter(), time.process_time()
+        rows2, summary2 = evaluate_cohort(long, engine="polars")
+        elapsed2, cpu2 = time.perf_counter() - start, time.process_time() - cpu_start
+        same = rows2.equals(rows) and summary2.equals(summary)
+        print(f"polars stages: {n / elapsed2:,.0f} assessments/s wall, {n / cpu2:,.0f} per "
+              f"CPU-second; kernel/polars = {cpu2 / cpu:.1f}x per CPU-second; identical "
+              f"frames: {'yes' if same else 'NO'}")
+        del rows2, summary2
+        if not same:
+            raise SystemExit(1)
     dist = summary["best_rank"].value_counts().sort("best_rank")
     print("best confirmed response ranks (0=NE..7=sCR):",
           dict(zip(dist["best_rank"].to_list(), dist["count"].to_list(), strict=True)))

@@ -27,6 +27,7 @@ def _root(
 # Each module in myelonav.commands exposes ``register(app)``, adding its commands or sub-apps.
 # Keep the tuple in alphabetical order; add one name when a domain lands.
 COMMAND_MODULES: tuple[str, ...] = (
+    "batch",
     "clinical",
     "demo",
     "options",

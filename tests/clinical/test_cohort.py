@@ -21,9 +21,7 @@ def _maybe(strategy: st.SearchStrategy[Any], p_none: float = 0.4) -> st.SearchSt
     return st.one_of(st.none(), strategy) if p_none else strategy
 
 
-_serum = st.one_of(
-    st.integers(0, 80).map(lambda i: i / 10), st.floats(0, 12, allow_nan=False)
-)
+_serum = st.one_of(st.integers(0, 80).map(lambda i: i / 10), st.floats(0, 12, allow_nan=False))
 _urine = st.one_of(st.integers(0, 40).map(lambda i: i * 50.0), st.floats(0, 3000))
 _flc = st.one_of(st.integers(0, 400).map(lambda i: i * 5.0), st.floats(0, 5000))
 _flag = st.sampled_from([True, False])
@@ -76,9 +74,9 @@ _FIELDS = {
 }
 
 
-def to_long(cases: list[tuple[list[Assessment], dt.date | None, LightChain | None]]) -> tuple[
-    pl.DataFrame, pl.DataFrame
-]:
+def to_long(
+    cases: list[tuple[list[Assessment], dt.date | None, LightChain | None]],
+) -> tuple[pl.DataFrame, pl.DataFrame]:
     rows: list[tuple[int, dt.date, str, float]] = []
     bases: list[tuple[int, dt.date, str | None]] = []
     for pid, (items, baseline, involved) in enumerate(cases):
@@ -263,8 +261,12 @@ def test_bad_long_table_values_are_named() -> None:
     def one(measure: str | None, value: float) -> pl.DataFrame:
         return pl.DataFrame(
             {"patient": [1], "date": [D0], "measure": [measure], "value": [value]},
-            schema={"patient": pl.Int64, "date": pl.Date, "measure": pl.String,
-                    "value": pl.Float64},
+            schema={
+                "patient": pl.Int64,
+                "date": pl.Date,
+                "measure": pl.String,
+                "value": pl.Float64,
+            },
         )
 
     with pytest.raises(InputError, match="unknown measure 'serum_mm'"):
@@ -290,8 +292,15 @@ def test_bad_baselines_are_named() -> None:
 
 
 def test_patient_in_baselines_without_assessments_is_reported_not_graded() -> None:
-    long, _ = to_long([([Assessment(D0, serum_m=3.0),
-                         Assessment(D0 + dt.timedelta(30), serum_m=1.0)], None, None)])
+    long, _ = to_long(
+        [
+            (
+                [Assessment(D0, serum_m=3.0), Assessment(D0 + dt.timedelta(30), serum_m=1.0)],
+                None,
+                None,
+            )
+        ]
+    )
     base = pl.DataFrame({"patient": [0, 7], "baseline_date": [D0, D0]})
     rows, summary = evaluate_cohort(long, base)
     assert rows["patient"].to_list() == [0]
@@ -303,8 +312,11 @@ def test_patient_in_baselines_without_assessments_is_reported_not_graded() -> No
 def test_very_uneven_visit_counts_agree_with_scalar() -> None:
     """One long-followed patient among short ones (the nadir scan's row-doubling fallback)."""
     long_series = [
-        Assessment(D0 + dt.timedelta(days=30 * i), serum_m=round(4.0 - 0.3 * i + 0.5 * (i % 3), 1),
-                   urine_m=None if i % 4 else 300.0 + 10 * i)
+        Assessment(
+            D0 + dt.timedelta(days=30 * i),
+            serum_m=round(4.0 - 0.3 * i + 0.5 * (i % 3), 1),
+            urine_m=None if i % 4 else 300.0 + 10 * i,
+        )
         for i in range(60)
     ]
     short = [
@@ -320,3 +332,71 @@ def test_very_uneven_visit_counts_agree_with_scalar() -> None:
     for pid, (items, _, _) in enumerate(cases):
         scalar = evaluate(items, min(a.date for a in items))
         assert_agree(scalar, rows.filter(pl.col("patient") == pid), by_patient[pid])
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(st.one_of(patient_case(), long_patient_case()), min_size=1, max_size=8),
+    st.booleans(),
+    st.booleans(),
+)
+def test_kernel_and_polars_stages_give_identical_frames(
+    cases: list[tuple[list[Assessment], dt.date | None, LightChain | None]],
+    with_baselines: bool,
+    string_ids: bool,
+) -> None:
+    """The compiled one-pass kernel and the staged polars engine return equal frames."""
+    import pytest
+
+    from myelonav.clinical.cohort import _kernel
+
+    if not _kernel.HAVE_NUMBA:
+        pytest.skip("numba is not installed: only the polars stages run")
+    long, base = to_long(cases)
+    if string_ids:
+        long = long.with_columns(pl.format("p{}", pl.col("patient")).alias("patient"))
+        base = base.with_columns(pl.format("p{}", pl.col("patient")).alias("patient"))
+    kernel = evaluate_cohort(long, base if with_baselines else None, engine="kernel")
+    stages = evaluate_cohort(long, base if with_baselines else None, engine="polars")
+    assert kernel[0].equals(stages[0]), (kernel[0], stages[0])
+    assert kernel[1].equals(stages[1]), (kernel[1], stages[1])
+    assert kernel[0].schema == stages[0].schema
+    assert kernel[1].schema == stages[1].schema
+
+
+def test_kernel_takes_datetime_dates_and_unlisted_patients() -> None:
+    """Datetime dates, a patient listed without rows and one with rows but not listed."""
+    items = [
+        Assessment(D0, serum_m=3.0, kappa=400.0, lambda_=8.0),
+        Assessment(D0 + dt.timedelta(30), serum_m=1.0, kappa=90.0, lambda_=8.0),
+        Assessment(D0 + dt.timedelta(60), serum_m=2.0, serum_ife=True),
+    ]
+    long, _ = to_long([(items, None, None), (items, None, None)])
+    long = long.with_columns(pl.col("date").cast(pl.Datetime("us")))
+    base = pl.DataFrame(
+        {
+            "patient": [0, 5],
+            "baseline_date": [dt.datetime(2024, 1, 1)] * 2,
+            "involved": [None, "kappa"],
+        }
+    )
+    for baselines in (None, base):
+        want = evaluate_cohort(long, baselines, engine="polars")
+        got = evaluate_cohort(long, baselines)
+        assert got[0].equals(want[0]) and got[1].equals(want[1])
+
+
+def test_without_numba_the_polars_stages_run(monkeypatch: Any) -> None:
+    import pytest
+
+    from myelonav.clinical.cohort import _kernel
+    from myelonav.errors import InputError
+
+    items = [Assessment(D0, serum_m=3.0), Assessment(D0 + dt.timedelta(30), serum_m=1.0)]
+    long, _ = to_long([(items, None, None)])
+    want = evaluate_cohort(long, engine="polars")
+    monkeypatch.setattr(_kernel, "HAVE_NUMBA", False)
+    got = evaluate_cohort(long)
+    assert got[0].equals(want[0]) and got[1].equals(want[1])
+    with pytest.raises(InputError, match="numba"):
+        evaluate_cohort(long, engine="kernel")

@@ -43,12 +43,18 @@ def unpack_kind() -> list[pl.Expr]:
 def baseline_dates(lay: Layout, baselines: pl.DataFrame | pl.LazyFrame | None) -> pl.DataFrame:
     """One row per reported patient: patient, pid (null if no assessments), baseline_date,
     involved code (null = infer)."""
-    patients = lay.patients
+    return reported_patients(lay.patients, lay.first_date, baselines)
+
+
+def reported_patients(
+    patients: pl.DataFrame, first_date: pl.Series, baselines: pl.DataFrame | pl.LazyFrame | None
+) -> pl.DataFrame:
+    """``baseline_dates`` from the patients (pid, patient) and each one's first date."""
     if baselines is None:
         return patients.select(
             "patient",
             "pid",
-            lay.first_date.alias("baseline_date"),
+            first_date.alias("baseline_date"),
             pl.lit(None, dtype=pl.UInt8).alias("involved"),
         )
     b = baselines.lazy()

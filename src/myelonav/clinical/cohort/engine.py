@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+from typing import Literal
 
 import numpy as np
 import polars as pl
 
+from myelonav.clinical.cohort import _fast
 from myelonav.clinical.cohort._baseline import ROW_BASE, baseline_dates, baseline_frame, pack_kind
 from myelonav.clinical.cohort._classify import classify
 from myelonav.clinical.cohort._codes import (
@@ -24,6 +26,7 @@ from myelonav.clinical.cohort._nadir import prior_nadirs
 from myelonav.clinical.cohort._reshape import Layout, compact_long, scatter
 from myelonav.clinical.cohort._runs import positions
 from myelonav.clinical.cohort._summaries import patient_summaries
+from myelonav.errors import InputError
 
 
 @contextlib.contextmanager
@@ -46,8 +49,14 @@ def _no_huge_page_advice() -> Iterator[None]:
         toggle(before)
 
 
+Engine = Literal["auto", "kernel", "polars"]
+
+
 def evaluate_cohort(
-    long: pl.DataFrame | pl.LazyFrame, baselines: pl.DataFrame | pl.LazyFrame | None = None
+    long: pl.DataFrame | pl.LazyFrame,
+    baselines: pl.DataFrame | pl.LazyFrame | None = None,
+    *,
+    engine: Engine = "auto",
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Per-assessment results and per-patient summaries for a registry (IMWG 2016).
 
@@ -57,9 +66,19 @@ def evaluate_cohort(
     ``eff_path`` (``PATH_ENUM``), ``missing`` (``imwg.Missing`` bits), the prior nadirs and
     ``relapse_from_cr``. ``patients`` has the baseline path, confirmed best response,
     progression date and nadirs, one row per patient (of ``baselines`` when given).
+
+    ``engine``: "kernel" is the compiled one-pass kernel (needs numba and a Date/Datetime
+    ``date``), "polars" the staged column expressions; "auto" takes the kernel when it can.
+    Both give identical frames.
     """
+    use_kernel = engine == "kernel" or (engine == "auto" and _fast.usable(long))
+    if use_kernel and not _fast.usable(long):
+        raise InputError(
+            "the compiled cohort kernel needs numba and a Date or Datetime 'date' column",
+            location="date",
+        )
     with _no_huge_page_advice():
-        return _evaluate(long, baselines)
+        return _fast.evaluate(long, baselines) if use_kernel else _evaluate(long, baselines)
 
 
 def _evaluate(
