@@ -29,6 +29,7 @@ def _root(
 COMMAND_MODULES: tuple[str, ...] = (
     "clinical",
     "demo",
+    "knowledge",
     "options",
     "patient",
     "support",

@@ -173,7 +173,9 @@ def test_citation_needs_an_identifier_and_well_formed_ids() -> None:
         Citation.model_validate({"source": "Blood", "year": 2023, "doi": "doi:10.1/x"})
     with pytest.raises(ValidationError, match="pmid"):
         Citation.model_validate({"source": "Blood", "year": 2023, "pmid": "PMID123"})
-    assert Citation.model_validate({"source": "FDA label", "year": 2023, "url": "https://clinicaltrials.gov/study/NCT00000000"})
+    assert Citation.model_validate(
+        {"source": "FDA label", "year": 2023, "url": "https://clinicaltrials.gov/study/NCT00000000"}
+    )
 
 
 def test_unknown_agent_fails() -> None:
