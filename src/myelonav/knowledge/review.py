@@ -20,7 +20,7 @@ import yaml
 
 from myelonav.errors import InputError
 from myelonav.knowledge.loader import bundled_options
-from myelonav.knowledge.schema import Evidence, Option
+from myelonav.knowledge.schema import Evidence, Option, SafetyData
 
 _PERIOD = re.compile(r"(\d{1,4})([dwmy])")
 _DAYS = {"d": 1, "w": 7, "m": 30.4375, "y": 365.25}
@@ -112,7 +112,8 @@ def _content_entries() -> list[ReviewedEntry]:
 
 
 def _figures(option: Option) -> Iterator[FigureEntry]:
-    for entry in [*option.evidence, *option.safety.data]:
+    entries: list[Evidence | SafetyData] = [*option.evidence, *option.safety.data]
+    for entry in entries:
         names = sorted(entry.figures())
         if isinstance(entry, Evidence) and entry.n is not None:
             names.append("n")
