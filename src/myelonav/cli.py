@@ -30,6 +30,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "batch",
     "clinical",
     "demo",
+    "knowledge",
     "options",
     "patient",
     "support",

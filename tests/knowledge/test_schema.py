@@ -167,13 +167,15 @@ def test_cr_cannot_exceed_orr_and_grade3_cannot_exceed_any_grade() -> None:
 
 
 def test_citation_needs_an_identifier_and_well_formed_ids() -> None:
-    with pytest.raises(ValidationError, match="at least one of pmid, doi or url"):
+    with pytest.raises(ValidationError, match="at least one of pmid, doi, url or abstract"):
         Citation.model_validate({"source": "Blood", "year": 2023})
     with pytest.raises(ValidationError, match="doi"):
         Citation.model_validate({"source": "Blood", "year": 2023, "doi": "doi:10.1/x"})
     with pytest.raises(ValidationError, match="pmid"):
         Citation.model_validate({"source": "Blood", "year": 2023, "pmid": "PMID123"})
-    assert Citation.model_validate({"source": "FDA label", "year": 2023, "url": "https://x.y/z"})
+    assert Citation.model_validate(
+        {"source": "FDA label", "year": 2023, "url": "https://clinicaltrials.gov/study/NCT00000000"}
+    )
 
 
 def test_unknown_agent_fails() -> None:
@@ -323,7 +325,7 @@ def test_citations_are_collected_once_in_order() -> None:
     doc = minimal()
     doc["safety"]["data"] = [{"study": "S", "crs_pct": 50, "citation": dict(CITE)}]
     doc["rules"][0]["basis"] = "label"
-    label = {"source": "FDA label", "year": 2023, "url": "https://example.org/label"}
+    label = {"source": "FDA label", "year": 2023, "url": "https://www.accessdata.fda.gov/label"}
     doc["rules"][0]["citations"] = [label]
     option = Option.model_validate(doc)
     assert [c.source for c in option.citations()] == ["N Engl J Med", "FDA label"]

@@ -25,6 +25,7 @@ from pydantic import (
     model_validator,
 )
 
+from myelonav.knowledge.sources import FIGURE_KINDS, check_url, source_kind
 from myelonav.patient.vocabulary import DRUG_CLASSES, vocabulary
 
 SCHEMA_ID = "myelonav.option/1"
@@ -165,9 +166,6 @@ FACTS: dict[str, FactSpec] = {
     "anc": FactSpec("number", "Absolute neutrophil count.", unit="10^9/L"),
     "hemoglobin": FactSpec("number", "Hemoglobin.", unit="g/dL"),
     "bilirubin_mg_dl": FactSpec("number", "Total bilirubin.", unit="mg/dL"),
-    "igg_mg_dl": FactSpec(
-        "number", "Serum IgG (polyclonal immunity; IVIG threshold).", unit="mg/dL"
-    ),
     # ---- preferences
     "trial_interest": FactSpec(
         "enum", "Whether the patient wants to hear about clinical trials.", values=TRIAL_INTEREST
@@ -176,7 +174,63 @@ FACTS: dict[str, FactSpec] = {
         "number", "How far the patient is willing to travel for care.", unit="miles"
     ),
     "goals": FactSpec("set", "The patient's stated goals of care.", values=GOALS),
+    # ---- the clinical picture (computed by the picture module; unknown until it is merged)
+    "heart_failure": FactSpec("bool", "Heart failure (clinical diagnosis, any class)."),
+    "lvef_pct": FactSpec("number", "Left-ventricular ejection fraction.", unit="%"),
+    "peripheral_neuropathy_grade": FactSpec(
+        "number", "Current peripheral neuropathy grade (CTCAE).", unit="grade 0-4"
+    ),
+    "eye_disease": FactSpec("bool", "Corneal or ocular-surface disease."),
+    "active_infection": FactSpec("bool", "An active infection now (being treated or untreated)."),
+    "igg_mg_dl": FactSpec("number", "Serum polyclonal IgG (latest current value).", unit="mg/dL"),
+    "transfusion_dependent": FactSpec("bool", "Needs regular red-cell or platelet transfusions."),
+    "movement_disorder_after_car_t": FactSpec(
+        "bool", "Parkinsonism or another movement disorder after CAR T."
+    ),
+    "secondary_malignancy": FactSpec(
+        "bool", "A second cancer (e.g. MDS/AML, T-cell lymphoma) after myeloma treatment."
+    ),
+    "cord_compression": FactSpec("bool", "Spinal cord or nerve-root compression by myeloma."),
+    "triple_class_exposed": FactSpec("bool", "Exposed to a PI, an IMiD and an anti-CD38 antibody."),
+    "triple_class_refractory": FactSpec(
+        "bool", "Refractory to a PI, an IMiD and an anti-CD38 antibody."
+    ),
+    "penta_refractory": FactSpec(
+        "bool", "Refractory to two PIs, two IMiDs and an anti-CD38 antibody."
+    ),
+    "stopped_working_agents": FactSpec(
+        "set", "Agents the patient reports stopped working (vocabulary ids).", domain="drug_id"
+    ),
+    "rapid_progression": FactSpec(
+        "bool", "Rapidly rising disease or organ threat (kidney, calcium, cord, cytopenias)."
+    ),
+    "donor_available": FactSpec("bool", "A matched or haploidentical stem cell donor is known."),
+    "months_since_last_therapy": FactSpec(
+        "number", "Months from the last dose of any myeloma therapy.", unit="months"
+    ),
 }
+
+# The facts above that the clinical-picture module (issue 12) computes. Until it lands, the
+# engine leaves them unknown, so a rule that needs one says "need more information".
+PICTURE_FACTS: tuple[str, ...] = (
+    "heart_failure",
+    "lvef_pct",
+    "peripheral_neuropathy_grade",
+    "eye_disease",
+    "active_infection",
+    "igg_mg_dl",
+    "transfusion_dependent",
+    "movement_disorder_after_car_t",
+    "secondary_malignancy",
+    "cord_compression",
+    "triple_class_exposed",
+    "triple_class_refractory",
+    "penta_refractory",
+    "stopped_working_agents",
+    "rapid_progression",
+    "donor_available",
+    "months_since_last_therapy",
+)
 
 Op = Literal["eq", "ne", "lt", "le", "gt", "ge", "in", "contains", "is_known", "is_unknown"]
 _OPS_BY_TYPE: dict[FactType, frozenset[str]] = {
@@ -201,21 +255,62 @@ Url = Annotated[str, Field(pattern=r"^https?://\S+$")]
 
 
 class Citation(_Model):
-    """Where a figure comes from. At least one of pmid, doi or url is required."""
+    """Where a figure comes from. At least one of pmid, doi, url or abstract is required.
+
+    A URL must be on the allow-list of ``knowledge.sources`` (publisher, regulator, registry,
+    guideline, meeting or the organisation's own site): never a news site or a mirror.
+    """
 
     source: Text = Field(description='Journal, or "FDA label", or meeting abstract source.')
     year: int = Field(ge=1950, le=2100)
     pmid: str | None = Field(None, pattern=r"^\d{1,9}$")
     doi: str | None = Field(None, pattern=r"^10\.\d{4,9}/\S+$")
     url: Url | None = None
+    abstract: str | None = Field(
+        None, description="Meeting abstract identifier, e.g. 'ASH 2021 abstract 84'."
+    )
     title: str | None = None
     authors: str | None = None
 
+    @field_validator("url")
+    @classmethod
+    def _allowed_url(cls, url: str | None) -> str | None:
+        if url is not None and (problem := check_url(url)):
+            raise ValueError(problem)
+        return url
+
     @model_validator(mode="after")
     def _has_identifier(self) -> Citation:
-        if not (self.pmid or self.doi or self.url):
-            raise ValueError("a citation needs at least one of pmid, doi or url")
+        if not (self.pmid or self.doi or self.url or self.abstract):
+            raise ValueError("a citation needs at least one of pmid, doi, url or abstract")
         return self
+
+    def primary_identifier(self) -> str | None:
+        """The identifier that makes this a primary source for a figure, or None."""
+        if self.pmid:
+            return f"PMID {self.pmid}"
+        if self.doi:
+            return f"doi:{self.doi}"
+        if self.abstract:
+            return self.abstract
+        if self.url and source_kind(self.url) in FIGURE_KINDS:
+            return self.url
+        return None
+
+    def has_pmid_or_doi(self) -> bool:
+        return bool(self.pmid or self.doi)
+
+
+def _check_figure_citation(present: list[str], citation: Citation | None) -> None:
+    if not present:
+        return
+    if citation is None:
+        raise ValueError(f"figures {present} need a citation")
+    if citation.primary_identifier() is None:
+        raise ValueError(
+            f"figures {present} need a primary identifier (PMID, DOI, meeting abstract, or "
+            "the label/registry/guideline/publisher page)"
+        )
 
 
 YesNo = Literal["yes", "no", "partial", "not_reported"]
@@ -264,8 +359,7 @@ class Evidence(_Model):
     @model_validator(mode="after")
     def _figures_cited(self) -> Evidence:
         present = [f for f in (*_OUTCOME_FIGURES, "n") if getattr(self, f) is not None]
-        if present and self.citation is None:
-            raise ValueError(f"figures {present} need a citation")
+        _check_figure_citation(present, self.citation)
         cr, orr = self.cr_or_better_pct, self.orr_pct
         if cr is not None and orr is not None and cr > orr:
             raise ValueError("cr_or_better_pct cannot exceed orr_pct")
@@ -307,8 +401,7 @@ class SafetyData(_Model):
     @model_validator(mode="after")
     def _figures_cited(self) -> SafetyData:
         present = [f for f in _SAFETY_FIGURES if getattr(self, f) is not None]
-        if present and self.citation is None:
-            raise ValueError(f"figures {present} need a citation")
+        _check_figure_citation(present, self.citation)
         for total, severe in (
             ("crs_pct", "crs_grade3plus_pct"),
             ("icans_pct", "icans_grade3plus_pct"),
@@ -339,12 +432,29 @@ class ListPrice(_Model):
     date: dt.date
     url: Url | None = None
 
+    @field_validator("url")
+    @classmethod
+    def _primary_url(cls, url: str | None) -> str | None:
+        if url is not None and (problem := check_url(url, for_figure=True)):
+            raise ValueError(problem)
+        return url
+
 
 class AssistanceProgram(_Model):
+    """Help paying or getting to treatment, pointed at the organisation that runs it."""
+
     name: Text
     kind: Literal["manufacturer", "foundation", "government", "other"]
     url: Url | None = None
     notes: str | None = None
+    last_reviewed: dt.date | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _allowed_url(cls, url: str | None) -> str | None:
+        if url is not None and (problem := check_url(url)):
+            raise ValueError(problem)
+        return url
 
 
 Route = Literal[
@@ -372,6 +482,10 @@ class Logistics(_Model):
         description="Published list price, or null when none is published or verified."
     )
     assistance_programs: list[AssistanceProgram] = Field(default_factory=list)
+    cost_patient: str | None = Field(
+        None,
+        description="Plain words on what costs and logistics to expect (stays, travel, visits).",
+    )
     notes: str | None = None
     citations: list[Citation] = Field(
         default_factory=list, description="Sources for schedule, stay and REMS facts."
@@ -647,6 +761,7 @@ def fact_table() -> list[tuple[str, str, str, str]]:
 
 __all__ = [
     "FACTS",
+    "PICTURE_FACTS",
     "SCHEMA_ID",
     "TARGETS",
     "AllNode",

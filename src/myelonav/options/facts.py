@@ -27,6 +27,17 @@ class Facts:
     car_t: CarTOutcome | None = None
     picture: ClinicalPicture | None = None
 
+    def set(self, name: str, value: Any, source: str) -> None:
+        """Override one fact (what-if views and tests); the name must be a rule fact."""
+        if name not in FACTS:
+            raise KeyError(f"{name!r} is not a fact in knowledge.schema.FACTS")
+        self.values[name] = value
+        self.sources[name] = source
+        self.plain[name] = source
+
+    def unknown(self, name: str, why: str) -> None:
+        self.set(name, UNKNOWN, why)
+
     def known(self, name: str) -> bool:
         return self.values.get(name, UNKNOWN) is not UNKNOWN
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from myelonav import DISCLAIMER
+from myelonav.knowledge.cost import cost_help
 from myelonav.options.engine import Audience, EvidenceView, Status
 
 PATIENT_STATUS = {
@@ -13,6 +14,12 @@ PATIENT_STATUS = {
     Status.need_info: "More information needed",
     Status.unlikely: "Unlikely to fit you now",
 }
+
+# Below this many people, or from a selected (retrospective) series, a response rate is shown
+# with its size and a plain hedge, never as "about N in 10".
+SMALL_GROUP = 50
+_SELECTED_DESIGNS = frozenset({"retrospective", "case_series"})
+_POST_RANK = {"yes": 0, "partial": 1, "not_reported": 2, "no": 3}
 
 _EFFECT_LABEL = {
     "excludes": "against",
@@ -28,8 +35,7 @@ def _figures(e: EvidenceView, audience: Audience) -> str:
     parts: list[str] = []
     if audience == "patient":
         if "orr_pct" in f and isinstance(f["orr_pct"], float | int):
-            tens = round(float(f["orr_pct"]) / 10)
-            parts.append(f"{f['orr_pct']:g}% of people responded (about {tens} in 10)")
+            parts.append(_response_rate(float(f["orr_pct"]), e))
         if "cr_or_better_pct" in f:
             parts.append(
                 f"{f['cr_or_better_pct']:g}% had no myeloma found in blood tests (CR or better)"
@@ -60,6 +66,58 @@ def _figures(e: EvidenceView, audience: Audience) -> str:
                 value = f[key]
                 parts.append(template.format("NR" if value == "not_reached" else f"{value:g}"))
     return "; ".join(parts)
+
+
+def _response_rate(orr: float, e: EvidenceView) -> str:
+    selected = e.design in _SELECTED_DESIGNS
+    small = e.n is None or e.n < SMALL_GROUP
+    if not (selected or small):
+        return f"{orr:g}% of people responded (about {round(orr / 10)} in 10)"
+    size = f"of {e.n} people" if e.n else "(size not reported)"
+    group = "small group" if small else "group"
+    chosen = " chosen for this treatment" if selected else ""
+    return (
+        f"{orr:g}% responded, in a {group} {size}{chosen}; "
+        "results from small or selected groups are less certain"
+    )
+
+
+def _evidence_order(evidence: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Post-BCMA CAR T evidence first (as the engine ranks it), larger series first within."""
+    return sorted(
+        evidence, key=lambda e: (_POST_RANK.get(e["post_bcma_car_t"], 2), -(e.get("n") or 0))
+    )
+
+
+def _record_basis(reason: dict[str, Any]) -> str:
+    """What in the record a fired rule used (e.g. "refractory to pomalidomide, bortezomib")."""
+    if reason["result"] == "met":
+        return ""
+    used = [f["source"] for f in reason["facts"] if f["known"] and f["source"]]
+    return f" (from your record: {'; '.join(used)})" if used else ""
+
+
+def _cost_lines(option_id: str, audience: Audience, bullet: str) -> list[str]:
+    info = cost_help(option_id)
+    if info is None:
+        return []
+    lines: list[str] = []
+    if info.what_to_expect:
+        lines.append(f"{bullet}{info.what_to_expect}")
+    if info.list_price:
+        lines.append(f"{bullet}{info.list_price}")
+    for item in info.help:
+        where = f" ({item.url})" if item.url else ""
+        checked = (
+            f", checked {item.last_reviewed.isoformat()}"
+            if item.last_reviewed and audience == "clinician"
+            else ""
+        )
+        lines.append(f"{bullet}{item.name}{where}{checked}")
+    if not lines:
+        return []
+    head = "Cost and help paying:" if audience == "patient" else "Cost and assistance:"
+    return [head, *lines]
 
 
 def _evidence_line(e: EvidenceView, audience: Audience) -> str:
@@ -144,17 +202,19 @@ def render(
                     if audience == "patient"
                     else f" ({reason['rule']}, {_EFFECT_LABEL[reason['effect']]})"
                 )
-                out.append(f"{bullet}{reason['text']}{tag}{marks}")
+                basis = _record_basis(reason)
+                out.append(f"{bullet}{reason['text']}{basis}{tag}{marks}")
         if option["missing_information"]:
             out.append("What we do not know yet:" if audience == "patient" else "Missing:")
             for item in option["missing_information"]:
                 out.append(f"{bullet}{item}")
-        shown = option["evidence"][:max_evidence]
+        shown = _evidence_order(option["evidence"])[:max_evidence]
         if shown:
             out.append("What studies found:" if audience == "patient" else "Evidence:")
             for e in shown:
                 view = EvidenceView.model_validate(e)
                 out.append(f"{bullet}{_evidence_line(view, audience)}{refs.cite(view.citation)}")
+        out += _cost_lines(option["id"], audience, bullet)
         if audience == "clinician":
             out.append(f"Score {option['score']}: {', '.join(option['score_parts'])}")
         out.append("")
@@ -168,4 +228,4 @@ def render(
     return "\n".join(out)
 
 
-__all__ = ["PATIENT_STATUS", "render"]
+__all__ = ["PATIENT_STATUS", "SMALL_GROUP", "render"]

@@ -57,6 +57,7 @@ _ALLOWED_KEYS = frozenset(
         "target",
         "kind",
         "investigational",
+        "withdrawn_us",
     }
 )
 _KINDS = frozenset({"drug", "cell_therapy"})
@@ -83,6 +84,7 @@ class Drug:
     target: str | None = None
     kind: str = "drug"
     investigational: bool = False
+    withdrawn_us: str | None = None  # why and when its US approval or marketing ended
     names: tuple[str, ...] = field(default=(), compare=False)
 
     def is_(self, drug_class: str) -> bool:
@@ -138,8 +140,15 @@ class Drug:
             target=data.get("target"),
             kind=kind,
             investigational=bool(data.get("investigational", False)),
+            withdrawn_us=_withdrawn(data.get("withdrawn_us"), where),
             names=(data["id"], *abbreviations, *brands, *codes, *synonyms),
         )
+
+
+def _withdrawn(value: Any, where: str) -> str | None:
+    if value is not None and (not isinstance(value, str) or not value.strip()):
+        raise KnowledgeError("withdrawn_us must be a non-empty text", location=where)
+    return value
 
 
 class Vocabulary:
