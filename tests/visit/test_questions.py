@@ -269,3 +269,13 @@ def test_low_igg_rule_reads_the_picture(make: MakeRecord) -> None:
     # an IgG that is not current is unknown, and an unknown fact never fires a rule
     old = make(labs=[{"analyte": "igg", "date": "2025-01-01", "value": 310}])
     assert not [q for q in build_questions(old, AS_OF) if q.id == "ivig"]
+
+
+def test_cost_questions_name_the_help_for_options_that_may_fit() -> None:
+    from myelonav.samples import SAMPLE_AS_OF, sample_profile
+
+    record = sample_profile("sample-late-idecel-t1114")
+    qs = [q for q in build_questions(record, SAMPLE_AS_OF) if q.id.startswith("cost_help:")]
+    assert 1 <= len(qs) <= 2
+    assert all("Help that exists for" in q.why for q in qs)
+    assert all("{detail}" not in q.text for q in qs)

@@ -28,6 +28,7 @@ from myelonav.atomic import write_bytes_atomic
 from myelonav.clinical.car_t import car_t_facts
 from myelonav.clinical.staging import Stage, inputs_from_record, iss, r2_iss, r_iss
 from myelonav.errors import CalculationError
+from myelonav.knowledge.cost import cost_help
 from myelonav.options.report import options_report
 from myelonav.patient.lines import imwg_lines
 from myelonav.patient.models import PatientRecord
@@ -189,6 +190,13 @@ def packet_context(inputs: PacketInputs) -> dict[str, Any]:
         "lab_status": LAB_STATUS,
         "threshold_note": threshold_content().note,
         "options": _options(report),
+        "cost_help": [
+            found.as_json()
+            for o in report["options"]
+            if o["status"] in ("fits", "consider with caution")
+            and o["category"] != "supportive_care"
+            and (found := cost_help(o["id"])) is not None
+        ],
         "trials": [t.as_json() | {"verdict_text": t.verdict_text} for t in inputs.trials]
         if inputs.trials is not None else None,
         "questions": [q.as_json() for q in questions],

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from myelonav.clinical.thresholds import FEVER_C
+from myelonav.knowledge.cost import cost_help
 from myelonav.logic import UNKNOWN, Truth, deciding_facts, evaluate
 from myelonav.options.report import options_report
 from myelonav.patient.models import Analyte, PatientRecord
@@ -27,6 +28,7 @@ from myelonav.visit.schemas import QuestionTemplate, Trigger
 from myelonav.visit.trials import TrialRow
 
 MAX_TRIAL_QUESTIONS = 3
+MAX_COST_QUESTIONS = 2
 _STALE_WATCH = (
     Analyte.anc,
     Analyte.platelets,
@@ -221,6 +223,25 @@ def _make(t: QuestionTemplate, fact: str, detail: str = "", suffix: str = "") ->
     )
 
 
+def _fitting_treatments(report: dict[str, Any]) -> list[tuple[str, str]]:
+    """(id, name) of the treatments that may fit, best first (supportive care is not priced)."""
+    return [
+        (o["id"], o["name"])
+        for o in report.get("options", [])
+        if o.get("status") in ("fits", "consider with caution")
+        and o.get("category") != "supportive_care"
+    ]
+
+
+def _cost_fact(option_id: str, shown: str) -> str:
+    found = cost_help(option_id)
+    if found is None or not found.help:
+        return ""
+    names = _join([h.name for h in found.help], 3)
+    stay = f"{found.hospital_stay.rstrip('. ')}. " if found.hospital_stay else ""
+    return f"{stay}Help that exists for {shown}: {names}"
+
+
 def _trial_fact(row: TrialRow) -> str:
     parts = [f"myelonav rates you {row.verdict_text} for {row.nct_id}"]
     if row.is_sample:
@@ -250,6 +271,12 @@ def build_questions(
     for t in question_content().questions:
         if t.trigger is Trigger.always:
             out.append(_make(t, _core_fact(t.id, ctx)))
+        elif t.trigger is Trigger.fitting_option:
+            for option_id, name in _fitting_treatments(report)[:MAX_COST_QUESTIONS]:
+                shown = name[0].lower() + name[1:] if name.startswith(("A ", "An ")) else name
+                help_text = _cost_fact(option_id, shown)
+                if help_text:
+                    out.append(_make(t, help_text, shown, f":{option_id}"))
         elif t.trigger is Trigger.matched_trial:
             rows = [r for r in trials if r.verdict != "likely_ineligible"]
             for row in rows[:MAX_TRIAL_QUESTIONS]:

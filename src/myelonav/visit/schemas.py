@@ -25,6 +25,7 @@ class Trigger(StrEnum):
 
     always = "always"
     matched_trial = "matched_trial"
+    fitting_option = "fitting_option"  # once for each of the first options that may fit
     rule = "rule"
 
 
@@ -74,8 +75,11 @@ class QuestionTemplate(_Strict):
             raise ValueError("why must name the fact that put the question on the list: {fact}")
         if (self.when is None) == (self.trigger is Trigger.rule):
             raise ValueError("a question has a `when` rule exactly when its trigger is 'rule'")
-        if "{detail}" in self.text and self.trigger is not Trigger.matched_trial:
-            raise ValueError("only matched_trial questions take a {detail}")
+        if "{detail}" in self.text and self.trigger not in (
+            Trigger.matched_trial,
+            Trigger.fitting_option,
+        ):
+            raise ValueError("only matched_trial and fitting_option questions take a {detail}")
         if self.citations and self.last_reviewed is None:
             raise ValueError("a cited question needs last_reviewed")
         return self
