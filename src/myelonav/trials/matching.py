@@ -2,8 +2,10 @@
 
 Semantics (read before changing anything):
 
-* An atom states a fact about the patient; evaluation gives TRUE, FALSE or UNKNOWN, plus
-  SCREEN (routine item the study team checks) and ASK (text the parser did not understand).
+* An atom states a fact about the patient; evaluation gives true, false or unknown
+  (``myelonav.logic.Truth``, Kleene and/or). An unknown carries why (``Why``): a fact missing
+  from the record, a routine item the study team checks (screening), or text the parser did
+  not understand (ask the study team).
   An inclusion criterion is *met* when its tree is TRUE; an exclusion criterion is *met*
   (the patient is not excluded) when its tree is FALSE.
 * A missing or stale fact (older than 90 days for labs and disease measurements) is UNKNOWN,
@@ -24,13 +26,14 @@ import datetime as dt
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from enum import IntEnum, StrEnum
+from enum import StrEnum
 from functools import lru_cache
 from typing import Any
 
 from myelonav.clinical import renal
 from myelonav.clinical import thresholds as th
 from myelonav.errors import MyelonavError
+from myelonav.logic import Truth, all_of, any_of
 from myelonav.patient.models import (
     Analyte,
     AntigenStatus,
@@ -40,6 +43,7 @@ from myelonav.patient.models import (
 )
 from myelonav.patient.vocabulary import vocabulary
 from myelonav.trials._facts import CURRENT_DAYS, Exposure, PatientFacts
+from myelonav.trials.categories import TrialCategories, categorise
 from myelonav.trials.criteria import lexicon as lx
 from myelonav.trials.criteria.models import (
     AgeAtom,
@@ -64,22 +68,26 @@ from myelonav.trials.criteria.models import (
     TransplantAtom,
 )
 from myelonav.trials.criteria.parser import parse_criteria
+from myelonav.trials.criteria.residue import BOTH_WAYS
 from myelonav.trials.models import Study
 
 LAST_REVIEWED = "2026-11-25"
 
 
-class Tri(IntEnum):
-    """Truth of an atom. Ordered so that ``and`` keeps the lowest and ``or`` the highest."""
+class Why(StrEnum):
+    """Why a criterion or atom is unknown (the truth itself is three-valued: ``logic.Truth``).
 
-    FALSE = 0
-    UNKNOWN = 1
-    ASK = 2
-    SCREEN = 3
-    TRUE = 4
+    ``missing``: a fact the record does not hold; ``ask``: text (or a part of it) the parser did
+    not understand, so ask the study team; ``screening``: a routine item the study team checks.
+    When parts are combined, ``missing`` outranks ``ask``, which outranks ``screening``.
+    """
+
+    missing = "missing"
+    ask = "ask"
+    screening = "screening"
 
 
-_OR_RANK = {Tri.TRUE: 4, Tri.UNKNOWN: 3, Tri.ASK: 2, Tri.SCREEN: 1, Tri.FALSE: 0}
+_WHY_RANK = {Why.missing: 2, Why.ask: 1, Why.screening: 0}
 
 
 class Result(StrEnum):
@@ -133,6 +141,7 @@ class TrialMatch:
     unknown: list[str] = field(default_factory=list)  # ids of criteria we cannot judge
     ask_study_team: list[str] = field(default_factory=list)
     is_sample: bool = False
+    categories: TrialCategories | None = None
     _criteria: list[CriterionResult] | None = None
 
     @property
@@ -166,6 +175,7 @@ class TrialMatch:
             "title": self.title,
             "verdict": self.verdict.value,
             "is_sample": self.is_sample,
+            "categories": (self.categories or TrialCategories()).as_dict(),
             "failing": self.failing,
             "unknown": self.unknown,
             "ask_study_team": self.ask_study_team,
@@ -175,17 +185,19 @@ class TrialMatch:
 
 # --------------------------------------------------------------------------- atom evaluation
 
-Eval = tuple[Tri, str]
+Eval = tuple[Truth, str]
+# an atom's value: truth, the patient fact, and why it is unknown (None when known)
+Value = tuple[Truth, str, Why | None]
 _UNKNOWN_PREFIX = "unknown: "
 
 
-def _tri(value: bool) -> Tri:
-    return Tri.TRUE if value else Tri.FALSE
+def _tri(value: bool) -> Truth:
+    return Truth.of(value)
 
 
 def _age(f: PatientFacts, a: AgeAtom) -> Eval:
     if f.age is None:
-        return Tri.UNKNOWN, "age not recorded"
+        return Truth.unknown, "age not recorded"
     lo = f"{a.min_years:g}" if a.min_years is not None else ""
     hi = f"{a.max_years:g}" if a.max_years is not None else ""
     ok = (a.min_years is None or f.age >= a.min_years) and (
@@ -203,20 +215,20 @@ _KPS_RANGE = {0: (90, 100), 1: (70, 80), 2: (50, 60), 3: (30, 40), 4: (10, 20), 
 def _performance(f: PatientFacts, a: PerformanceAtom) -> Eval:
     ecog = f.record.latest_ecog(f.as_of)
     if ecog is None:
-        return Tri.UNKNOWN, "no ECOG performance status recorded"
+        return Truth.unknown, "no ECOG performance status recorded"
     when = f" on {ecog.date}" if ecog.date else ""
     if ecog.date is not None and (f.as_of - ecog.date).days > CURRENT_DAYS:
-        return Tri.UNKNOWN, f"last ECOG {ecog.score}{when} is more than {CURRENT_DAYS} days old"
+        return Truth.unknown, f"last ECOG {ecog.score}{when} is more than {CURRENT_DAYS} days old"
     if a.max_ecog is not None:
         return _tri(ecog.score <= a.max_ecog), f"ECOG {ecog.score}{when} (max {a.max_ecog})"
     assert a.min_karnofsky is not None
     low, high = _KPS_RANGE[ecog.score]
     fact = f"ECOG {ecog.score}{when} ≈ Karnofsky {low}-{high} (min {a.min_karnofsky})"
     if low >= a.min_karnofsky:
-        return Tri.TRUE, fact
+        return Truth.true, fact
     if high < a.min_karnofsky:
-        return Tri.FALSE, fact
-    return Tri.UNKNOWN, fact + "; the scales do not convert exactly"
+        return Truth.false, fact
+    return Truth.unknown, fact + "; the scales do not convert exactly"
 
 
 def _flc(f: PatientFacts) -> tuple[float | None, float | None, str]:
@@ -249,7 +261,7 @@ def _measurable(f: PatientFacts, a: MeasurableAtom) -> Eval:
             missing.append(f.lab_missing(Analyte.serum_m_protein, "serum M-protein"))
         elif lab.value + th.EPS >= a.serum_g_dl:
             return (
-                Tri.TRUE,
+                Truth.true,
                 f"serum M-protein {lab.value:g} g/dL on {lab.date} (>= {a.serum_g_dl:g})",
             )
         else:
@@ -260,7 +272,7 @@ def _measurable(f: PatientFacts, a: MeasurableAtom) -> Eval:
             missing.append(f.lab_missing(Analyte.urine_m_protein, "24-hour urine M-protein"))
         elif lab.value + th.EPS >= a.urine_mg_24h:
             return (
-                Tri.TRUE,
+                Truth.true,
                 f"urine M-protein {lab.value:g} mg/24h on {lab.date} (>= {a.urine_mg_24h:g})",
             )
         else:
@@ -275,7 +287,7 @@ def _measurable(f: PatientFacts, a: MeasurableAtom) -> Eval:
                 ratio < th.FLC_RATIO_NORMAL_LOW or ratio > th.FLC_RATIO_NORMAL_HIGH
             )
             if mg_dl + th.EPS >= a.flc_mg_dl and abnormal:
-                return Tri.TRUE, (
+                return Truth.true, (
                     f"involved {label} {mg_dl:g} mg/dL with abnormal ratio "
                     f"{ratio:.3g} (>= {a.flc_mg_dl:g} mg/dL)"
                 )
@@ -284,8 +296,8 @@ def _measurable(f: PatientFacts, a: MeasurableAtom) -> Eval:
             else:
                 below.append(f"involved {label} {mg_dl:g} mg/dL")
     if missing:
-        return Tri.UNKNOWN, "; ".join(below + missing)
-    return Tri.FALSE, "no measurable disease: " + "; ".join(below)
+        return Truth.unknown, "; ".join(below + missing)
+    return Truth.false, "no measurable disease: " + "; ".join(below)
 
 
 def _lines(f: PatientFacts, a: PriorLinesAtom) -> Eval:
@@ -346,8 +358,8 @@ def target_label(groups: Sequence[tuple[str, ...]], drugs: Sequence[str]) -> str
 def _exposure(f: PatientFacts, a: ExposureAtom) -> Eval:
     if a.any_therapy:
         if f.treated:
-            return Tri.TRUE, f"{f.line_count} prior lines of anti-myeloma therapy"
-        return Tri.FALSE, "no prior anti-myeloma therapy recorded"
+            return Truth.true, f"{f.line_count} prior lines of anti-myeloma therapy"
+        return Truth.false, "no prior anti-myeloma therapy recorded"
     label = target_label(a.groups, a.drugs)
     hits = [
         e
@@ -357,25 +369,25 @@ def _exposure(f: PatientFacts, a: ExposureAtom) -> Eval:
     names = list(dict.fromkeys(e.agent for e in hits))
     if a.allowed:
         had = f"; you have had {', '.join(names)}" if names else ""
-        return Tri.TRUE, f"prior {label} therapy is allowed{had}"
+        return Truth.true, f"prior {label} therapy is allowed{had}"
     if a.refractory:
         refr = [e for e in hits if e.refractory]
         agents = list(dict.fromkeys(e.agent for e in refr))
         if len(agents) >= a.min_agents:
-            return Tri.TRUE, f"refractory to {label}: {', '.join(agents)}"
+            return Truth.true, f"refractory to {label}: {', '.join(agents)}"
         if any(e.refractory is None for e in hits):
             return (
-                Tri.UNKNOWN,
+                Truth.unknown,
                 f"received {label} ({', '.join(names)}) but refractoriness not recorded",
             )
         if not hits:
             return _unresolved_or_false(f, f"no prior {label} therapy")
-        return Tri.FALSE, f"not refractory to {label} ({', '.join(names)})"
+        return Truth.false, f"not refractory to {label} ({', '.join(names)})"
     if len(names) >= a.min_agents:
-        return Tri.TRUE, f"prior {label}: {', '.join(names)}"
+        return Truth.true, f"prior {label}: {', '.join(names)}"
     if names:
         return (
-            Tri.FALSE,
+            Truth.false,
             f"prior {label}: {', '.join(names)} ({len(names)} of {a.min_agents} needed)",
         )
     return _unresolved_or_false(f, f"no prior {label} therapy")
@@ -384,8 +396,8 @@ def _exposure(f: PatientFacts, a: ExposureAtom) -> Eval:
 def _unresolved_or_false(f: PatientFacts, fact: str) -> Eval:
     unknown = sorted({e.agent for e in f.exposures if not e.known})
     if unknown:
-        return Tri.UNKNOWN, f"{fact} among known agents; not recognised: {', '.join(unknown)}"
-    return Tri.FALSE, fact
+        return Truth.unknown, f"{fact} among known agents; not recognised: {', '.join(unknown)}"
+    return Truth.false, fact
 
 
 def _event_date(f: PatientFacts, a: TimeSinceAtom) -> tuple[dt.date | None, str, bool]:
@@ -436,7 +448,7 @@ def _event_date(f: PatientFacts, a: TimeSinceAtom) -> tuple[dt.date | None, str,
 def _time_since(f: PatientFacts, a: TimeSinceAtom) -> Eval:
     when, label, known = _event_date(f, a)
     if not known or (when is None and a.event == "last_therapy" and "ended" in label):
-        return Tri.UNKNOWN, label
+        return Truth.unknown, label
     if when is None:
         return _tri(a.op == "ge"), f"{label} (window {a.days} days)"
     days = (f.as_of - when).days
@@ -449,8 +461,8 @@ def _transplant(f: PatientFacts, a: TransplantAtom) -> Eval:
     found = [t for t in f.record.transplants if a.kind == "any" or t.kind.value == a.kind]
     if found:
         dates = ", ".join(str(t.date) for t in found if t.date) or "date not recorded"
-        return Tri.TRUE, f"{found[0].kind.value} transplant ({dates})"
-    return Tri.FALSE, f"no {a.kind if a.kind != 'any' else ''} transplant recorded".replace(
+        return Truth.true, f"{found[0].kind.value} transplant ({dates})"
+    return Truth.false, f"no {a.kind if a.kind != 'any' else ''} transplant recorded".replace(
         "  ", " "
     )
 
@@ -529,12 +541,12 @@ def _lab(f: PatientFacts, a: LabAtom) -> Eval:
     if a.analyte in {"crcl", "egfr"}:
         value, fact = _kidney(f, a.analyte)
         if value is None or a.value is None:
-            return Tri.UNKNOWN, fact
+            return Truth.unknown, fact
         return _tri(_OPS[a.op](value, a.value)), f"{fact} ({word} {a.value:g})"
     analyte = _LAB_ANALYTE[a.analyte]
     lab = f.lab(analyte)
     if lab is None or lab.value is None:
-        return Tri.UNKNOWN, f.lab_missing(analyte, name)
+        return Truth.unknown, f.lab_missing(analyte, name)
     shown = f"{name} {lab.value:g} {unit} on {lab.date}"
     if a.uln_multiple is None:
         assert a.value is not None
@@ -546,20 +558,20 @@ def _lab(f: PatientFacts, a: LabAtom) -> Eval:
         )
     bracket = _ULN_BRACKET.get(a.analyte)
     if bracket is None:
-        return Tri.UNKNOWN, f"{shown}; upper limit of normal not recorded"
+        return Truth.unknown, f"{shown}; upper limit of normal not recorded"
     lo, hi = a.uln_multiple * bracket[0], a.uln_multiple * bracket[1]
     fact = f"{shown} ({word} {a.uln_multiple:g}xULN; lab ULN not recorded, so {lo:g}-{hi:g} {unit})"
     if a.op in {"le", "lt"}:
         if lab.value <= lo:
-            return Tri.TRUE, fact
+            return Truth.true, fact
         if lab.value > hi:
-            return Tri.FALSE, fact
+            return Truth.false, fact
     else:
         if lab.value >= hi:
-            return Tri.TRUE, fact
+            return Truth.true, fact
         if lab.value < lo:
-            return Tri.FALSE, fact
-    return Tri.UNKNOWN, fact + "; too close to call without your lab's normal range"
+            return Truth.false, fact
+    return Truth.unknown, fact + "; too close to call without your lab's normal range"
 
 
 # Plasma-cell leukaemia: ≥5% circulating plasma cells (IMWG 2021 definition; Fernández de
@@ -569,13 +581,13 @@ PCL_CIRCULATING_PCT = 5.0
 
 def _feature(f: PatientFacts, a: FeatureAtom, need_true: bool) -> Eval:
     rec = f.record
-    absent: Eval = (Tri.UNKNOWN, "") if need_true else (Tri.FALSE, "")
+    absent: Eval = (Truth.unknown, "") if need_true else (Truth.false, "")
     if a.feature == "non_secretory":
         iso = rec.diagnosis.isotype
         if iso.non_secretory:
-            return Tri.TRUE, "non-secretory myeloma recorded"
+            return Truth.true, "non-secretory myeloma recorded"
         if iso.heavy_chain or iso.light_chain:
-            return Tri.FALSE, f"secretory disease ({iso.label()})"
+            return Truth.false, f"secretory disease ({iso.label()})"
         return absent[0], "isotype not recorded"
     kinds = {
         "cns": {DiseaseSiteKind.cns},
@@ -598,21 +610,21 @@ def _feature(f: PatientFacts, a: FeatureAtom, need_true: bool) -> Eval:
         if cpc is not None and cpc.value is not None:
             if cpc.value + th.EPS >= PCL_CIRCULATING_PCT:
                 return (
-                    Tri.TRUE,
+                    Truth.true,
                     f"plasma cell leukemia ({cpc.value:g}% circulating plasma cells on {cpc.date})",
                 )
             if not sites and (f.as_of - cpc.date).days <= CURRENT_DAYS:
                 return (
-                    Tri.FALSE,
+                    Truth.false,
                     f"{cpc.value:g}% circulating plasma cells on {cpc.date} "
                     f"(< {PCL_CIRCULATING_PCT:g}%)",
                 )
     if sites:
         where = f" ({sites[0].location})" if sites[0].location else ""
-        return Tri.TRUE, f"{label} recorded{where}"
+        return Truth.true, f"{label} recorded{where}"
     if need_true:
-        return Tri.UNKNOWN, f"no {label} in the record"
-    return Tri.FALSE, f"no {label} recorded"
+        return Truth.unknown, f"no {label} in the record"
+    return Truth.false, f"no {label} recorded"
 
 
 def _antigen(f: PatientFacts, a: AntigenAtom) -> Eval:
@@ -627,12 +639,12 @@ def _antigen(f: PatientFacts, a: AntigenAtom) -> Eval:
         c for c in episodes if c.antigen_status_at_relapse not in (None, AntigenStatus.not_tested)
     ]
     if not tested:
-        return Tri.UNKNOWN, f"{target} expression at relapse not recorded"
+        return Truth.unknown, f"{target} expression at relapse not recorded"
     c = tested[-1]
     status = c.antigen_status_at_relapse
     assert status is not None
     if status is AntigenStatus.negative:
-        return Tri.FALSE, f"{target} negative at relapse after CAR T"
+        return Truth.false, f"{target} negative at relapse after CAR T"
     fact = f"{target} {status.value} at relapse after CAR T"
     if a.after_latest_relapse:
         tested_on = c.antigen_status_date or c.progression_date or c.infusion_date
@@ -646,27 +658,27 @@ def _antigen(f: PatientFacts, a: AntigenAtom) -> Eval:
             and (e.end is None or e.end > tested_on)
         ]
         if later:
-            return Tri.UNKNOWN, (
+            return Truth.unknown, (
                 f"{target} {status.value} at post-CAR T relapse, but not re-tested "
                 f"after the most recent relapse (on {later[-1].source})"
             )
-    return Tri.TRUE, fact
+    return Truth.true, fact
 
 
 def _cytogenetic(f: PatientFacts, a: CytogeneticAtom) -> Eval:
     abn = CytogeneticAbnormality(a.abnormality)
     found = f.record.has_abnormality(abn)
     if found is True:
-        return Tri.TRUE, f"{abn.value} on FISH"
+        return Truth.true, f"{abn.value} on FISH"
     if found is False:
-        return Tri.FALSE, f"{abn.value} tested and not found"
+        return Truth.false, f"{abn.value} tested and not found"
     reported = sorted({c.abnormality.value for c in f.record.cytogenetics if c.detected})
     if f.record.cytogenetics:
         return (
-            Tri.FALSE,
+            Truth.false,
             f"FISH reports {', '.join(reported) or 'no abnormality'}; {abn.value} not reported",
         )
-    return Tri.UNKNOWN, "no FISH results in the record"
+    return Truth.unknown, "no FISH results in the record"
 
 
 def _disease_state(f: PatientFacts, a: DiseaseStateAtom) -> Eval:
@@ -693,51 +705,59 @@ def _disease_state(f: PatientFacts, a: DiseaseStateAtom) -> Eval:
             )
         elif state == "smoldering":
             answers.append(
-                (Tri.FALSE, "active relapsed/refractory myeloma, not smoldering myeloma")
+                (Truth.false, "active relapsed/refractory myeloma, not smoldering myeloma")
                 if treated
-                else (Tri.UNKNOWN, "untreated; whether smoldering is not recorded")
+                else (Truth.unknown, "untreated; whether smoldering is not recorded")
             )
         elif state == "active_mm":
             answers.append(
-                (Tri.TRUE, "treated (active) multiple myeloma")
+                (Truth.true, "treated (active) multiple myeloma")
                 if treated
                 else (
-                    Tri.UNKNOWN,
+                    Truth.unknown,
                     "untreated; whether myeloma-defining events are present is not recorded",
                 )
             )
         elif state == "al_amyloidosis":
             answers.append(
-                (Tri.FALSE, "diagnosis is multiple myeloma; AL amyloidosis not recorded")
+                (Truth.false, "diagnosis is multiple myeloma; AL amyloidosis not recorded")
             )
         else:
-            answers.append((Tri.FALSE, "diagnosis is multiple myeloma, not MGUS"))
-    best = max(answers, key=lambda x: _OR_RANK[x[0]])
-    return best
+            answers.append((Truth.false, "diagnosis is multiple myeloma, not MGUS"))
+    rank = {Truth.true: 2, Truth.unknown: 1, Truth.false: 0}
+    return max(answers, key=lambda x: rank[x[0]])
 
 
 _OTHER_TERMS = re.compile(r"\bBCMA\b|\bGPRC5D\b|\bCAR[\s-]?T\b|\bbispecific\b|\bFcRH5\b", re.I)
 
 
-def _other(f: PatientFacts, a: OtherAtom) -> Eval:
+def _other(f: PatientFacts, a: OtherAtom) -> Value:
     """Text we could not structure. If it names something this patient has had, it matters."""
     named = {d.id for d in vocabulary().find_in_text(a.text)}
     had = sorted(named & {e.agent for e in f.exposures})
     classes = {c for e in f.exposures for c in e.classes}
     if had:
-        return Tri.UNKNOWN, f"mentions {', '.join(had)}, which you have had; ask the study team"
+        return (
+            Truth.unknown,
+            f"mentions {', '.join(had)}, which you have had; ask the study team",
+            Why.missing,
+        )
     if _OTHER_TERMS.search(a.text) and classes & {
         "bcma_directed",
         "gprc5d_directed",
         "car_t",
         "bispecific",
     }:
-        return Tri.UNKNOWN, "mentions a therapy type you have had; ask the study team"
-    return Tri.ASK, "ask the study team"
+        return (
+            Truth.unknown,
+            "mentions a therapy type you have had; ask the study team",
+            Why.missing,
+        )
+    return Truth.unknown, "ask the study team", Why.ask
 
 
-def _screening(a: ScreeningAtom) -> Eval:
-    return Tri.SCREEN, "the study team will check"
+def _screening(a: ScreeningAtom) -> Value:
+    return Truth.unknown, "the study team will check", Why.screening
 
 
 def _needs_true(section: Section, negations: int) -> bool:
@@ -773,8 +793,8 @@ class Matcher:
 
     def __init__(self, facts: PatientFacts) -> None:
         self.facts = facts
-        self._cache: dict[tuple[object, bool], Eval] = {}
-        self._by_id: dict[tuple[int, bool], tuple[Node, Eval]] = {}
+        self._cache: dict[tuple[object, bool], Value] = {}
+        self._by_id: dict[tuple[int, bool], tuple[Node, Value]] = {}
         # criterion text -> answer, one table per section (the parser is deterministic, so equal
         # text in the same section means an equal tree; str hashes are cached)
         self._inclusion: dict[str, tuple[Result, str]] = {}
@@ -786,7 +806,7 @@ class Matcher:
         self._studies = {}
         self._registry: dict[int, tuple[Criterion, tuple[Result, str]]] = {}
 
-    def atom(self, node: Node, need_true: bool) -> Eval:
+    def atom(self, node: Node, need_true: bool) -> Value:
         # by identity first (the parser shares atoms between texts; hashing a model is slow),
         # then by value
         seen = self._by_id.get((id(node), need_true))
@@ -799,8 +819,12 @@ class Matcher:
         self._by_id[(id(node), need_true)] = (node, hit)
         return hit
 
-    def _atom(self, node: Node, need_true: bool) -> Eval:
+    def _atom(self, node: Node, need_true: bool) -> Value:
         f = self.facts
+        if isinstance(node, ScreeningAtom):
+            return _screening(node)
+        if isinstance(node, OtherAtom):
+            return _other(f, node)
         if isinstance(node, FeatureAtom):
             tri, fact = _feature(f, node, need_true != node.negate)
         elif isinstance(node, AgeAtom):
@@ -825,28 +849,34 @@ class Matcher:
             tri, fact = _cytogenetic(f, node)
         elif isinstance(node, DiseaseStateAtom):
             tri, fact = _disease_state(f, node)
-        elif isinstance(node, ScreeningAtom):
-            tri, fact = _screening(node)
-        elif isinstance(node, OtherAtom):
-            tri, fact = _other(f, node)
         else:  # pragma: no cover - Group handled by tree()
             raise TypeError(type(node).__name__)
-        if node.negate and tri in (Tri.TRUE, Tri.FALSE):
-            tri = Tri.FALSE if tri is Tri.TRUE else Tri.TRUE
-        return tri, fact
+        if node.negate:
+            tri = tri.negate()
+        return tri, fact, None if tri.known else Why.missing
 
-    def tree(self, node: Node, need_true: bool) -> tuple[Tri, list[tuple[Tri, str]]]:
-        """Value of a tree plus the (value, fact) of each atom that decided it."""
+    def tree(
+        self, node: Node, need_true: bool
+    ) -> tuple[Truth, Why | None, list[tuple[Truth, str]]]:
+        """Value of a tree (Kleene, ``myelonav.logic``), why it is unknown, and the
+        (truth, fact) of each atom that decided it."""
         if not isinstance(node, Group):
-            single = self.atom(node, need_true)
-            return single[0], [single]
+            truth, fact, atom_why = self.atom(node, need_true)
+            return truth, atom_why, [(truth, fact)]
         parts = [self.tree(item, need_true) for item in node.items]
-        values = [p[0] for p in parts]
-        value = min(values) if node.op == "and" else max(values, key=_OR_RANK.__getitem__)
-        if value is Tri.ASK or value is Tri.SCREEN or (node.op == "and" and value is Tri.TRUE):
-            return value, [fact for p in parts for fact in p[1]]
-        deciding = [fact for p in parts if p[0] is value for fact in p[1]]
-        return value, deciding or [fact for p in parts for fact in p[1]]
+        truths = [p[0] for p in parts]
+        value = all_of(truths) if node.op == "and" else any_of(truths)
+        why: Why | None = None
+        if value is Truth.unknown:
+            why = max(
+                (p[1] or Why.missing for p in parts if p[0] is Truth.unknown),
+                key=_WHY_RANK.__getitem__,
+            )
+        everything = [fact for p in parts for fact in p[2]]
+        if why in (Why.ask, Why.screening) or (node.op == "and" and value is Truth.true):
+            return value, why, everything
+        deciding = [fact for p in parts if p[0] is value and p[1] is why for fact in p[2]]
+        return value, why, deciding or everything
 
     def criterion(self, c: Criterion) -> CriterionResult:
         result, fact = self.judge(c)
@@ -949,18 +979,34 @@ class Matcher:
 
     def _judge(self, c: Criterion) -> tuple[Result, str]:
         need_true = c.section is Section.inclusion
-        value, facts = self.tree(c.tree, need_true)
-        if value is Tri.TRUE:
-            result = Result.met if need_true else Result.not_met
-        elif value is Tri.FALSE:
-            result = Result.not_met if need_true else Result.met
-        elif value is Tri.UNKNOWN:
-            result = Result.unknown
-        elif value is Tri.SCREEN:
-            result = Result.screening
-        else:
-            result = Result.ask
-        return result, "; ".join(dict.fromkeys(fact for _, fact in facts if fact))
+        value, why, facts = self.tree(c.tree, need_true)
+        return outcome(c, need_true, value, why, facts)
+
+
+def outcome(
+    c: Criterion,
+    need_true: bool,
+    value: Truth,
+    why: Why | None,
+    facts: Sequence[tuple[Truth, str]],
+) -> tuple[Result, str]:
+    """A criterion's result from its tree's value."""
+    shown = "; ".join(dict.fromkeys(fact for _, fact in facts if fact))
+    if value is Truth.unknown:
+        if why is Why.screening:
+            return Result.screening, shown
+        if why is Why.ask:
+            return Result.ask, shown
+        return Result.unknown, shown
+    met = (value is Truth.true) == need_true
+    if met and not any(u.startswith(BOTH_WAYS) for u in c.unaccounted):
+        return Result.met, shown
+    if c.unaccounted:
+        # safety by construction: a part of the text was not understood, so the criterion
+        # cannot be called failed; show what was not understood
+        left = "; ".join(c.unaccounted)
+        return Result.unknown, f"{shown}; not understood: {left} (ask the study team)".lstrip("; ")
+    return (Result.met if met else Result.not_met), shown
 
 
 # --------------------------------------------------------------------------- study level
@@ -1047,6 +1093,7 @@ def match_study(matcher: Matcher, study: Study, parsed: ParsedCriteria | None = 
         unknown=list(j.unknown),
         ask_study_team=list(j.ask),
         is_sample=study.is_sample,
+        categories=categorise(study),
     )
 
 
@@ -1075,13 +1122,14 @@ __all__ = [
     "Matcher",
     "ParsedJudgement",
     "Result",
-    "Tri",
     "TrialMatch",
     "Verdict",
+    "Why",
     "condition_criterion",
     "match_studies",
     "match_study",
     "matcher_for",
+    "outcome",
     "registry_age_criterion",
     "target_label",
 ]

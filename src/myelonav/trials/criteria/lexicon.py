@@ -96,6 +96,24 @@ EXCEPTION = _c(
     r"\s*([^.;()]*)"
 )
 EXAMPLES = _c(r"\((?:\s*(?:including|e\.g\.|eg|such as|i\.e\.|ie|for example)\b)[^()]*\)")
+# An example list outside parentheses (", e.g., bortezomib or carfilzomib", "such as …"): the
+# examples illustrate a class, they are not a requirement of their own.
+EXAMPLE_TAIL = _c(r",?\s*\b(?:e\.\s?g\.?|such\s+as|for\s+example|for\s+instance)(?=[\s,:])[^;.()]*")
+REFRACTORY_DEFINITION = _c(
+    r"\b(?:dis(?:ease)?\s+)?progress\w*\s+(?:(?:while\s+)?on\s+(?:or\s+)?|during\s+(?:or\s+)?)?"
+    r"(?:within|<=?)\s*(?:\d{1,3}|sixty|thirty)\s*(?:days?|weeks?|months?)\s+"
+    r"(?:of|after|from|following)\s+(?:the\s+)?(?:last|final|completion|end|discontinuation|"
+    r"stopping|cessation)\b(?:\s+(?:dose|administration|treatment|therapy|of\s+(?:therapy|"
+    r"treatment)))?"
+)
+# A drug named as part of a procedure of this study (lymphodepletion, conditioning,
+# premedication, bridging) is not a record of prior exposure.
+PROCEDURAL = _c(
+    r"\blympho[\s-]?deplet\w*|\bconditioning\b|\bpre[\s-]?medicat\w*|\bbridging\b|"
+    r"\bbefore\s+receiving\b|\bto\s+receive\b|\bable\s+to\s+(?:receive|tolerate)\b|"
+    r"\bcandidate\s+for\b|\bas\s+part\s+of\s+(?:this|the)\s+(?:study|protocol|trial)\b|"
+    r"\b(?:study|protocol)[\s-](?:specified|required|mandated)\b|\bfor\s+mobili[sz]ation\b"
+)
 
 RRMM_PHRASE = _c(
     r"\b(?:relapsed|refractory|relapsed\s*(?:and/or|/|or|and)\s*refractory|r/r)\s+"

@@ -17,7 +17,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-PARSER_VERSION = "1"
+PARSER_VERSION = "2"
 
 
 class _Frozen(BaseModel):
@@ -298,6 +298,12 @@ class Criterion(_Frozen):
     kinds: tuple[CriterionKind, ...] = Field(description="What the criterion is about, main first.")
     exception: str | None = Field(
         None, description="An 'unless/except/allowed if' clause the parser could not structure."
+    )
+    unaccounted: tuple[str, ...] = Field(
+        (),
+        description="Clinically meaningful parts of the text no recogniser accounted for "
+        "(exceptions, permissions, conditions, region notes, target or time qualifiers). A "
+        "criterion with any of these is never judged 'not met': it is 'ask the study team'.",
     )
 
     @property

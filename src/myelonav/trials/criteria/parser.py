@@ -41,6 +41,7 @@ from myelonav.trials.criteria.models import (
     TimeSinceAtom,
     TransplantAtom,
 )
+from myelonav.trials.criteria.residue import unaccounted
 from myelonav.trials.criteria.sections import split_sections
 from myelonav.trials.criteria.units import (
     Comparison,
@@ -137,6 +138,9 @@ def _performance(seg: str) -> list[Node]:
     if ecog is not None:
         first = int(ecog.group(2))
         rest = [int(x) for x in re.findall(r"\d", ecog.group(3) or "")]
+        if max([first, *rest]) > 5:
+            ecog = None  # off the 0-5 scale: a registry slip, flagged by residue, not guessed
+    if ecog is not None:
         op = ecog.group(1)
         if op in {">=", ">"} or ecog.group(4):
             limit = first + (1 if op == ">" else 0)
@@ -315,7 +319,13 @@ def _lines(seg: str) -> list[Node]:
     if op in {">=", ">"}:
         return [PriorLinesAtom(min_lines=n + (1 if op == ">" else 0))]
     if op in {"<=", "<"}:
-        return [PriorLinesAtom(max_lines=n - (1 if op == "<" else 0))]
+        # "at least 1 and no more than 4 prior lines" (">= 1 and <= 4"): both bounds
+        low = re.search(r"(>=|>)\s*(\d{1,2})\s+(?:and|but)\s*$", before)
+        top = max(0, n - (1 if op == "<" else 0))
+        if low is not None:
+            bottom = int(low.group(2)) + (1 if low.group(1) == ">" else 0)
+            return [PriorLinesAtom(min_lines=bottom, max_lines=max(bottom, top))]
+        return [PriorLinesAtom(max_lines=top)]
     if "more" in trailing or "greater" in trailing:
         return [PriorLinesAtom(min_lines=n)]
     if "fewer" in trailing or "less" in trailing:
@@ -779,12 +789,13 @@ def _parse_segment_uncached(
     atoms += class_sets
     has_context = bool(lx.EXPOSURE_CONTEXT.search(seg))
     toxicity = bool(lx.TOXICITY.search(seg))  # "CRS after prior CAR T": the therapy qualifies
-    wanted = (has_context or lx.TIME_WINDOW.search(seg)) and not toxicity
+    procedural = bool(lx.PROCEDURAL.search(seg))
+    wanted = (has_context or lx.TIME_WINDOW.search(seg)) and not toxicity and not procedural
     mentions = _therapy_mentions(seg, antigen_spans) if wanted else []
     targets = _targets(seg, mentions)
     time_atoms, used = _time_windows(seg, section, targets)
     atoms += time_atoms
-    if has_context and not class_sets and not toxicity:
+    if has_context and not class_sets and not toxicity and not procedural:
         remaining = [t for i, t in enumerate(targets) if i not in used]
         # inclusion "progression after CAR T or a bispecific, last dose >= 4 weeks ago":
         # the window does not replace the requirement to have had it
@@ -940,10 +951,42 @@ def _exception_groups(exceptions: list[str]) -> tuple[tuple[tuple[str, ...], ...
     return tuple(dict.fromkeys(groups)), leftover
 
 
+# An item longer than this is not one criterion but a flattened list or pasted text; it is
+# shown as "ask the study team" rather than read (keeps parsing time bounded).
+MAX_ITEM_CHARS = 3000
+
+
 def parse_criterion(text: str, section: Section, criterion_id: str) -> Criterion:
-    """One item of eligibility text → a ``Criterion`` with its and/or tree."""
+    """One item of eligibility text → a ``Criterion`` with its and/or tree.
+
+    Never raises on odd text: anything a recogniser cannot represent (a number off its scale,
+    an overflowing value) leaves the item as "ask the study team" with the reason shown."""
+    if len(text) > MAX_ITEM_CHARS:
+        return _unread(text, section, criterion_id, "too long to read as one criterion")
+    try:
+        return _parse_criterion(text, section, criterion_id)
+    except (ValueError, OverflowError, ArithmeticError, RecursionError) as exc:
+        return _unread(text, section, criterion_id, f"could not be read ({type(exc).__name__})")
+
+
+def _unread(text: str, section: Section, criterion_id: str, why: str) -> Criterion:
+    short = text.strip()[:MAX_ITEM_CHARS] or "(empty)"
+    return Criterion(
+        id=criterion_id,
+        section=section,
+        text=text.strip(),
+        tree=OtherAtom(text=short),
+        kinds=(CriterionKind.other,),
+        unaccounted=(why,),
+    )
+
+
+def _parse_criterion(text: str, section: Section, criterion_id: str) -> Criterion:
     norm = normalise_ops(normalise(text))
-    norm = lx.EXAMPLES.sub(" ", norm)
+    norm = lx.EXAMPLE_TAIL.sub(" ", lx.EXAMPLES.sub(" ", norm))
+    # "progression on or within 60 days of the last dose of X" defines refractoriness to X on
+    # that therapy's own course; it is not a window counted back from today
+    norm = lx.REFRACTORY_DEFINITION.sub(" refractory ", norm)
     main, exceptions = _exceptions(norm)
     except_groups, leftover = _exception_groups(exceptions)
     if lx.MEASURABLE.search(main):
@@ -997,6 +1040,7 @@ def parse_criterion(text: str, section: Section, criterion_id: str) -> Criterion
         tree=tree,
         kinds=tuple(kinds),
         exception="; ".join(leftover) or None,
+        unaccounted=unaccounted(norm, section, tree, leftover, bool(except_groups)),
     )
 
 

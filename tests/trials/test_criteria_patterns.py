@@ -1,0 +1,211 @@
+"""The patterns real registry text uses, each on real-shaped wording: a criterion is judged
+"not met" only when every clinically meaningful part of it was understood."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+from myelonav.trials.criteria import Section, parse_criteria, parse_criterion
+from myelonav.trials.criteria.models import (
+    ExposureAtom,
+    OtherAtom,
+    PerformanceAtom,
+    PriorLinesAtom,
+    TimeSinceAtom,
+)
+from myelonav.trials.criteria.sections import split_sections
+from myelonav.trials.matching import Result, Verdict
+
+
+def _load_helpers() -> ModuleType:
+    # the patient builders of test_matching.py (tests are not a package)
+    path = Path(__file__).with_name("test_matching.py")
+    spec = importlib.util.spec_from_file_location("_matching_helpers", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+_h = _load_helpers()
+judge, never_treated, post_car_t, result = _h.judge, _h.never_treated, _h.post_car_t, _h.result
+
+
+def excl(text: str) -> str:
+    return (
+        "Inclusion Criteria:\n* Relapsed or refractory multiple myeloma.\n"
+        f"Exclusion Criteria:\n* {text}\n"
+    )
+
+
+def incl(text: str) -> str:
+    return f"Inclusion Criteria:\n* {text}\n"
+
+
+# ------------------------------------------------------------- exceptions and carve-outs
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Prior BCMA-directed therapy. Prior BCMA CAR-T is not excluded in Cohort B.",
+        "Prior treatment with a BCMA-targeted agent; participants in Part 2 who received "
+        "ide-cel more than 6 months earlier are allowed",
+        "Previous BCMA-directed CAR T-cell therapy, unless the participant achieved a response "
+        "lasting 6 months or longer",
+        "Prior BCMA-directed therapy with the exception of those enrolled in the retreatment arm",
+    ],
+)
+def test_an_exclusion_with_an_exception_never_fails(text: str) -> None:
+    m = judge(post_car_t(), excl(text))
+    c = m.by_id("E1")
+    assert c.result is Result.unknown, c.patient_fact
+    assert "not understood" in c.patient_fact
+    assert m.verdict is not Verdict.likely_ineligible
+
+
+def test_a_structured_carve_out_still_excludes_what_it_does_not_carve() -> None:
+    # "other than" naming a class is understood: the patient's BCMA CAR T is not carved out
+    m = judge(post_car_t(), excl("Prior CAR T-cell therapy other than GPRC5D-directed CAR T"))
+    assert result(m, "E1") is Result.not_met
+    c = parse_criterion(
+        "Prior CAR T-cell therapy other than GPRC5D-directed CAR T", Section.exclusion, "E1"
+    )
+    assert c.unaccounted == ()
+
+
+def test_conditional_limit_is_not_failed() -> None:
+    record = post_car_t(ecog=[post_car_t().ecog[0].model_copy(update={"score": 3})])
+    m = judge(record, incl("ECOG performance status <= 2, or <= 3 if due to myeloma bone disease"))
+    assert result(m, "I1") is Result.unknown
+    assert "if due to" in m.by_id("I1").patient_fact
+
+
+def test_country_note_is_not_applied_as_a_general_exclusion() -> None:
+    m = judge(post_car_t(), excl("France specific: participants older than 60 years."))
+    assert result(m, "E1") in (Result.unknown, Result.ask, Result.met)
+    assert m.verdict is not Verdict.likely_ineligible
+
+
+# ------------------------------------------------------------- examples and procedures
+
+
+def test_examples_are_not_requirements() -> None:
+    # the patient had carfilzomib, not bortezomib... and bortezomib too; use a PI-only-by-class
+    c = parse_criterion(
+        "Prior exposure to a proteasome inhibitor, e.g., bortezomib or carfilzomib",
+        Section.inclusion,
+        "I1",
+    )
+    assert isinstance(c.tree, ExposureAtom)
+    assert c.tree.groups == (("proteasome_inhibitor",),) and c.tree.drugs == ()
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Able to receive lymphodepletion with fludarabine and cyclophosphamide",
+        "Negative pregnancy test before receiving cyclophosphamide and fludarabine",
+        "Candidate for conditioning with high-dose melphalan",
+    ],
+)
+def test_procedural_drug_mentions_are_not_prior_exposure(text: str) -> None:
+    c = parse_criterion(text, Section.inclusion, "I1")
+    assert not any(isinstance(a, ExposureAtom) for a in _atoms(c.tree)), c.tree
+    m = judge(never_treated(), incl(text))
+    assert result(m, "I1") is not Result.not_met
+
+
+# ------------------------------------------------------------- refractoriness and windows
+
+
+def test_refractoriness_is_judged_on_the_therapy_not_on_days_since_today() -> None:
+    text = (
+        "Refractory to lenalidomide, defined as progression on or within 60 days of the "
+        "last dose of lenalidomide"
+    )
+    c = parse_criterion(text, Section.inclusion, "I1")
+    assert not any(isinstance(a, TimeSinceAtom) for a in _atoms(c.tree))
+    # lenalidomide stopped in 2021 for progression (refractory): met, though years ago
+    assert result(judge(post_car_t(), incl(text)), "I1") is Result.met
+
+
+def test_event_anchored_window_is_not_a_days_since_today_failure() -> None:
+    # CAR T in Sept 2025, progression June 2026 (9 months later): the registry window is
+    # infusion → progression, not infusion → today
+    m = judge(post_car_t(), excl("Progression within 6 months after BCMA CAR T infusion"))
+    assert result(m, "E1") is not Result.not_met
+
+
+def test_target_qualified_exposure() -> None:
+    # a GPRC5D exclusion does not exclude a BCMA CAR T patient
+    assert result(judge(post_car_t(), excl("Prior GPRC5D-directed therapy")), "E1") is Result.met
+    # any one BCMA-directed modality meets the requirement
+    m = judge(
+        post_car_t(),
+        incl("Received at least one BCMA-directed therapy (CAR T, bispecific, or ADC)"),
+    )
+    assert result(m, "I1") is Result.met
+    # an unknown target is not read as "any CAR T"
+    m = judge(post_car_t(), excl("Prior CD19-directed CAR T-cell therapy"))
+    assert result(m, "E1") is Result.unknown
+
+
+# ------------------------------------------------------------- numbers and ranges
+
+
+def test_two_bound_range_of_lines() -> None:
+    c = parse_criterion(
+        "Received at least 1 and no more than 4 prior lines of therapy", Section.inclusion, "I1"
+    )
+    assert c.tree == PriorLinesAtom(min_lines=1, max_lines=4)
+
+
+def test_tilde_range() -> None:
+    c = parse_criterion("ECOG 0~1", Section.inclusion, "I1")
+    assert c.tree == PerformanceAtom(max_ecog=1)
+
+
+def test_off_scale_value_is_flagged_not_guessed() -> None:
+    c = parse_criterion("ECOG 0-8", Section.inclusion, "I1")
+    assert isinstance(c.tree, OtherAtom)
+    assert any("off its scale" in u for u in c.unaccounted)
+
+
+# ------------------------------------------------------------- layout
+
+
+def test_escaped_markdown_and_headings_in_any_wording() -> None:
+    text = (
+        "General Key Inclusion Criteria:\n\n1\\. ANC \\>= 1.0 x 10\\^9/L\n2\\. Age 18 years or "
+        "older\n\nGeneral Key Exclusion Criteria:\n\n1\\. Prior GPRC5D-directed therapy\n"
+    )
+    parsed = parse_criteria(text)
+    assert [c.id for c in parsed.criteria] == ["I1", "I2", "E1"]
+    assert parsed.criteria[0].kind.value == "lab"
+    assert "\\" not in parsed.criteria[0].text
+
+
+def test_run_on_single_paragraph_list_is_split() -> None:
+    text = (
+        "Inclusion Criteria: 1. Age 18 years or older. 2. ECOG performance status 0-1. "
+        "3. Relapsed or refractory multiple myeloma after at least 3 prior lines of therapy "
+        "including a proteasome inhibitor, an immunomodulatory drug and an anti-CD38 antibody. "
+        "Exclusion Criteria: 1. Prior GPRC5D-directed therapy. 2. Active CNS involvement. "
+        "3. Known active hepatitis B or C infection."
+    )
+    split = split_sections(text)
+    sections = [i.section for i in split.items]
+    assert sections.count(Section.inclusion) == 3
+    assert sections.count(Section.exclusion) == 3
+
+
+def _atoms(node: object) -> list[object]:
+    items = getattr(node, "items", None)
+    if items is None:
+        return [node]
+    return [a for item in items for a in _atoms(item)]
