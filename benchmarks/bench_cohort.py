@@ -43,8 +43,9 @@ def synthetic_long(patients: int, visits: int) -> pl.DataFrame:
     df = base.with_columns(
         (pl.col("i") // visits).alias("patient"), (pl.col("i") % visits).alias("visit")
     ).with_columns(
-        (pl.lit(dt.date(2023, 1, 1)) + pl.duration(days=pl.col("visit") * 30 + (pl.col("i") % 5)))
-        .alias("date"),
+        (
+            pl.lit(dt.date(2023, 1, 1)) + pl.duration(days=pl.col("visit") * 30 + (pl.col("i") % 5))
+        ).alias("date"),
         (1 + 5 * _u(1)).alias("s0"),
         (0.6 * _u(2)).alias("depth"),
         (_u(3) * visits * 1.5).floor().alias("relapse_visit"),
@@ -52,28 +53,34 @@ def synthetic_long(patients: int, visits: int) -> pl.DataFrame:
         (_u(5, "i") - 0.5).alias("noise"),
     )
     shape = pl.col("depth") + (1 - pl.col("depth")) * (-pl.col("visit") / 1.5).exp()
-    regrow = pl.when(pl.col("visit") > pl.col("relapse_visit")).then(
-        0.3 * (pl.col("visit") - pl.col("relapse_visit"))
-    ).otherwise(0.0)
+    regrow = (
+        pl.when(pl.col("visit") > pl.col("relapse_visit"))
+        .then(0.3 * (pl.col("visit") - pl.col("relapse_visit")))
+        .otherwise(0.0)
+    )
     frac = (shape + regrow) * (1 + 0.1 * pl.col("noise"))
     serum = (pl.col("s0") * frac).round(1)
     df = df.with_columns(
         serum.alias("serum_m"),
-        pl.when(pl.col("has_urine") & (_u(6, "i") < 0.6)).then(
-            (400 * pl.col("s0") * frac).round(0)).alias("urine_m"),
+        pl.when(pl.col("has_urine") & (_u(6, "i") < 0.6))
+        .then((400 * pl.col("s0") * frac).round(0))
+        .alias("urine_m"),
         pl.when(_u(7, "i") < 0.6).then((300 * pl.col("s0") * frac + 8).round(1)).alias("kappa"),
         pl.when(_u(7, "i") < 0.6).then(8 + 4 * _u(8, "i")).alias("lambda"),
-        pl.when(serum < 0.5).then(pl.when((serum > 0) | (_u(9, "i") < 0.7)).then(1.0)
-                                  .otherwise(0.0)).alias("serum_ife"),
-        pl.when((serum < 0.5) & (_u(10, "i") < 0.5)).then(
-            pl.when(_u(11, "i") < 0.8).then(1.0).otherwise(0.0)).alias("urine_ife"),
+        pl.when(serum < 0.5)
+        .then(pl.when((serum > 0) | (_u(9, "i") < 0.7)).then(1.0).otherwise(0.0))
+        .alias("serum_ife"),
+        pl.when((serum < 0.5) & (_u(10, "i") < 0.5))
+        .then(pl.when(_u(11, "i") < 0.8).then(1.0).otherwise(0.0))
+        .alias("urine_ife"),
         pl.when(_u(12, "i") < 0.05).then((40 * frac).round(0)).alias("marrow_pc"),
     )
     measures = ["serum_m", "urine_m", "kappa", "lambda", "serum_ife", "urine_ife", "marrow_pc"]
     return (
         df.select(pl.col("patient").cast(pl.UInt32), "date", *measures)
-        .unpivot(index=["patient", "date"], on=measures, variable_name="measure",
-                 value_name="value")
+        .unpivot(
+            index=["patient", "date"], on=measures, variable_name="measure", value_name="value"
+        )
         .drop_nulls("value")
         .with_columns(pl.col("measure").cast(pl.Enum(list(MEASURES))))
         .sort("patient", "date", maintain_order=True)
@@ -129,9 +136,18 @@ def scalar_check(long: pl.DataFrame, rows: pl.DataFrame, sample: int) -> tuple[l
         result = evaluate(items)
         out.append(time.perf_counter() - start)
         mine = cohort.get((patient,))
-        got = [] if mine is None else list(
-            mine.select("date", pl.col("category").cast(pl.String), pl.col("rule").cast(pl.String),
-                        pl.col("missing").cast(pl.Int64)).iter_rows())
+        got = (
+            []
+            if mine is None
+            else list(
+                mine.select(
+                    "date",
+                    pl.col("category").cast(pl.String),
+                    pl.col("rule").cast(pl.String),
+                    pl.col("missing").cast(pl.Int64),
+                ).iter_rows()
+            )
+        )
         want = [(a.date, a.category.value, a.rule, a.missing) for a in result.assessments]
         mismatches += sum(g != w for g, w in zip(got, want, strict=False))
         mismatches += abs(len(got) - len(want))
@@ -142,8 +158,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="small smoke run")
     parser.add_argument("--patients", type=int, default=1_000_000)
-    parser.add_argument("--visits", type=int, default=11, help="assessments per patient incl. "
-                        "the baseline")
+    parser.add_argument(
+        "--visits", type=int, default=11, help="assessments per patient incl. the baseline"
+    )
     parser.add_argument("--shuffle", action="store_true", help="rows in random order")
     args = parser.parse_args()
     patients = 20_000 if args.quick else args.patients
@@ -154,10 +171,12 @@ def main() -> None:
     if args.shuffle:
         long = long.sample(fraction=1.0, shuffle=True, seed=7)
     gen_s, gen_cpu = time.perf_counter() - start, time.process_time() - cpu_start
-    print(f"input: {long.height:,} measurements (long table: patient, date, measure, value) for "
-          f"{patients:,} patients x {args.visits} dates, {'shuffled' if args.shuffle else 'sorted'}"
-          f"; {long.estimated_size('mb'):.0f} MB; generated in {gen_s:.1f} s wall "
-          f"({gen_cpu:.1f} s CPU), not counted below")
+    print(
+        f"input: {long.height:,} measurements (long table: patient, date, measure, value) for "
+        f"{patients:,} patients x {args.visits} dates, {'shuffled' if args.shuffle else 'sorted'}"
+        f"; {long.estimated_size('mb'):.0f} MB; generated in {gen_s:.1f} s wall "
+        f"({gen_cpu:.1f} s CPU), not counted below"
+    )
 
     reset = _reset_peak()
     rss_before = _rss_mib()
@@ -166,17 +185,23 @@ def main() -> None:
     elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu_start
     peak = _peak_mib()
     n = rows.height
-    print(f"cohort engine: {n:,} assessments (after baseline) in {elapsed:.2f} s wall = "
-          f"{n / elapsed:,.0f} assessments/s on one core; CPU time {cpu:.2f} s = "
-          f"{n / cpu:,.0f} assessments per CPU-second")
+    print(
+        f"cohort engine: {n:,} assessments (after baseline) in {elapsed:.2f} s wall = "
+        f"{n / elapsed:,.0f} assessments/s on one core; CPU time {cpu:.2f} s = "
+        f"{n / cpu:,.0f} assessments per CPU-second"
+    )
     if reset:
-        print(f"engine peak RSS {peak:,.0f} MiB (resident before it ran, input included: "
-              f"{rss_before:,.0f} MiB; so at most {peak - rss_before:,.0f} MiB extra)")
+        print(
+            f"engine peak RSS {peak:,.0f} MiB (resident before it ran, input included: "
+            f"{rss_before:,.0f} MiB; so at most {peak - rss_before:,.0f} MiB extra)"
+        )
     else:
         print(f"process peak RSS {peak:,.0f} MiB (input generation included)")
     dist = summary["best_rank"].value_counts().sort("best_rank")
-    print("best confirmed response ranks (0=NE..7=sCR):",
-          dict(zip(dist["best_rank"].to_list(), dist["count"].to_list(), strict=True)))
+    print(
+        "best confirmed response ranks (0=NE..7=sCR):",
+        dict(zip(dist["best_rank"].to_list(), dist["count"].to_list(), strict=True)),
+    )
     progressed = summary["progression_date"].is_not_null().sum()
     print(f"patients with confirmed progression: {progressed:,}")
 
@@ -184,11 +209,15 @@ def main() -> None:
     lat, mismatches = scalar_check(long, rows, sample)
     lat_ms = sorted(x * 1000 for x in lat)
     p95 = lat_ms[int(0.95 * (len(lat_ms) - 1))]
-    print(f"scalar engine per patient ({args.visits} dates): p50 "
-          f"{statistics.median(lat_ms):.3f} ms, p95 {p95:.3f} ms "
-          f"(= {(args.visits - 1) / (statistics.mean(lat_ms) / 1000):,.0f} assessments/s)")
-    print(f"engines agree on the {len(lat):,} sampled patients: "
-          f"{'yes' if mismatches == 0 else f'NO, {mismatches} assessments differ'}")
+    print(
+        f"scalar engine per patient ({args.visits} dates): p50 "
+        f"{statistics.median(lat_ms):.3f} ms, p95 {p95:.3f} ms "
+        f"(= {(args.visits - 1) / (statistics.mean(lat_ms) / 1000):,.0f} assessments/s)"
+    )
+    print(
+        f"engines agree on the {len(lat):,} sampled patients: "
+        f"{'yes' if mismatches == 0 else f'NO, {mismatches} assessments differ'}"
+    )
     if mismatches:
         raise SystemExit(1)
 

@@ -106,6 +106,12 @@ REFRACTORY_DEFINITION = _c(
     r"stopping|cessation)\b(?:\s+(?:dose|administration|treatment|therapy|of\s+(?:therapy|"
     r"treatment)))?"
 )
+# Pregnancy and contraception items: their durations ("for 1 year after CAR-T infusion") are not
+# treatment windows, and the drugs they name are not prior exposure.
+CONTRACEPTION_TOPIC = _c(
+    r"\bcontracepti\w*|\bbirth\s+control\b|\bpregnan\w*|\bbreast[\s-]?feed\w*|\blactat\w*|"
+    r"\bchild[\s-]?bearing\b|\bsperm\b|\bfertile\b|\bwith\s+fertility\b"
+)
 # A drug named as part of a procedure of this study (lymphodepletion, conditioning,
 # premedication, bridging) is not a record of prior exposure.
 PROCEDURAL = _c(

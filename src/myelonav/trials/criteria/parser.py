@@ -771,6 +771,8 @@ def _parse_segment_cached(
 def _parse_segment_uncached(
     seg: str, section: Section, except_groups: tuple[tuple[str, ...], ...]
 ) -> list[Node]:
+    if lx.CONTRACEPTION_TOPIC.search(seg):
+        return []  # a screening item (pregnancy / contraception), whatever numbers it has
     measurable = _measurable(seg)
     if measurable:
         return measurable

@@ -31,7 +31,10 @@ _CONDITIONAL = re.compile(
     r"\bif\s+(?:due|related|attributable|secondary|caused|considered|clinically|deemed|"
     r"approved|agreed|the\s+investigator|documented|confirmed|resolved|stable)\b|"
     r"\bunless\b|\bat\s+the\s+(?:discretion|investigator)\b|\bper\s+investigator\b|"
-    r"\bafter\s+discussion\s+with\b|\bin\s+consultation\s+with\b|\bcase[\s-]by[\s-]case\b",
+    r"\bafter\s+discussion\s+with\b|\bin\s+consultation\s+with\b|\bcase[\s-]by[\s-]case\b|"
+    r"^\W*if\b|\bif\s+(?:previously|a\s+participant|the\s+(?:patient|participant|subject)|"
+    r"patients?|participants?|subjects?)\b|\b(?:responsive|response|responded|responding)\s+"
+    r"(?:\(\w+\s+or\s+better\)\s+)?to\b",
     _I,
 )
 # A note for one country or region ("France specific:", "For patients in Japan only").
@@ -49,6 +52,14 @@ _EVENT_INTERVAL = re.compile(
     r"\b(?:progress\w*|relaps\w*|refractor\w*|respon\w*|PD)\b[^.;]{0,60}?"
     r"\b(?:within|after|before|<=?|>=?)\s*\d+\s*(?:days?|weeks?|months?|years?)\s+"
     r"(?:of|after|from|following|since|post)\b",
+    _I,
+)
+# An exposure counted from another event or qualified by dose ("after discontinuing from
+# study X", "> 10 mg/day prednisone"): the exposure recogniser reads neither.
+_EXPOSURE_QUALIFIER = re.compile(
+    r"\bafter\s+(?:discontinu\w+|completing|completion|stopping|leaving|enrol\w*|"
+    r"registration|randomi[sz]ation)\b|\b\d+(?:\.\d+)?\s*(?:mg|mcg|ug|g)\s*(?:/\s*(?:day|d|m\^?2|kg|"
+    r"week|wk)|per\s+(?:day|week))|\b(?:cumulative|total)\s+dose\b",
     _I,
 )
 # A target qualifier on a therapy: "CD19-directed", "anti-SLAMF7", "targeting CD70".
@@ -211,6 +222,10 @@ def unaccounted(
     if any(isinstance(a, TimeSinceAtom) for a in atoms):
         for m in _EVENT_INTERVAL.finditer(text):
             found.append(f"time measured from an event: {_snippet(text, m)}")
+            break
+    if exposure:
+        for m in _EXPOSURE_QUALIFIER.finditer(text):
+            found.append(f"time measured from an event or dose: {_snippet(text, m)}")
             break
     if exposure:
         for m in (*_TARGETED.finditer(text), *_ANTI_GLUED.finditer(text)):
