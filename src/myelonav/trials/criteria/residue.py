@@ -32,8 +32,7 @@ _CONDITIONAL = re.compile(
     r"approved|agreed|the\s+investigator|documented|confirmed|resolved|stable)\b|"
     r"\bunless\b|\bat\s+the\s+(?:discretion|investigator)\b|\bper\s+investigator\b|"
     r"\bafter\s+discussion\s+with\b|\bin\s+consultation\s+with\b|\bcase[\s-]by[\s-]case\b|"
-    r"^\W*if\b|\bif\s+(?:previously|a\s+participant|the\s+(?:patient|participant|subject)|"
-    r"patients?|participants?|subjects?)\b|\b(?:responsive|response|responded|responding)\s+"
+    r"\bif\b(?!\s+(?:any|applicable|available|known|needed|necessary|required|present)\b)|\b(?:responsive|response|responded|responding)\s+"
     r"(?:\(\w+\s+or\s+better\)\s+)?to\b",
     _I,
 )
@@ -60,6 +59,12 @@ _EXPOSURE_QUALIFIER = re.compile(
     r"\bafter\s+(?:discontinu\w+|completing|completion|stopping|leaving|enrol\w*|"
     r"registration|randomi[sz]ation)\b|\b\d+(?:\.\d+)?\s*(?:mg|mcg|ug|g)\s*(?:/\s*(?:day|d|m\^?2|kg|"
     r"week|wk)|per\s+(?:day|week))|\b(?:cumulative|total)\s+dose\b",
+    _I,
+)
+# A vague limit the recognisers cannot measure ("inadequate washout from prior therapy").
+_VAGUE = re.compile(
+    r"\b(?:in)?(?:adequate|sufficient)\s+(?:washout|wash-out|recovery|interval|time)\b|"
+    r"\bappropriate\s+(?:washout|wash-out|interval)\b|\bwashout\s+period\s+as\b",
     _I,
 )
 # A target qualifier on a therapy: "CD19-directed", "anti-SLAMF7", "targeting CD70".
@@ -212,6 +217,9 @@ def unaccounted(
             break
     for m in _CONDITIONAL.finditer(text):
         found.append(f"condition: {_snippet(text, m)}")
+        break
+    for m in _VAGUE.finditer(text):
+        found.append(f"vague limit: {_snippet(text, m)}")
         break
     for m in _OFF_SCALE.finditer(text):
         found.append(f"value off its scale: {_snippet(text, m)}")
