@@ -209,3 +209,20 @@ def _atoms(node: object) -> list[object]:
     if items is None:
         return [node]
     return [a for item in items for a in _atoms(item)]
+
+
+def test_country_note_applies_only_in_that_country() -> None:
+    text = "France specific: participants have failed at least 4 prior lines of therapy"
+    c = parse_criterion(text, Section.inclusion, "I1")
+    assert c.region == "FR"
+    demo = post_car_t().demographics
+    one_line = [post_car_t().therapy_lines[0]]
+    in_us = post_car_t(
+        demographics=demo.model_copy(update={"country": "US"}), therapy_lines=one_line
+    )
+    in_france = post_car_t(
+        demographics=demo.model_copy(update={"country": "FR"}), therapy_lines=one_line
+    )
+    assert result(judge(in_us, incl(text)), "I1") is Result.met
+    assert result(judge(in_france, incl(text)), "I1") is Result.not_met
+    assert result(judge(post_car_t(therapy_lines=one_line), incl(text)), "I1") is Result.unknown

@@ -68,7 +68,7 @@ from myelonav.trials.criteria.models import (
     TransplantAtom,
 )
 from myelonav.trials.criteria.parser import parse_criteria
-from myelonav.trials.criteria.residue import BOTH_WAYS
+from myelonav.trials.criteria.residue import BOTH_WAYS, REGION
 from myelonav.trials.models import Study
 
 LAST_REVIEWED = "2026-11-25"
@@ -979,6 +979,17 @@ class Matcher:
 
     def _judge(self, c: Criterion) -> tuple[Result, str]:
         need_true = c.section is Section.inclusion
+        if c.region is not None:
+            home = self.facts.record.demographics.country
+            if home is not None and home.upper() != c.region:
+                return Result.met, f"applies only to participants in {c.region} (you: {home})"
+            if home is not None:
+                # the note applies: judge it as written, without the region caveat
+                c = c.model_copy(
+                    update={
+                        "unaccounted": tuple(u for u in c.unaccounted if not u.startswith(REGION))
+                    }
+                )
         value, why, facts = self.tree(c.tree, need_true)
         return outcome(c, need_true, value, why, facts)
 

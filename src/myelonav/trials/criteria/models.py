@@ -299,6 +299,11 @@ class Criterion(_Frozen):
     exception: str | None = Field(
         None, description="An 'unless/except/allowed if' clause the parser could not structure."
     )
+    region: str | None = Field(
+        None,
+        description="ISO country code when the criterion is a country note ('France specific: …'); "
+        "it applies only to participants in that country.",
+    )
     unaccounted: tuple[str, ...] = Field(
         (),
         description="Clinically meaningful parts of the text no recogniser accounted for "

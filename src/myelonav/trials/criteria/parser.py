@@ -41,7 +41,7 @@ from myelonav.trials.criteria.models import (
     TimeSinceAtom,
     TransplantAtom,
 )
-from myelonav.trials.criteria.residue import unaccounted
+from myelonav.trials.criteria.residue import region_of, unaccounted
 from myelonav.trials.criteria.sections import split_sections
 from myelonav.trials.criteria.units import (
     Comparison,
@@ -1043,6 +1043,7 @@ def _parse_criterion(text: str, section: Section, criterion_id: str) -> Criterio
         kinds=tuple(kinds),
         exception="; ".join(leftover) or None,
         unaccounted=unaccounted(norm, section, tree, leftover, bool(except_groups)),
+        region=region_of(norm),
     )
 
 

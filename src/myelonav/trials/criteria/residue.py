@@ -174,7 +174,47 @@ _OFF_SCALE = re.compile(
     _I,
 )
 # Which residues can also make a "met" wrong (the others only ever widen eligibility).
+REGION = "applies to one country or region"
 BOTH_WAYS = ("time measured from an event", "target:", "value off its scale")
+
+
+# Country names as registries write them in country notes → ISO 3166-1 alpha-2.
+COUNTRIES = {
+    "us": "US",
+    "usa": "US",
+    "united states": "US",
+    "uk": "GB",
+    "united kingdom": "GB",
+    "france": "FR",
+    "germany": "DE",
+    "japan": "JP",
+    "china": "CN",
+    "spain": "ES",
+    "italy": "IT",
+    "canada": "CA",
+    "korea": "KR",
+    "taiwan": "TW",
+    "australia": "AU",
+    "netherlands": "NL",
+    "belgium": "BE",
+    "sweden": "SE",
+    "denmark": "DK",
+    "norway": "NO",
+    "poland": "PL",
+    "israel": "IL",
+}
+_COUNTRY_NOTE = re.compile(
+    r"^\W*(?:for\s+)?(united\s+states|united\s+kingdom|[A-Z][a-z]+|US|USA|UK)"
+    r"(?:[\s-]+(?:specific|only))\s*(?:criteri\w*\s*)?:",
+)
+
+
+def region_of(text: str) -> str | None:
+    """The country a "France specific: …" note applies to (ISO alpha-2), if it is one."""
+    m = _COUNTRY_NOTE.match(text)
+    if m is None:
+        return None
+    return COUNTRIES.get(m.group(1).lower())
 
 
 def _atoms(node: Node) -> Iterable[Node]:
@@ -225,7 +265,7 @@ def unaccounted(
         found.append(f"value off its scale: {_snippet(text, m)}")
         break
     for m in _REGION.finditer(text):
-        found.append(f"applies to one country or region: {_snippet(text, m)}")
+        found.append(f"{REGION}: {_snippet(text, m)}")
         break
     if any(isinstance(a, TimeSinceAtom) for a in atoms):
         for m in _EVENT_INTERVAL.finditer(text):
@@ -244,4 +284,4 @@ def unaccounted(
     return tuple(dict.fromkeys(found))
 
 
-__all__ = ["BOTH_WAYS", "unaccounted"]
+__all__ = ["BOTH_WAYS", "COUNTRIES", "REGION", "region_of", "unaccounted"]
