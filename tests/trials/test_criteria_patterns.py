@@ -12,6 +12,7 @@ import pytest
 from myelonav.trials.criteria import Section, parse_criteria, parse_criterion
 from myelonav.trials.criteria.models import (
     ExposureAtom,
+    IntervalAtom,
     OtherAtom,
     PerformanceAtom,
     PriorLinesAtom,
@@ -226,3 +227,26 @@ def test_country_note_applies_only_in_that_country() -> None:
     assert result(judge(in_us, incl(text)), "I1") is Result.met
     assert result(judge(in_france, incl(text)), "I1") is Result.not_met
     assert result(judge(post_car_t(therapy_lines=one_line), incl(text)), "I1") is Result.unknown
+
+
+def test_event_anchored_window_is_measured_between_the_events() -> None:
+    # ide-cel infused 2025-09-02, progression 2026-06-01: 272 days after infusion
+    c = parse_criterion(
+        "Progression within 12 months after BCMA CAR T infusion", Section.exclusion, "E1"
+    )
+    assert c.tree == IntervalAtom(start="car_t_infusion", op="lt", days=360)
+    assert (
+        result(judge(post_car_t(), excl("Progression within 12 months after CAR T infusion")), "E1")
+        is Result.not_met
+    )
+    assert (
+        result(judge(post_car_t(), excl("Relapse within 6 months of CAR-T infusion")), "E1")
+        is Result.met
+    )
+    m = judge(post_car_t(), incl("Disease progression within 12 months of CAR T-cell therapy"))
+    assert result(m, "I1") is Result.met
+    assert "272 days after CAR T infusion" in m.by_id("I1").patient_fact
+    assert (
+        result(judge(never_treated(), incl("Progression within 12 months of CAR T")), "I1")
+        is Result.not_met
+    )

@@ -276,6 +276,7 @@ NUMBER_WORDS = {
     "eight": 8,
     "nine": 9,
     "ten": 10,
+    "twelve": 12,
     "single": 1,
 }
 LINES = _c(
@@ -296,3 +297,11 @@ LESS_THAN_TIME = _c(r"(?:<|\bwithin\b)\s*$")
 EXCLUSION_OR_SPLIT = re.compile(r"\s*(?:;\s*(?:or\s+)?|,\s+or\s+|\.\s+(?=[A-Z]))")
 INCLUSION_SPLIT = re.compile(r"\s*(?:;\s*|\.\s+(?=[A-Z]))")
 QUALIFIER = _c(r"\b(?:with|if|who|whose|provided|when|unless|except|only)\b")
+
+# "progression within 12 months after (BCMA) CAR T infusion": an interval between two events.
+CAR_T_INTERVAL = _c(
+    r"\b(?:progress\w*|relaps\w*|PD)\b[^.;]{0,40}?\bwithin\s+(\d{1,3}|one|two|three|six|twelve)\s*"
+    r"(days?|weeks?|months?|years?)\s+(?:of|after|from|following|post)\s+(?:the\s+)?"
+    r"(?:(?:last|prior|previous|most\s+recent)\s+)?(?:anti[\s-]?)?(?:BCMA[\s-]*(?:directed\s+|targeted\s+)?)?"
+    r"(?:CAR[\s-]?T|chimeric\s+antigen\s+receptor)"
+)

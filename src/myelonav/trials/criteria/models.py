@@ -145,6 +145,19 @@ class TimeSinceAtom(_Frozen):
     negate: bool = False
 
 
+class IntervalAtom(_Frozen):
+    """Time between two events in the patient's history, not counted back from today:
+    "progression within 12 months after CAR T infusion" is progression − infusion < 360 days.
+    ``op`` "lt": the later event came fewer than ``days`` after the earlier; "ge": at least."""
+
+    type: Literal["interval"] = "interval"
+    start: Literal["car_t_infusion"]
+    end: Literal["progression"] = "progression"
+    op: Literal["lt", "ge"]
+    days: int = Field(ge=0)
+    negate: bool = False
+
+
 class TransplantAtom(_Frozen):
     type: Literal["transplant"] = "transplant"
     kind: Literal["autologous", "allogeneic", "any"]
@@ -246,6 +259,7 @@ Atom = Annotated[
     | PriorLinesAtom
     | ExposureAtom
     | TimeSinceAtom
+    | IntervalAtom
     | TransplantAtom
     | LabAtom
     | FeatureAtom
@@ -273,6 +287,7 @@ Node = Annotated[
     | PriorLinesAtom
     | ExposureAtom
     | TimeSinceAtom
+    | IntervalAtom
     | TransplantAtom
     | LabAtom
     | FeatureAtom
@@ -346,6 +361,7 @@ __all__ = [
     "ExposureAtom",
     "FeatureAtom",
     "Group",
+    "IntervalAtom",
     "LabAtom",
     "MeasurableAtom",
     "Node",

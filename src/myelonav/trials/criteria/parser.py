@@ -29,6 +29,7 @@ from myelonav.trials.criteria.models import (
     ExposureAtom,
     FeatureAtom,
     Group,
+    IntervalAtom,
     LabAtom,
     MeasurableAtom,
     Node,
@@ -773,6 +774,19 @@ def _parse_segment_uncached(
 ) -> list[Node]:
     if lx.CONTRACEPTION_TOPIC.search(seg):
         return []  # a screening item (pregnancy / contraception), whatever numbers it has
+    interval = lx.CAR_T_INTERVAL.search(seg)
+    if interval is not None:
+        n = interval.group(1)
+        count = int(n) if n.isdigit() else lx.NUMBER_WORDS[n.lower()]
+        days = count * lx.UNIT_DAYS[interval.group(2)[0].lower()]
+        return [
+            IntervalAtom(
+                start="car_t_infusion",
+                op="lt",
+                days=days,
+                negate=_negated(seg, interval.start()),
+            )
+        ]
     measurable = _measurable(seg)
     if measurable:
         return measurable
@@ -842,6 +856,8 @@ def _kind_of(node: Node) -> list[CriterionKind]:
         if "transplant" in node.event:
             return [K.transplant]
         return [K.washout]
+    if isinstance(node, IntervalAtom):
+        return [K.car_t_timing]
     if isinstance(node, TransplantAtom):
         return [K.transplant]
     if isinstance(node, LabAtom):
@@ -967,7 +983,7 @@ def parse_criterion(text: str, section: Section, criterion_id: str) -> Criterion
         return _unread(text, section, criterion_id, "too long to read as one criterion")
     try:
         return _parse_criterion(text, section, criterion_id)
-    except (ValueError, OverflowError, ArithmeticError, RecursionError) as exc:
+    except (ValueError, ArithmeticError, LookupError, RecursionError) as exc:
         return _unread(text, section, criterion_id, f"could not be read ({type(exc).__name__})")
 
 

@@ -17,6 +17,7 @@ from myelonav.trials.criteria.models import (
     ExposureAtom,
     FeatureAtom,
     Group,
+    IntervalAtom,
     LabAtom,
     MeasurableAtom,
     Node,
@@ -40,7 +41,13 @@ from myelonav.trials.eligibility.disease import (
 from myelonav.trials.eligibility.labs import _lab
 from myelonav.trials.eligibility.person import _age, _performance
 from myelonav.trials.eligibility.text import _other, _screening
-from myelonav.trials.eligibility.therapy import _exposure, _lines, _time_since, _transplant
+from myelonav.trials.eligibility.therapy import (
+    _exposure,
+    _interval,
+    _lines,
+    _time_since,
+    _transplant,
+)
 from myelonav.trials.eligibility.values import _WHY_RANK, Eval, Value, Why
 from myelonav.trials.eligibility.verdict import (
     _NOT_MYELOMA,
@@ -59,6 +66,7 @@ _EVALUATORS: dict[type, Callable[[PatientFacts, Any], Eval]] = {
     ExposureAtom: _exposure,
     TimeSinceAtom: _time_since,
     TransplantAtom: _transplant,
+    IntervalAtom: _interval,
     LabAtom: _lab,
     AntigenAtom: _antigen,
     CytogeneticAtom: _cytogenetic,

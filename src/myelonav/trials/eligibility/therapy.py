@@ -10,6 +10,7 @@ from myelonav.logic import Truth
 from myelonav.trials._facts import Exposure, PatientFacts
 from myelonav.trials.criteria.models import (
     ExposureAtom,
+    IntervalAtom,
     PriorLinesAtom,
     TimeSinceAtom,
     TransplantAtom,
@@ -182,3 +183,19 @@ def _transplant(f: PatientFacts, a: TransplantAtom) -> Eval:
     return Truth.false, f"no {a.kind if a.kind != 'any' else ''} transplant recorded".replace(
         "  ", " "
     )
+
+
+def _interval(f: PatientFacts, a: IntervalAtom) -> Eval:
+    """Progression after the most recent CAR T infusion, measured from the infusion."""
+    if not f.car_t:
+        return Truth.false, "no CAR T"
+    c = f.car_t[-1]
+    if c.progression_date is None:
+        return Truth.unknown, f"CAR T infusion {c.infusion_date}; progression date not recorded"
+    days = (c.progression_date - c.infusion_date).days
+    bound = f"{'within' if a.op == 'lt' else 'at least'} {a.days} days"
+    fact = (
+        f"progression {days} days after CAR T infusion "
+        f"({c.infusion_date} to {c.progression_date}; {bound})"
+    )
+    return _tri(days < a.days if a.op == "lt" else days >= a.days), fact
