@@ -250,3 +250,18 @@ def test_event_anchored_window_is_measured_between_the_events() -> None:
         result(judge(never_treated(), incl("Progression within 12 months of CAR T")), "I1")
         is Result.not_met
     )
+
+
+@pytest.mark.parametrize(
+    ("text", "has_it"),
+    [
+        ("Patients who received prior GPRC5D-directed therapy are ineligible", False),
+        ("Patients with known CNS involvement are not eligible", False),
+        ("Patients who received prior BCMA-directed CAR T are not eligible", True),
+    ],
+)
+def test_exclusion_written_inside_the_inclusion_list(text: str, has_it: bool) -> None:
+    c = parse_criterion(text, Section.inclusion, "I1")
+    assert c.excludes and c.section is Section.inclusion
+    got = result(judge(post_car_t(), incl(text)), "I1")
+    assert got is (Result.not_met if has_it else Result.met)

@@ -65,7 +65,7 @@ _TIER = {Verdict.likely_eligible: 0, Verdict.possibly_eligible: 1, Verdict.likel
 
 def _reference_result(facts_of: PatientFacts, c: Criterion) -> tuple[Result, str]:
     """One criterion on its own, with a matcher that has seen nothing else."""
-    need_true = c.section is Section.inclusion
+    need_true = c.section is Section.inclusion and not c.excludes
     value, why, facts = Matcher(facts_of).tree(c.tree, need_true)
     return outcome(c, need_true, value, why, facts)
 

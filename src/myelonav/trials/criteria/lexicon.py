@@ -305,3 +305,9 @@ CAR_T_INTERVAL = _c(
     r"(?:(?:last|prior|previous|most\s+recent)\s+)?(?:anti[\s-]?)?(?:BCMA[\s-]*(?:directed\s+|targeted\s+)?)?"
     r"(?:CAR[\s-]?T|chimeric\s+antigen\s+receptor)"
 )
+
+# An exclusion written as an inclusion item ("… are not eligible", "… will be excluded").
+EXCLUDES_HERE = _c(
+    r"\b(?:is|are|will\s+be|would\s+be|shall\s+be)\s+(?:not\s+eligible|ineligible|excluded)\b|"
+    r"\bwill\s+not\s+be\s+(?:eligible|enrolled|included)\b|\bare\s+not\s+candidates\b"
+)

@@ -314,6 +314,11 @@ class Criterion(_Frozen):
     exception: str | None = Field(
         None, description="An 'unless/except/allowed if' clause the parser could not structure."
     )
+    excludes: bool = Field(
+        False,
+        description="An exclusion written inside the inclusion list ('patients with CNS "
+        "involvement are not eligible'): the tree states what excludes.",
+    )
     region: str | None = Field(
         None,
         description="ISO country code when the criterion is a country note ('France specific: …'); "

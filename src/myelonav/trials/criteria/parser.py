@@ -999,7 +999,10 @@ def _unread(text: str, section: Section, criterion_id: str, why: str) -> Criteri
     )
 
 
-def _parse_criterion(text: str, section: Section, criterion_id: str) -> Criterion:
+def _parse_criterion(text: str, listed: Section, criterion_id: str) -> Criterion:
+    # an exclusion written inside the inclusion list is parsed and judged as an exclusion
+    excludes = listed is Section.inclusion and bool(lx.EXCLUDES_HERE.search(text))
+    section = Section.exclusion if excludes else listed
     norm = normalise_ops(normalise(text))
     norm = lx.EXAMPLE_TAIL.sub(" ", lx.EXAMPLES.sub(" ", norm))
     # "progression on or within 60 days of the last dose of X" defines refractoriness to X on
@@ -1053,7 +1056,8 @@ def _parse_criterion(text: str, section: Section, criterion_id: str) -> Criterio
         kinds.append(CriterionKind.other)
     return Criterion(
         id=criterion_id,
-        section=section,
+        section=listed,
+        excludes=excludes,
         text=text.strip(),
         tree=tree,
         kinds=tuple(kinds),

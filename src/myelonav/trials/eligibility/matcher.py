@@ -253,7 +253,7 @@ class Matcher:
         return answer
 
     def _judge(self, c: Criterion) -> tuple[Result, str]:
-        need_true = c.section is Section.inclusion
+        need_true = c.section is Section.inclusion and not c.excludes
         if c.region is not None:
             home = self.facts.record.demographics.country
             if home is not None and home.upper() != c.region:
