@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import importlib.util
 from pathlib import Path
 from types import ModuleType
@@ -11,8 +12,10 @@ import pytest
 
 from myelonav.trials.criteria import Section, parse_criteria, parse_criterion
 from myelonav.trials.criteria.models import (
+    AgeAtom,
     ExposureAtom,
     IntervalAtom,
+    LabAtom,
     OtherAtom,
     PerformanceAtom,
     PriorLinesAtom,
@@ -265,3 +268,54 @@ def test_exclusion_written_inside_the_inclusion_list(text: str, has_it: bool) ->
     assert c.excludes and c.section is Section.inclusion
     got = result(judge(post_car_t(), incl(text)), "I1")
     assert got is (Result.not_met if has_it else Result.met)
+
+
+def test_or_equal_written_out() -> None:
+    c = parse_criterion(
+        "Patients must have adequate renal function, as defined by serum creatinine < or = 3.0 "
+        "mg/dl.",
+        Section.inclusion,
+        "I1",
+    )
+    assert isinstance(c.tree, LabAtom) and c.tree.op == "le" and c.tree.value == 3.0
+
+
+def test_supportive_treatment_is_not_any_prior_therapy() -> None:
+    m = judge(post_car_t(), excl("Previous treatment with bisphosphonates"))
+    assert result(m, "E1") is not Result.not_met
+
+
+def test_investigational_washout_does_not_read_as_any_therapy() -> None:
+    text = (
+        "Participation in another clinical study with an investigational drug within 12 weeks "
+        "of study entry"
+    )
+    recent = post_car_t(car_t=[])  # the last line ended 2025-06; give a recent standard line
+    line = recent.therapy_lines[-1].model_copy(
+        update={"start": dt.date(2026, 9, 1), "end": dt.date(2026, 10, 15)}
+    )
+    m = judge(
+        recent.model_copy(update={"therapy_lines": [*recent.therapy_lines[:-1], line]}), excl(text)
+    )
+    assert result(m, "E1") is not Result.not_met
+
+
+def test_age_alternatives_are_not_an_empty_range() -> None:
+    c = parse_criterion(
+        "Not a candidate for transplant due to: age - subject is 65 years or older or in subjects "
+        "less than 65 years of age, presence of important comorbid conditions",
+        Section.inclusion,
+        "I1",
+    )
+    assert not any(
+        isinstance(a, AgeAtom) and (a.min_years or 0) > (a.max_years or 200) for a in _atoms(c.tree)
+    )
+
+
+def test_progressed_while_receiving_is_refractoriness() -> None:
+    c = parse_criterion(
+        "Patient progressed while receiving VELCADE previously in a clinical trial.",
+        Section.exclusion,
+        "E1",
+    )
+    assert any(isinstance(a, ExposureAtom) and a.refractory for a in _atoms(c.tree))

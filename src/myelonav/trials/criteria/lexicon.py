@@ -64,7 +64,10 @@ EXPOSURE_CONTEXT = _c(
     r"treatment with|therapy with|na[iï]ve|history of|had|failed|relapsed (?:after|on|following)|"
     r"progress\w* (?:on|after|following)|after)\b"
 )
-REFRACTORY = _c(r"\brefractory\b|\bfailed\b|\bprogress\w* (?:on|within)\b")
+REFRACTORY = _c(
+    r"\brefractory\b|\bfailed\b|\bprogress\w* (?:on|within)\b|"
+    r"\bprogress\w* while (?:on|receiving|taking|being treated)\b"
+)
 NOT_ALLOWED = _c(
     r"\b(?:is|are)\s+not\s+(?:allowed|permitted|eligible)\b|\bnot\s+(?:allowed|permitted)\b"
 )

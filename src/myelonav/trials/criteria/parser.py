@@ -122,6 +122,8 @@ def _age(seg: str) -> list[Node]:
         hi_v = float(younger.group(1))
     if lo_v is None and hi_v is None:
         return []
+    if lo_v is not None and hi_v is not None and lo_v > hi_v:
+        return []  # "65 or older, or under 65 with …": two alternatives, not one range
     if not re.search(r"\bage|\bold\b|of age|years", seg, re.I):
         return []
     return [AgeAtom(min_years=lo_v, max_years=hi_v)]
@@ -739,11 +741,22 @@ def _disease_states(seg: str) -> list[Node]:
     return atoms
 
 
+_NAMED_OBJECT = re.compile(
+    r"\s+(?:with|using|of|by)\s+(?!(?:any|an?|the|anti[\s-]?myeloma|systemic|chemotherapy|"
+    r"cytotoxic|one|two|three|at)\b)[A-Za-z]",
+    re.IGNORECASE,
+)
+
+
 def _any_therapy(seg: str) -> list[Node]:
     if not lx.EXPOSURE_CONTEXT.search(seg):
         return []
     m = lx.ANY_THERAPY.search(seg)
     if m is None:
+        return []
+    # "previous treatment with bisphosphonates": a named treatment the lexicon does not know is
+    # not "any anti-myeloma therapy"
+    if _NAMED_OBJECT.match(seg, m.end()):
         return []
     return [ExposureAtom(any_therapy=True, negate=_negated(seg, m.start()))]
 

@@ -31,7 +31,7 @@ _CONDITIONAL = re.compile(
     r"\bif\s+(?:due|related|attributable|secondary|caused|considered|clinically|deemed|"
     r"approved|agreed|the\s+investigator|documented|confirmed|resolved|stable)\b|"
     r"\bunless\b|\bat\s+the\s+(?:discretion|investigator)\b|\bper\s+investigator\b|"
-    r"\bafter\s+discussion\s+with\b|\bin\s+consultation\s+with\b|\bcase[\s-]by[\s-]case\b|"
+    r"\bbecause\s+of\b|\bafter\s+discussion\s+with\b|\bin\s+consultation\s+with\b|\bcase[\s-]by[\s-]case\b|"
     r"\bif\b(?!\s+(?:any|applicable|available|known|needed|necessary|required|present)\b)|\b(?:responsive|response|responded|responding)\s+"
     r"(?:\(\w+\s+or\s+better\)\s+)?to\b",
     _I,
@@ -58,13 +58,26 @@ _EVENT_INTERVAL = re.compile(
 _EXPOSURE_QUALIFIER = re.compile(
     r"\bafter\s+(?:discontinu\w+|completing|completion|stopping|leaving|enrol\w*|"
     r"registration|randomi[sz]ation)\b|\b\d+(?:\.\d+)?\s*(?:mg|mcg|ug|g)\s*(?:/\s*(?:day|d|m\^?2|kg|"
-    r"week|wk)|per\s+(?:day|week))|\b(?:cumulative|total)\s+dose\b",
+    r"week|wk)|per\s+(?:day|week))|\b(?:cumulative|total)\s+dose\b|"
+    r"\b(?:months?|weeks?|years?|cycles?)\s+of\s+(?:prior\s+)?[\w-]+\s+(?:exposure|therapy|treatment)\b",
     _I,
 )
 # A vague limit the recognisers cannot measure ("inadequate washout from prior therapy").
 _VAGUE = re.compile(
     r"\b(?:in)?(?:adequate|sufficient)\s+(?:washout|wash-out|recovery|interval|time)\b|"
     r"\bappropriate\s+(?:washout|wash-out|interval)\b|\bwashout\s+period\s+as\b",
+    _I,
+)
+# Exposure limited to investigational agents or to a clinical trial: the record does not say
+# which of the patient's therapies were investigational.
+_INVESTIGATIONAL = re.compile(
+    r"\binvestigational\b|\bexperimental\s+(?:agent|drug|therap)|\bin\s+(?:a|another)\s+"
+    r"clinical\s+(?:trial|study)\b|\bclinical\s+(?:trial|study)\s+with\b",
+    _I,
+)
+_ANY_SOURCE = re.compile(
+    r"\b(?:commercial|approved|standard[\s-]of[\s-]care)\s+or\s+investigational\b|"
+    r"\binvestigational\s+or\s+(?:commercial|approved|standard)\b",
     _I,
 )
 # A target qualifier on a therapy: "CD19-directed", "anti-SLAMF7", "targeting CD70".
@@ -272,6 +285,11 @@ def unaccounted(
             found.append(f"time measured from an event: {_snippet(text, m)}")
             break
     if exposure:
+        for m in _INVESTIGATIONAL.finditer(text):
+            if _ANY_SOURCE.search(text):
+                break  # "commercial or investigational": every source counts
+            found.append(f"target: investigational or trial agents only: {_snippet(text, m)}")
+            break
         for m in _EXPOSURE_QUALIFIER.finditer(text):
             found.append(f"time measured from an event or dose: {_snippet(text, m)}")
             break
