@@ -238,6 +238,16 @@ def _atoms(node: Node) -> Iterable[Node]:
         yield node
 
 
+def _scan(
+    pattern: re.Pattern[str], keywords: tuple[str, ...], lower: str, text: str
+) -> Iterable[re.Match[str]]:
+    """``pattern``'s matches, skipping the scan when none of its literal keywords occurs
+    (a substring test is far cheaper than a case-insensitive alternation)."""
+    if any(k in lower for k in keywords):
+        return pattern.finditer(text)
+    return ()
+
+
 def _snippet(text: str, m: re.Match[str]) -> str:
     start = max(0, m.start() - 30)
     end = min(len(text), m.end() + 40)
@@ -259,42 +269,90 @@ def unaccounted(
     ``structured_exceptions``: some clause became an exposure carve-out (accounted for).
     """
     found: list[str] = [f"exception: {e}" for e in leftover_exceptions]
+    lower = text.lower()
     atoms = list(_atoms(tree))
     exposure = any(isinstance(a, ExposureAtom | TimeSinceAtom) for a in atoms)
     permissive_exposure = any(isinstance(a, ExposureAtom) and a.allowed for a in atoms)
     if not (structured_exceptions or permissive_exposure) or section is Section.exclusion:
-        for m in _PERMISSION.finditer(text):
+        for m in _scan(
+            _PERMISSION,
+            (
+                "exclud",
+                "allow",
+                "permit",
+                "accept",
+                "eligib",
+                "includ",
+                "enrol",
+                "particip",
+                "consider",
+                "except",
+                "unless",
+                "other than",
+                "provided",
+                "exempt",
+            ),
+            lower,
+            text,
+        ):
             if structured_exceptions and re.match(r"except|other|unless|with", m.group(0), re.I):
                 continue
             found.append(f"exception or permission: {_snippet(text, m)}")
             break
-    for m in _CONDITIONAL.finditer(text):
+    for m in _scan(
+        _CONDITIONAL,
+        (
+            "if",
+            "unless",
+            "discretion",
+            "investigator",
+            "discussion",
+            "consultation",
+            "case",
+            "because",
+            "respon",
+        ),
+        lower,
+        text,
+    ):
         found.append(f"condition: {_snippet(text, m)}")
         break
-    for m in _VAGUE.finditer(text):
+    for m in _scan(_VAGUE, ("wash", "recovery", "interval", "time"), lower, text):
         found.append(f"vague limit: {_snippet(text, m)}")
         break
-    for m in _OFF_SCALE.finditer(text):
+    for m in _scan(_OFF_SCALE, ("ecog", "zubrod", "karnofsky", "kps"), lower, text):
         found.append(f"value off its scale: {_snippet(text, m)}")
         break
-    for m in _REGION.finditer(text):
+    for m in _scan(_REGION, ("specific", "only", "country", "region"), lower, text):
         found.append(f"{REGION}: {_snippet(text, m)}")
         break
     if any(isinstance(a, TimeSinceAtom) for a in atoms):
-        for m in _EVENT_INTERVAL.finditer(text):
+        for m in _scan(
+            _EVENT_INTERVAL, ("progress", "relaps", "refractor", "respon", "pd"), lower, text
+        ):
             found.append(f"time measured from an event: {_snippet(text, m)}")
             break
     if exposure:
-        for m in _INVESTIGATIONAL.finditer(text):
+        for m in _scan(
+            _INVESTIGATIONAL, ("investigational", "experimental", "clinical"), lower, text
+        ):
             if _ANY_SOURCE.search(text):
                 break  # "commercial or investigational": every source counts
             found.append(f"target: investigational or trial agents only: {_snippet(text, m)}")
             break
-        for m in _EXPOSURE_QUALIFIER.finditer(text):
+        for m in _scan(
+            _EXPOSURE_QUALIFIER,
+            ("after", "mg", "mcg", "ug", "g", "dose", "month", "week", "year", "cycle"),
+            lower,
+            text,
+        ):
             found.append(f"time measured from an event or dose: {_snippet(text, m)}")
             break
     if exposure:
-        for m in (*_TARGETED.finditer(text), *_ANTI_GLUED.finditer(text)):
+        for m in (
+            *_scan(_TARGETED, ("direct", "target", "anti"), lower, text),
+            *_scan(_ANTI_GLUED, ("anti",), lower, text),
+        ):
             name = next((g for g in m.groups() if g), "").lower()
             if name and name not in _KNOWN_TARGETS:
                 found.append(f"target: {_snippet(text, m)}")
