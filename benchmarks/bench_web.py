@@ -41,9 +41,23 @@ def run_wrk(url: str, seconds: int, users: int) -> dict[str, float]:
         script = fh.name
     try:
         out = subprocess.run(
-            ["wrk", "-t", str(min(2, users)), "-c", str(users), "-d", f"{seconds}s",
-             "--timeout", "30s", "-s", script, url],
-            check=True, capture_output=True, text=True,
+            [
+                "wrk",
+                "-t",
+                str(min(2, users)),
+                "-c",
+                str(users),
+                "-d",
+                f"{seconds}s",
+                "--timeout",
+                "30s",
+                "-s",
+                script,
+                url,
+            ],
+            check=True,
+            capture_output=True,
+            text=True,
         ).stdout
     finally:
         Path(script).unlink(missing_ok=True)
@@ -51,8 +65,14 @@ def run_wrk(url: str, seconds: int, users: int) -> dict[str, float]:
     if m is None:
         raise RuntimeError(f"wrk gave no result line:\n{out}")
     requests, duration_us, p50, p95, p99, errors = (int(g) for g in m.groups())
-    return {"requests": requests, "rps": requests / (duration_us / 1e6),
-            "p50_ms": p50 / 1e3, "p95_ms": p95 / 1e3, "p99_ms": p99 / 1e3, "errors": errors}
+    return {
+        "requests": requests,
+        "rps": requests / (duration_us / 1e6),
+        "p50_ms": p50 / 1e3,
+        "p95_ms": p95 / 1e3,
+        "p99_ms": p99 / 1e3,
+        "errors": errors,
+    }
 
 
 def run_locust(base: str, path: str, seconds: int, users: int) -> dict[str, float]:
@@ -74,10 +94,14 @@ def run_locust(base: str, path: str, seconds: int, users: int) -> dict[str, floa
     gevent.sleep(seconds)
     runner.quit()
     stats = env.stats.total
-    return {"requests": stats.num_requests, "rps": stats.total_rps,
-            "p50_ms": stats.get_response_time_percentile(0.5),
-            "p95_ms": stats.get_response_time_percentile(0.95),
-            "p99_ms": stats.get_response_time_percentile(0.99), "errors": stats.num_failures}
+    return {
+        "requests": stats.num_requests,
+        "rps": stats.total_rps,
+        "p50_ms": stats.get_response_time_percentile(0.5),
+        "p95_ms": stats.get_response_time_percentile(0.95),
+        "p99_ms": stats.get_response_time_percentile(0.99),
+        "errors": stats.num_failures,
+    }
 
 
 def main() -> None:
@@ -94,10 +118,13 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="myelonav-bench-") as tmp:
         server: LiveServer = start_server(Path(tmp) / "home", Path(tmp) / "server.log")
         try:
-            pid = httpx.post(f"{server.url}/api/v1/samples/{sample_ids()[0]}",
-                             timeout=30).json()["id"]
-            print(f"bench_web: {tool}, {args.users} concurrent users, {seconds} s per page, "
-                  f"loopback {server.url}, SAMPLE profile")
+            pid = httpx.post(f"{server.url}/api/v1/samples/{sample_ids()[0]}", timeout=30).json()[
+                "id"
+            ]
+            print(
+                f"bench_web: {tool}, {args.users} concurrent users, {seconds} s per page, "
+                f"loopback {server.url}, SAMPLE profile"
+            )
             for name in ("options", "trials"):
                 path = f"/p/{pid}/{name}"
                 httpx.get(server.url + path, timeout=60).raise_for_status()  # warm up
@@ -105,9 +132,11 @@ def main() -> None:
                     r = run_wrk(server.url + path, seconds, args.users)
                 else:
                     r = run_locust(server.url, path, seconds, args.users)
-                print(f"  {name:8s} {r['requests']:7.0f} requests  {r['rps']:8.1f} req/s  "
-                      f"p50 {r['p50_ms']:7.1f} ms  p95 {r['p95_ms']:7.1f} ms  "
-                      f"p99 {r['p99_ms']:7.1f} ms  errors {r['errors']:.0f}")
+                print(
+                    f"  {name:8s} {r['requests']:7.0f} requests  {r['rps']:8.1f} req/s  "
+                    f"p50 {r['p50_ms']:7.1f} ms  p95 {r['p95_ms']:7.1f} ms  "
+                    f"p99 {r['p99_ms']:7.1f} ms  errors {r['errors']:.0f}"
+                )
         finally:
             server.stop()
 

@@ -70,6 +70,14 @@ class Report:
     by_kind: dict[str, list[int]] = field(default_factory=lambda: defaultdict(lambda: [0, 0]))
     criterion_misses: list[str] = field(default_factory=list)
     ndcg: dict[str, float] = field(default_factory=dict)
+    # per pair, by label: eligible pairs hidden (called likely ineligible), ineligible pairs
+    # caught, unknown pairs called likely eligible
+    eligible_hidden: list[str] = field(default_factory=list)
+    ineligible_pairs: int = 0
+    ineligible_caught: int = 0
+    unknown_called_eligible: list[str] = field(default_factory=list)
+    # per criterion kind: understood / wrongly excluding / wrongly including / unknown
+    by_concept: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
 
     @property
     def accuracy(self) -> float:
@@ -82,6 +90,10 @@ class Report:
     @property
     def recall(self) -> float:
         return self.tp / (self.tp + self.fn) if self.tp + self.fn else 1.0
+
+    @property
+    def ineligible_caught_rate(self) -> float:
+        return self.ineligible_caught / self.ineligible_pairs if self.ineligible_pairs else 1.0
 
     @property
     def criterion_accuracy(self) -> float:
@@ -101,6 +113,10 @@ class Report:
             "criterion_accuracy_by_kind": {
                 k: {"correct": v[0], "total": v[1]} for k, v in sorted(self.by_kind.items())
             },
+            "eligible_hidden": self.eligible_hidden,
+            "ineligible_caught": f"{self.ineligible_caught}/{self.ineligible_pairs}",
+            "unknown_called_eligible": self.unknown_called_eligible,
+            "by_concept": {k: dict(v) for k, v in sorted(self.by_concept.items())},
             "ndcg_at_10": {k: round(v, 3) for k, v in sorted(self.ndcg.items())},
             "mean_ndcg_at_10": round(sum(self.ndcg.values()) / len(self.ndcg), 3)
             if self.ndcg
@@ -172,6 +188,16 @@ def _criterion_labels(
     return out
 
 
+def _concept_cell(ours: str, label: str) -> str:
+    if ours == label:
+        return "understood"
+    if ours == "fail":
+        return "wrongly_excluding"
+    if ours == "met":
+        return "wrongly_including"
+    return "unknown"
+
+
 def ndcg_at_10(ranked_ids: list[str], relevance: dict[str, int]) -> float:
     def dcg(rels: list[int]) -> float:
         return float(sum((2**r - 1) / math.log2(i + 2) for i, r in enumerate(rels[:10])))
@@ -220,6 +246,14 @@ def evaluate(directory: Path, as_of: dt.date | None = None, verbose: bool = Fals
                 report.safety_errors.append(f"{patient_id} × {study.nct_id}: labelled {want}")
             elif want == "eligible":
                 report.fn += 1
+            pair = f"{patient_id} × {study.nct_id}"
+            if want == "eligible" and got == "ineligible":
+                report.eligible_hidden.append(pair)
+            if want == "ineligible":
+                report.ineligible_pairs += 1
+                report.ineligible_caught += got == "ineligible"
+            if want == "unknown" and got == "eligible":
+                report.unknown_called_eligible.append(pair)
             if verbose and got != want:
                 print(f"  MISMATCH {patient_id} × {study.nct_id}: want {want}, got {got}")
                 for c in m.criteria:
@@ -231,6 +265,7 @@ def evaluate(directory: Path, as_of: dt.date | None = None, verbose: bool = Fals
                 if status is None:
                     continue
                 ok = _RESULT_LABEL[c.result] == status
+                report.by_concept[c.kind.value][_concept_cell(_RESULT_LABEL[c.result], status)] += 1
                 cell = report.by_kind[c.kind.value]
                 cell[0] += ok
                 cell[1] += 1
@@ -245,6 +280,132 @@ def evaluate(directory: Path, as_of: dt.date | None = None, verbose: bool = Fals
     return report
 
 
+# --------------------------------------------------------------------------- single readings
+
+REAL_TRIALS = Path("/work/shared/data/real-trials")
+CORPUS = ROOT / "tests" / "trials" / "corpus"
+
+# Expected concept (criteria-expected.jsonl) → the criterion kinds that express it. A parsed
+# kind outside the union for a criterion's concepts is a misreading that can exclude wrongly.
+_CONCEPT_KINDS: dict[str, set[str]] = {
+    "age": {"age"},
+    "performance_status": {"performance_status"},
+    "measurable_disease": {"measurable_disease", "lab"},
+    "prior_lines": {"prior_lines", "prior_therapy", "disease_state"},
+    "prior_exposure": {
+        "class_exposure",
+        "prior_bcma",
+        "prior_car_t",
+        "prior_bispecific",
+        "prior_gprc5d",
+        "prior_agent",
+        "prior_therapy",
+        "washout",
+        "disease_state",
+        "prior_lines",
+    },
+    "lab_threshold": {"lab", "measurable_disease"},
+    "organ_function": {"lab"},
+    "washout": {"washout", "car_t_timing", "transplant"},
+    "time_since_event": {"washout", "car_t_timing", "transplant"},
+    "event_within_window": {"washout", "car_t_timing", "transplant"},
+    "transplant": {"transplant"},
+    "infection": {"infection"},
+    "comorbidity": {"other_malignancy", "cns", "infection"},
+    "disease_site": {"cns", "extramedullary", "plasma_cell_leukemia"},
+    "antigen_status": {"antigen_expression"},
+    "cytogenetics": {"cytogenetics"},
+    "other": {"disease_state", "non_secretory"},
+}
+for _alias in ("refractoriness", "target_qualified_exposure"):
+    _CONCEPT_KINDS[_alias] = _CONCEPT_KINDS["prior_exposure"]
+# kinds that never decide "not met" on their own (screening topics, text to ask about)
+_NEUTRAL_KINDS = {"other", "screening", "infection", "other_malignancy"}
+
+
+@dataclass
+class Readings:
+    name: str
+    total: int = 0
+    correct: int = 0
+    understood: int = 0
+    misses: list[str] = field(default_factory=list)
+
+    @property
+    def accuracy(self) -> float:
+        return self.correct / self.total if self.total else 0.0
+
+
+def _atoms_of(node: Any) -> list[Any]:
+    items = getattr(node, "items", None)
+    if items is None:
+        return [node]
+    return [a for item in items for a in _atoms_of(item)]
+
+
+def evaluate_readings(directory: Path) -> Readings:
+    """Single-criterion readings against ``criteria-expected.jsonl``.
+
+    A reading is *correct* when the item is found in its section, no parsed kind falls
+    outside what its concepts allow (a misread concept is what hides a trial), and an
+    exception the screener noted is not silently dropped (it is structured or flagged as not
+    understood). *Understood* additionally needs every non-"other" concept recognised.
+    """
+    expected = [
+        json.loads(x)
+        for x in (directory / "criteria-expected.jsonl").read_text("utf-8").splitlines()
+        if x.strip()
+    ]
+    parsed: dict[str, Any] = {}
+    for path in sorted((directory / "studies").glob("*.json")):
+        study = Study.from_v2(json.loads(path.read_text("utf-8")))
+        parsed[study.nct_id] = parse_criteria(study.eligibility.criteria_text)
+    out = Readings(directory.name)
+    for e in expected:
+        out.total += 1
+        key = _norm(e["text"])[:60]
+        found = [
+            c
+            for c in parsed[e["nct_id"]].criteria
+            if c.section.value == e["section"] and _norm(c.text).startswith(key)
+        ]
+        where = f"{e['nct_id']} {e['section'][0].upper()}{e['index']}"
+        if not found:
+            out.misses.append(f"{where}: not found as one {e['section']} item")
+            continue
+        c = found[0]
+        allowed = set().union(*(_CONCEPT_KINDS.get(k, set()) for k in e["concepts"]))
+        kinds = {k.value for k in c.kinds}
+        structured = (
+            kinds - _NEUTRAL_KINDS - {k.value for k in c.kinds if k.value.startswith("screening")}
+        )
+        wrong = sorted(structured - allowed)
+        atoms = _atoms_of(c.tree)
+        carved = any(getattr(a, "except_groups", ()) or getattr(a, "allowed", False) for a in atoms)
+        decisive = bool(structured)
+        dropped = (
+            bool(e["exceptions"]) and decisive and not (getattr(c, "unaccounted", ()) or carved)
+        )
+        if wrong:
+            out.misses.append(f"{where}: read as {wrong}, concepts {e['concepts']}")
+        elif dropped:
+            out.misses.append(f"{where}: exception dropped ({e['exceptions'][:60]})")
+        else:
+            out.correct += 1
+            wanted = set(e["concepts"]) - {"other", "consent_logistics", "pregnancy_contraception"}
+            if all(_CONCEPT_KINDS.get(k, set()) & kinds for k in wanted):
+                out.understood += 1
+    return out
+
+
+def print_readings(r: Readings, verbose: bool = False) -> None:
+    print(f"== {r.name}: {r.total} single-criterion readings")
+    print(f"readings correct      {r.correct}/{r.total} ({r.accuracy:.3f})")
+    print(f"fully understood      {r.understood}/{r.total}")
+    for miss in r.misses if verbose else r.misses[:10]:
+        print(f"   miss: {miss}")
+
+
 def print_report(report: Report, verbose: bool = False) -> None:
     print(f"== {report.name}: {report.pairs} labelled pairs")
     print(f"verdict accuracy      {report.accuracy:.3f}")
@@ -255,6 +416,23 @@ def print_report(report: Report, verbose: bool = False) -> None:
     )
     for err in report.safety_errors:
         print(f"   ! {err}")
+    print(
+        f"eligible hidden       {len(report.eligible_hidden)} (labelled eligible, called likely "
+        "ineligible — must be 0)"
+    )
+    for err in report.eligible_hidden:
+        print(f"   ! {err}")
+    print(
+        f"ineligible caught     {report.ineligible_caught}/{report.ineligible_pairs} "
+        f"({report.ineligible_caught_rate:.3f})"
+    )
+    print(f"unknown called elig.  {len(report.unknown_called_eligible)} (must be 0)")
+    print("per concept (understood / wrongly excluding / wrongly including / unknown):")
+    for kind, cell in sorted(report.by_concept.items()):
+        print(
+            f"   {kind:<22} {cell['understood']:>3} / {cell['wrongly_excluding']:>3} / "
+            f"{cell['wrongly_including']:>3} / {cell['unknown']:>3}"
+        )
     print("confusion (label -> verdict):")
     for (want, got), n in sorted(report.confusion.items()):
         print(f"   {want:>10} -> {got:<10} {n}")
@@ -294,7 +472,23 @@ def main(argv: list[str] | None = None) -> int:
         reports.append(report.as_dict())
         if not args.json:
             print_report(report, verbose=args.verbose)
-        failed |= bool(report.safety_errors)
+        failed |= bool(report.safety_errors) or bool(report.eligible_hidden)
+    if not args.set and not args.quick:
+        for directory in (REAL_TRIALS, CORPUS):
+            if (directory / "criteria-expected.jsonl").exists():
+                readings = evaluate_readings(directory)
+                if not args.json:
+                    print_readings(readings, verbose=args.verbose)
+                reports.append(
+                    {
+                        "set": readings.name,
+                        "readings": readings.total,
+                        "readings_correct": round(readings.accuracy, 3),
+                        "understood": readings.understood,
+                    }
+                )
+            elif directory == REAL_TRIALS:
+                print(f"(shared real-trials set {directory} not present; skipped)")
     if args.json:
         print(json.dumps(reports, indent=2))
     return 1 if failed else 0

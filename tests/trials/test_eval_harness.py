@@ -29,6 +29,9 @@ def test_project_set_figures() -> None:
     report = h.evaluate(ROOT / "tests" / "data" / "matching")
     assert report.pairs == 24
     assert report.safety_errors == []  # nothing labelled ineligible/unknown is called eligible
+    assert report.eligible_hidden == []  # nothing labelled eligible is called likely ineligible
+    assert report.unknown_called_eligible == []
+    assert report.ineligible_caught_rate >= 0.9
     assert report.accuracy >= 0.9
     assert report.criterion_accuracy >= 0.9
     assert 0.0 < sum(report.ndcg.values()) / len(report.ndcg) <= 1.0
@@ -51,6 +54,12 @@ def test_main_prints_figures(capsys: pytest.CaptureFixture[str]) -> None:
 @pytest.mark.skipif(
     not SHARED.exists(), reason="shared evaluation set /work/shared/data/mm-trials absent"
 )
-def test_shared_set_has_no_safety_errors() -> None:
-    report = _harness().evaluate(SHARED)
+def test_shared_set_has_no_safety_errors(capsys: pytest.CaptureFixture[str]) -> None:
+    h = _harness()
+    report = h.evaluate(SHARED)
+    with capsys.disabled():  # the figures show in the CI log
+        h.print_report(report)
     assert report.safety_errors == []
+    assert report.eligible_hidden == []
+    assert report.unknown_called_eligible == []
+    assert report.ineligible_caught_rate >= 0.9

@@ -22,16 +22,17 @@ from myelonav.patient.profile_io import load_profile
 from myelonav.samples import sample_profiles
 from myelonav.trials import patient_match
 from myelonav.trials._facts import PatientFacts
+from myelonav.trials.categories import categorise
 from myelonav.trials.criteria import ParsedCriteria, parse_criteria
 from myelonav.trials.criteria.models import PARSER_VERSION, Criterion, OtherAtom, Section
 from myelonav.trials.geo import Point, nearest_site
 from myelonav.trials.matching import (
     Matcher,
     Result,
-    Tri,
     Verdict,
     condition_criterion,
     match_study,
+    outcome,
     registry_age_criterion,
 )
 from myelonav.trials.models import Location, Study
@@ -64,19 +65,9 @@ _TIER = {Verdict.likely_eligible: 0, Verdict.possibly_eligible: 1, Verdict.likel
 
 def _reference_result(facts_of: PatientFacts, c: Criterion) -> tuple[Result, str]:
     """One criterion on its own, with a matcher that has seen nothing else."""
-    need_true = c.section is Section.inclusion
-    value, facts = Matcher(facts_of).tree(c.tree, need_true)
-    if value is Tri.TRUE:
-        result = Result.met if need_true else Result.not_met
-    elif value is Tri.FALSE:
-        result = Result.not_met if need_true else Result.met
-    elif value is Tri.UNKNOWN:
-        result = Result.unknown
-    elif value is Tri.SCREEN:
-        result = Result.screening
-    else:
-        result = Result.ask
-    return result, "; ".join(dict.fromkeys(f for _, f in facts if f))
+    need_true = c.section is Section.inclusion and not c.excludes
+    value, why, facts = Matcher(facts_of).tree(c.tree, need_true)
+    return outcome(c, need_true, value, why, facts)
 
 
 def _reference_match(facts: PatientFacts, study: Study, parsed: ParsedCriteria) -> dict[str, Any]:
@@ -104,6 +95,7 @@ def _reference_match(facts: PatientFacts, study: Study, parsed: ParsedCriteria) 
         "title": study.title,
         "verdict": verdict.value,
         "is_sample": study.is_sample,
+        "categories": categorise(study).as_dict(),
         "failing": failing,
         "unknown": unknown,
         "ask_study_team": [c.text for c, r, _ in rows if r is Result.ask],

@@ -64,7 +64,10 @@ EXPOSURE_CONTEXT = _c(
     r"treatment with|therapy with|na[iï]ve|history of|had|failed|relapsed (?:after|on|following)|"
     r"progress\w* (?:on|after|following)|after)\b"
 )
-REFRACTORY = _c(r"\brefractory\b|\bfailed\b|\bprogress\w* (?:on|within)\b")
+REFRACTORY = _c(
+    r"\brefractory\b|\bfailed\b|\bprogress\w* (?:on|within)\b|"
+    r"\bprogress\w* while (?:on|receiving|taking|being treated)\b"
+)
 NOT_ALLOWED = _c(
     r"\b(?:is|are)\s+not\s+(?:allowed|permitted|eligible)\b|\bnot\s+(?:allowed|permitted)\b"
 )
@@ -96,6 +99,30 @@ EXCEPTION = _c(
     r"\s*([^.;()]*)"
 )
 EXAMPLES = _c(r"\((?:\s*(?:including|e\.g\.|eg|such as|i\.e\.|ie|for example)\b)[^()]*\)")
+# An example list outside parentheses (", e.g., bortezomib or carfilzomib", "such as …"): the
+# examples illustrate a class, they are not a requirement of their own.
+EXAMPLE_TAIL = _c(r",?\s*\b(?:e\.\s?g\.?|such\s+as|for\s+example|for\s+instance)(?=[\s,:])[^;.()]*")
+REFRACTORY_DEFINITION = _c(
+    r"\b(?:dis(?:ease)?\s+)?progress\w*\s+(?:(?:while\s+)?on\s+(?:or\s+)?|during\s+(?:or\s+)?)?"
+    r"(?:within|<=?)\s*(?:\d{1,3}|sixty|thirty)\s*(?:days?|weeks?|months?)\s+"
+    r"(?:of|after|from|following)\s+(?:the\s+)?(?:last|final|completion|end|discontinuation|"
+    r"stopping|cessation)\b(?:\s+(?:dose|administration|treatment|therapy|of\s+(?:therapy|"
+    r"treatment)))?"
+)
+# Pregnancy and contraception items: their durations ("for 1 year after CAR-T infusion") are not
+# treatment windows, and the drugs they name are not prior exposure.
+CONTRACEPTION_TOPIC = _c(
+    r"\bcontracepti\w*|\bbirth\s+control\b|\bpregnan\w*|\bbreast[\s-]?feed\w*|\blactat\w*|"
+    r"\bchild[\s-]?bearing\b|\bsperm\b|\bfertile\b|\bwith\s+fertility\b"
+)
+# A drug named as part of a procedure of this study (lymphodepletion, conditioning,
+# premedication, bridging) is not a record of prior exposure.
+PROCEDURAL = _c(
+    r"\blympho[\s-]?deplet\w*|\bconditioning\b|\bpre[\s-]?medicat\w*|\bbridging\b|"
+    r"\bbefore\s+receiving\b|\bto\s+receive\b|\bable\s+to\s+(?:receive|tolerate)\b|"
+    r"\bcandidate\s+for\b|\bas\s+part\s+of\s+(?:this|the)\s+(?:study|protocol|trial)\b|"
+    r"\b(?:study|protocol)[\s-](?:specified|required|mandated)\b|\bfor\s+mobili[sz]ation\b"
+)
 
 RRMM_PHRASE = _c(
     r"\b(?:relapsed|refractory|relapsed\s*(?:and/or|/|or|and)\s*refractory|r/r)\s+"
@@ -252,6 +279,7 @@ NUMBER_WORDS = {
     "eight": 8,
     "nine": 9,
     "ten": 10,
+    "twelve": 12,
     "single": 1,
 }
 LINES = _c(
@@ -272,3 +300,17 @@ LESS_THAN_TIME = _c(r"(?:<|\bwithin\b)\s*$")
 EXCLUSION_OR_SPLIT = re.compile(r"\s*(?:;\s*(?:or\s+)?|,\s+or\s+|\.\s+(?=[A-Z]))")
 INCLUSION_SPLIT = re.compile(r"\s*(?:;\s*|\.\s+(?=[A-Z]))")
 QUALIFIER = _c(r"\b(?:with|if|who|whose|provided|when|unless|except|only)\b")
+
+# "progression within 12 months after (BCMA) CAR T infusion": an interval between two events.
+CAR_T_INTERVAL = _c(
+    r"\b(?:progress\w*|relaps\w*|PD)\b[^.;]{0,40}?\bwithin\s+(\d{1,3}|one|two|three|six|twelve)\s*"
+    r"(days?|weeks?|months?|years?)\s+(?:of|after|from|following|post)\s+(?:the\s+)?"
+    r"(?:(?:last|prior|previous|most\s+recent)\s+)?(?:anti[\s-]?)?(?:BCMA[\s-]*(?:directed\s+|targeted\s+)?)?"
+    r"(?:CAR[\s-]?T|chimeric\s+antigen\s+receptor)"
+)
+
+# An exclusion written as an inclusion item ("… are not eligible", "… will be excluded").
+EXCLUDES_HERE = _c(
+    r"\b(?:is|are|will\s+be|would\s+be|shall\s+be)\s+(?:not\s+eligible|ineligible|excluded)\b|"
+    r"\bwill\s+not\s+be\s+(?:eligible|enrolled|included)\b|\bare\s+not\s+candidates\b"
+)

@@ -17,7 +17,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-PARSER_VERSION = "1"
+PARSER_VERSION = "2"
 
 
 class _Frozen(BaseModel):
@@ -145,6 +145,19 @@ class TimeSinceAtom(_Frozen):
     negate: bool = False
 
 
+class IntervalAtom(_Frozen):
+    """Time between two events in the patient's history, not counted back from today:
+    "progression within 12 months after CAR T infusion" is progression − infusion < 360 days.
+    ``op`` "lt": the later event came fewer than ``days`` after the earlier; "ge": at least."""
+
+    type: Literal["interval"] = "interval"
+    start: Literal["car_t_infusion"]
+    end: Literal["progression"] = "progression"
+    op: Literal["lt", "ge"]
+    days: int = Field(ge=0)
+    negate: bool = False
+
+
 class TransplantAtom(_Frozen):
     type: Literal["transplant"] = "transplant"
     kind: Literal["autologous", "allogeneic", "any"]
@@ -246,6 +259,7 @@ Atom = Annotated[
     | PriorLinesAtom
     | ExposureAtom
     | TimeSinceAtom
+    | IntervalAtom
     | TransplantAtom
     | LabAtom
     | FeatureAtom
@@ -273,6 +287,7 @@ Node = Annotated[
     | PriorLinesAtom
     | ExposureAtom
     | TimeSinceAtom
+    | IntervalAtom
     | TransplantAtom
     | LabAtom
     | FeatureAtom
@@ -298,6 +313,22 @@ class Criterion(_Frozen):
     kinds: tuple[CriterionKind, ...] = Field(description="What the criterion is about, main first.")
     exception: str | None = Field(
         None, description="An 'unless/except/allowed if' clause the parser could not structure."
+    )
+    excludes: bool = Field(
+        False,
+        description="An exclusion written inside the inclusion list ('patients with CNS "
+        "involvement are not eligible'): the tree states what excludes.",
+    )
+    region: str | None = Field(
+        None,
+        description="ISO country code when the criterion is a country note ('France specific: …'); "
+        "it applies only to participants in that country.",
+    )
+    unaccounted: tuple[str, ...] = Field(
+        (),
+        description="Clinically meaningful parts of the text no recogniser accounted for "
+        "(exceptions, permissions, conditions, region notes, target or time qualifiers). A "
+        "criterion with any of these is never judged 'not met': it is 'ask the study team'.",
     )
 
     @property
@@ -335,6 +366,7 @@ __all__ = [
     "ExposureAtom",
     "FeatureAtom",
     "Group",
+    "IntervalAtom",
     "LabAtom",
     "MeasurableAtom",
     "Node",

@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from myelonav.trials.criteria.models import Section
 
 _HEADING = re.compile(
-    r"^\s*(?:#+\s*)?(?:\*\*)?\s*(?:key\s+|main\s+|major\s+|general\s+|other\s+|additional\s+)?"
+    r"^\s*(?:#+\s*)?(?:\*\*)?\s*(?:(?:key|main|major|general|other|additional|specific|"
+    r"study|protocol|common|all|cohort\s+\w{1,3}|part\s+\w{1,3}|arm\s+\w{1,3})\s+){0,3}"
     r"(inclusion|exclusion|eligibility|ineligibility)(?:\s+criteria)?\b\s*(?:\([^)]*\))?\s*"
     r"(?:\*\*)?\s*:?\s*(?:\*\*)?\s*(.*)$",
     re.IGNORECASE,
@@ -63,8 +64,35 @@ def _heading(line: str) -> tuple[Section, str] | None:
     return section, rest
 
 
+# Registry markdown escapes ("1\\.", "\\<", "10\\^9"): the backslash goes, the character stays.
+_ESCAPE = re.compile(r"\\([\\`*_{}\[\]()#+\-.!<>^&~|=])")
+# A list flattened onto one long line: breaks go back before "2. ", "* " and the headings.
+_RUN_ON_MARK = re.compile(
+    r"\s+(?=(?:\d{1,2}\.|[*•])\s+[A-Z(])|\s+(?=(?:(?:key|general|main)\s+)?"
+    r"(?:inclusion|exclusion)\s+criteria\s*:)",
+    re.IGNORECASE,
+)
+
+
+def unescape(text: str) -> str:
+    """Registry markdown escapes removed (linear; one pass)."""
+    return _ESCAPE.sub(r"\1", text)
+
+
+def _unflatten(text: str) -> str:
+    lines = text.split("\n")
+    out: list[str] = []
+    for line in lines:
+        if len(line) > 200 and len(_RUN_ON_MARK.findall(line)) >= 3:
+            out.extend(_RUN_ON_MARK.split(line))
+        else:
+            out.append(line)
+    return "\n".join(out)
+
+
 def split_sections(text: str) -> SplitText:
     """Inclusion and exclusion items in order; sub-bullets folded into their parent."""
+    text = _unflatten(unescape(text))
     items: list[RawItem] = []
     section: Section | None = None
     seen_heading = False
@@ -120,4 +148,4 @@ def split_sections(text: str) -> SplitText:
     return SplitText([i for i in items if i.full_text.strip()], unsectioned=not seen_heading)
 
 
-__all__ = ["RawItem", "SplitText", "split_sections"]
+__all__ = ["RawItem", "SplitText", "split_sections", "unescape"]

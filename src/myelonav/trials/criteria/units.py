@@ -53,10 +53,18 @@ _WORD_OPS_RE = re.compile("|".join(f"({p})" for p, _ in _WORD_OPS), re.IGNORECAS
 _WORD_OPS_SYMBOL = [s for _, s in _WORD_OPS]
 
 
+_OR_EQUAL = re.compile(r"([<>])\s*or\s*(?:=|equal(?:\s+to)?\b)", re.IGNORECASE)
+_TILDE_RANGE = re.compile(r"(\d)\s*[~～〜]\s*(\d)")
+
+
 def normalise(text: str) -> str:
     """Symbols and word comparators to ASCII (">=", "<="), whitespace collapsed."""
     for a, b in _NORMALISE:
         text = text.replace(a, b)
+    text = _TILDE_RANGE.sub(r"\1-\2", text)
+    text = _OR_EQUAL.sub(
+        lambda m: m.group(1) + "=", text
+    )  # "< or = 3.0", "> or equal 3 weeks"  # "ECOG 0~1": a range, as written in CJK registries
     return re.sub(r"\s+", " ", text).strip()
 
 

@@ -1,0 +1,1 @@
+"""One small module per concept: each recogniser turns a normalised segment into atoms."""

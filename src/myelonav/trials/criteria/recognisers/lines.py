@@ -1,0 +1,43 @@
+"""Recogniser: number of prior lines of therapy (one or two bounds)."""
+
+from __future__ import annotations
+
+import re
+
+from myelonav.trials.criteria import lexicon as lx
+from myelonav.trials.criteria.models import (
+    Node,
+    PriorLinesAtom,
+)
+
+
+def _lines(seg: str) -> list[Node]:
+    m = lx.LINES.search(seg)
+    if m is None:
+        return []
+    op, first, second, trailing = m.group(1), m.group(2), m.group(3), m.group(4) or ""
+
+    def num(word: str) -> int:
+        return int(word) if word.isdigit() else lx.NUMBER_WORDS[word.lower()]
+
+    n = num(first)
+    before = seg[max(0, m.start() - 25) : m.start()]
+    if second:
+        return [PriorLinesAtom(min_lines=n, max_lines=num(second))]
+    if op in {">=", ">"}:
+        return [PriorLinesAtom(min_lines=n + (1 if op == ">" else 0))]
+    if op in {"<=", "<"}:
+        # "at least 1 and no more than 4 prior lines" (">= 1 and <= 4"): both bounds
+        low = re.search(r"(>=|>)\s*(\d{1,2})\s+(?:and|but)\s*$", before)
+        top = max(0, n - (1 if op == "<" else 0))
+        if low is not None:
+            bottom = int(low.group(2)) + (1 if low.group(1) == ">" else 0)
+            return [PriorLinesAtom(min_lines=bottom, max_lines=max(bottom, top))]
+        return [PriorLinesAtom(max_lines=top)]
+    if "more" in trailing or "greater" in trailing:
+        return [PriorLinesAtom(min_lines=n)]
+    if "fewer" in trailing or "less" in trailing:
+        return [PriorLinesAtom(max_lines=n)]
+    if re.search(r"\b(?:exactly|only)\s*$", before, re.I):
+        return [PriorLinesAtom(min_lines=n, max_lines=n)]
+    return [PriorLinesAtom(min_lines=n)]

@@ -1,0 +1,105 @@
+"""Recognisers: age and performance status (ECOG, Karnofsky)."""
+
+from __future__ import annotations
+
+import re
+
+from myelonav.trials.criteria.models import (
+    AgeAtom,
+    Group,
+    Node,
+    PerformanceAtom,
+)
+
+
+def _age(seg: str) -> list[Node]:
+    if not re.search(r"\bage\b|\baged\b|\byears?\b|\byrs?\b", seg, re.I):
+        return []
+    rng = re.search(
+        r"(?:\bage[ds]?\b[^0-9<>]{0,20})?(\d{1,3})\s*(?:-|to|and)\s*(\d{1,3})\s*(?:years?|yrs?)"
+        r"(?:\s+(?:of\s+age|old))?",
+        seg,
+        re.I,
+    )
+    between = re.search(
+        r"\bbetween\s+(?:the\s+ages\s+of\s+)?(\d{1,3})\s+and\s+(\d{1,3})", seg, re.I
+    )
+    m = rng or between
+    if m is not None and (rng is None or re.search(r"\bage|\byears?\b", seg, re.I)):
+        lo, hi = float(m.group(1)), float(m.group(2))
+        if 0 < lo < hi <= 120:
+            return [AgeAtom(min_years=lo, max_years=hi)]
+    lo_m = re.search(r"\bage[ds]?\b[^0-9<>]{0,15}(>=|>)\s*(\d{1,3})", seg, re.I) or re.search(
+        r"(>=|>)\s*(\d{1,3})\s*(?:years?|yrs?)(?:\s+(?:of\s+age|old))?", seg, re.I
+    )
+    hi_m = re.search(r"\bage[ds]?\b[^0-9<>]{0,15}(<=|<)\s*(\d{1,3})", seg, re.I) or re.search(
+        r"(<=|<)\s*(\d{1,3})\s*(?:years?|yrs?)\b", seg, re.I
+    )
+    older = re.search(
+        r"(\d{1,3})\s*(?:years?|yrs?)(?:\s+of\s+age|\s+old)?\s*(?:or|and)\s+(?:older|above|over)",
+        seg,
+        re.I,
+    ) or re.search(
+        r"\bage[ds]?\s+(\d{1,3})\s*(?:years?)?\s*(?:or|and)\s+(?:older|above|over)", seg, re.I
+    )
+    younger = re.search(
+        r"(\d{1,3})\s*(?:years?|yrs?)(?:\s+of\s+age|\s+old)?\s*(?:or|and)\s+(?:younger|under|below)",
+        seg,
+        re.I,
+    )
+    lo_v: float | None = None
+    hi_v: float | None = None
+    if lo_m is not None:
+        lo_v = float(lo_m.group(2)) + (1 if lo_m.group(1) == ">" else 0)
+    elif older is not None:
+        lo_v = float(older.group(1))
+    if hi_m is not None:
+        hi_v = float(hi_m.group(2)) - (1 if hi_m.group(1) == "<" else 0)
+    elif younger is not None:
+        hi_v = float(younger.group(1))
+    if lo_v is None and hi_v is None:
+        return []
+    if lo_v is not None and hi_v is not None and lo_v > hi_v:
+        return []  # "65 or older, or under 65 with …": two alternatives, not one range
+    if not re.search(r"\bage|\bold\b|of age|years", seg, re.I):
+        return []
+    return [AgeAtom(min_years=lo_v, max_years=hi_v)]
+
+
+def _performance(seg: str) -> list[Node]:
+    atoms: list[Node] = []
+    ecog = re.search(
+        r"\b(?:ECOG|Eastern Cooperative Oncology Group|WHO|Zubrod)\b(?:[\s\w()/-]{0,40}?)"
+        r"(?:\b(?:PS|score|status|of|grade)\b\s*)?(<=|<|>=|>|=|of)?\s*(\d)\b"
+        r"((?:\s*(?:,|-|to|or|and|,\s*or)\s*\d\b)*)(\s*or\s+(?:higher|greater|more|above|worse))?",
+        seg,
+        re.I,
+    )
+    if ecog is not None:
+        first = int(ecog.group(2))
+        rest = [int(x) for x in re.findall(r"\d", ecog.group(3) or "")]
+        if max([first, *rest]) > 5:
+            ecog = None  # off the 0-5 scale: a registry slip, flagged by residue, not guessed
+    if ecog is not None:
+        op = ecog.group(1)
+        if op in {">=", ">"} or ecog.group(4):
+            limit = first + (1 if op == ">" else 0)
+            if limit >= 1:
+                atoms.append(PerformanceAtom(max_ecog=limit - 1, negate=True))
+        elif op == "<":
+            atoms.append(PerformanceAtom(max_ecog=max(0, first - 1)))
+        else:
+            atoms.append(PerformanceAtom(max_ecog=max([first, *rest])))
+    kps = re.search(
+        r"\b(?:Karnofsky|KPS)\b(?:[\s\w()]{0,30}?)(>=|>|<=|<|of)?\s*(\d{2,3})\s*%?", seg, re.I
+    )
+    if kps is not None:
+        value = int(kps.group(2))
+        if kps.group(1) in {"<", "<="}:
+            bound = value + (1 if kps.group(1) == "<=" else 0)
+            atoms.append(PerformanceAtom(min_karnofsky=min(100, bound), negate=True))
+        elif value <= 100:
+            atoms.append(PerformanceAtom(min_karnofsky=value + (1 if kps.group(1) == ">" else 0)))
+    if len(atoms) == 2:
+        return [Group(op="or", items=tuple(atoms))]
+    return atoms

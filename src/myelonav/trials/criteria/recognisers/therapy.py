@@ -1,0 +1,105 @@
+"""Recognisers: exposure and refractoriness to targets, class sets (triple-class, penta), any
+prior therapy."""
+
+from __future__ import annotations
+
+import re
+
+from myelonav.trials.criteria import lexicon as lx
+from myelonav.trials.criteria.models import (
+    ExposureAtom,
+    Group,
+    Node,
+    Section,
+)
+from myelonav.trials.criteria.recognisers.mentions import _Target
+from myelonav.trials.criteria.recognisers.negation import _negated
+
+
+def _exposures(
+    seg: str, section: Section, targets: list[_Target], except_groups: tuple[tuple[str, ...], ...]
+) -> list[Node]:
+    if not targets:
+        return []
+    stripped = lx.RRMM_PHRASE.sub(" ", seg)
+    refractory = bool(lx.REFRACTORY.search(stripped))
+    not_allowed = bool(lx.NOT_ALLOWED.search(seg))
+    allowed = bool(lx.ALLOWED.search(seg)) and not not_allowed
+    if allowed and section is Section.exclusion:
+        return []
+    runs: list[list[_Target]] = [[targets[0]]]
+    for t in targets[1:]:
+        is_or = bool(re.search(r"\bor\b", t.sep_before, re.I))
+        if (
+            section is Section.exclusion
+            or is_or
+            or re.search(r"\bor\b", seg[t.end : t.end + 8], re.I)
+        ):
+            runs[-1].append(t)
+        else:
+            runs.append([t])
+    # inclusion "a PI, an IMiD, or an anti-CD38": a final "or" makes the whole list alternatives
+    if (
+        section is Section.inclusion
+        and len(runs) > 1
+        and re.search(r"\bor\b", targets[-1].sep_before, re.I)
+    ):
+        runs = [[t for run in runs for t in run]]
+    nodes: list[Node] = []
+    for run in runs:
+        groups = tuple(dict.fromkeys(g for t in run for g in t.groups))
+        drugs = tuple(dict.fromkeys(d for t in run for d in t.drugs))
+        negate = _negated(seg, run[0].start, run[-1].end) or (
+            not_allowed and section is Section.inclusion
+        )
+        nodes.append(
+            ExposureAtom(
+                groups=groups,
+                drugs=drugs,
+                except_groups=except_groups,
+                refractory=refractory,
+                allowed=allowed and section is Section.inclusion,
+                negate=negate and not allowed,
+            )
+        )
+    return nodes
+
+
+def _class_sets(seg: str) -> list[Node]:
+    """Triple-class / penta / quad / double exposure or refractoriness."""
+    refractory = bool(lx.REFRACTORY.search(lx.RRMM_PHRASE.sub(" ", seg)))
+    spec: tuple[tuple[str, int], ...]
+    if lx.PENTA.search(seg):
+        spec = (("proteasome_inhibitor", 2), ("imid", 2), ("anti_cd38", 1))
+    elif lx.QUAD.search(seg):
+        spec = (("proteasome_inhibitor", 2), ("imid", 2))
+    elif lx.TRIPLE_CLASS.search(seg):
+        spec = (("proteasome_inhibitor", 1), ("imid", 1), ("anti_cd38", 1))
+    elif lx.DOUBLE.search(seg):
+        spec = (("proteasome_inhibitor", 1), ("imid", 1))
+    else:
+        return []
+    items = tuple(
+        ExposureAtom(groups=((cls,),), refractory=refractory, min_agents=n) for cls, n in spec
+    )
+    return [Group(op="and", items=items)]
+
+
+_NAMED_OBJECT = re.compile(
+    r"\s+(?:with|using|of|by)\s+(?!(?:any|an?|the|anti[\s-]?myeloma|systemic|chemotherapy|"
+    r"cytotoxic|one|two|three|at)\b)[A-Za-z]",
+    re.IGNORECASE,
+)
+
+
+def _any_therapy(seg: str) -> list[Node]:
+    if not lx.EXPOSURE_CONTEXT.search(seg):
+        return []
+    m = lx.ANY_THERAPY.search(seg)
+    if m is None:
+        return []
+    # "previous treatment with bisphosphonates": a named treatment the lexicon does not know is
+    # not "any anti-myeloma therapy"
+    if _NAMED_OBJECT.match(seg, m.end()):
+        return []
+    return [ExposureAtom(any_therapy=True, negate=_negated(seg, m.start()))]

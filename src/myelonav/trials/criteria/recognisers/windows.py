@@ -1,0 +1,134 @@
+"""Recognisers: time windows (washout, since CAR T, since transplant) and transplants."""
+
+from __future__ import annotations
+
+import re
+
+from myelonav.trials.criteria import lexicon as lx
+from myelonav.trials.criteria.models import (
+    Node,
+    Section,
+    TimeSinceAtom,
+    TransplantAtom,
+)
+from myelonav.trials.criteria.recognisers.mentions import _Target
+from myelonav.trials.criteria.recognisers.negation import _negated
+
+
+def _time_windows(
+    seg: str, section: Section, targets: list[_Target]
+) -> tuple[list[Node], set[int]]:
+    """Time windows with their events; returns atoms and the targets they consumed."""
+    windows = list(lx.TIME_WINDOW.finditer(seg))
+    if not windows:
+        return [], set()
+    events: list[
+        tuple[int, int, str, tuple[tuple[str, ...], ...], tuple[str, ...], int | None]
+    ] = []
+    for i, t in enumerate(targets):
+        classes = {c for g in t.groups for c in g}
+        if "car_t" in classes:
+            events.append((t.start, t.end, "car_t_infusion", (), (), i))
+            rest = tuple(g for g in t.groups if "car_t" not in g)
+            if rest or t.drugs:
+                events.append((t.start, t.end, "exposure", rest, tuple(t.drugs), i))
+        else:
+            events.append((t.start, t.end, "exposure", tuple(t.groups), tuple(t.drugs), i))
+    for pattern, name in (
+        (lx.ALLO, "allogeneic_transplant"),
+        (lx.AUTO, "autologous_transplant"),
+        (lx.RADIOTHERAPY, "radiotherapy"),
+        (lx.ANY_THERAPY, "last_therapy"),
+    ):
+        for m in pattern.finditer(seg):
+            if not any(s <= m.start() < e for s, e, *_ in events):
+                events.append((m.start(), m.end(), name, (), (), None))
+    if not any(e[2] in {"allogeneic_transplant", "autologous_transplant"} for e in events):
+        for m in lx.TRANSPLANT.finditer(seg):
+            events.append((m.start(), m.end(), "any_transplant", (), (), None))
+    if not events:
+        return [], set()
+    events.sort(key=lambda e: e[0])
+    atoms: list[Node] = []
+    used: set[int] = set()
+    prev_end = 0
+    for w in windows:
+        if not _window_cue(seg, w):
+            continue
+        amount = w.group(2)
+        n = float(amount) if amount[0].isdigit() else float(lx.NUMBER_WORDS.get(amount.lower(), 12))
+        days = round(n * lx.UNIT_DAYS[w.group(3)[0].lower()])
+        before = seg[max(0, w.start() - 12) : w.start()]
+        prefix = w.group(0).lower()
+        after_text = seg[w.end() : w.end() + 20].lower()
+        if (
+            w.group(1) in {"<", "<="}
+            or prefix.startswith("within")
+            or re.search(r"\bin the (?:past|last)\s*$", before, re.I)
+        ):
+            op = "lt"
+        elif w.group(1) in {">", ">="} or re.match(r"\s*or (?:more|longer|greater)", after_text):
+            op = "ge"
+        else:
+            op = "lt" if section is Section.exclusion else "ge"
+        near = [e for e in events if prev_end <= e[0] < w.start()]
+        if not near:
+            near = [e for e in events if e[0] >= w.end()][:1]
+        if not near:
+            near = [e for e in events if e[0] < w.start()][-1:]
+        prev_end = w.end()
+        for start, end, event, groups, drugs, ti in near:
+            if event == "exposure" and not groups and not drugs:
+                continue
+            gap = seg[end : w.start()] if end <= w.start() else seg[w.end() : start]
+            if lx.TEST_WORDS.search(gap):
+                # "... expresses BCMA on a biopsy within 60 days": the window dates the test
+                continue
+            negate = _negated(seg, start, end) or _negated(seg, w.start())
+            atoms.append(
+                TimeSinceAtom(
+                    event=event, op=op, days=days, groups=groups, drugs=drugs, negate=negate
+                )
+            )
+            if ti is not None:
+                used.add(ti)
+    return atoms, used
+
+
+_CUE_AFTER = re.compile(
+    r"^\s*(?:or (?:more|longer|greater)\s*)?(?:\b(?:since|after|from|before|prior to|preceding|"
+    r"of (?:the )?(?:first|start|initiation|enrol|randomi|screening|study)|ago|post)\b)",
+    re.IGNORECASE,
+)
+
+
+def _window_cue(seg: str, w: re.Match[str]) -> bool:
+    """A duration is a time window only when worded as one ("within 14 days", "90 days since")."""
+    if re.search(r"\d\s*-\s*$", seg[: w.start()]) or re.match(
+        r"\s*(?:of age|old)\b", seg[w.end() :], re.I
+    ):
+        return False
+    if w.group(1) or w.group(0).lower().startswith("within"):
+        return True
+    return bool(_CUE_AFTER.match(seg[w.end() : w.end() + 40])) or bool(
+        re.search(
+            r"\b(?:in the (?:past|last)|for)\s*$", seg[max(0, w.start() - 15) : w.start()], re.I
+        )
+    )
+
+
+def _transplants(seg: str) -> list[Node]:
+    if not lx.EXPOSURE_CONTEXT.search(seg) and not re.search(
+        r"\bundergone\b|\brecipients?\b", seg, re.I
+    ):
+        return []
+    atoms: list[Node] = []
+    for pattern, kind in ((lx.ALLO, "allogeneic"), (lx.AUTO, "autologous")):
+        m = pattern.search(seg)
+        if m is not None and re.search(r"transplant|SCT|HCT|stem cell", seg, re.I):
+            atoms.append(TransplantAtom(kind=kind, negate=_negated(seg, m.start())))
+    if not atoms:
+        m = lx.TRANSPLANT.search(seg)
+        if m is not None and not re.search(r"\beligible\b|\bineligible\b|\bcandidate\b", seg, re.I):
+            atoms.append(TransplantAtom(kind="any", negate=_negated(seg, m.start())))
+    return atoms

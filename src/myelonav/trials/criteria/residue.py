@@ -1,0 +1,363 @@
+"""What a parsed criterion did not account for: the clinically meaningful words that no
+recogniser consumed (exceptions, permissions, conditional limits, region notes, qualifiers on a
+target or a time anchor).
+
+Safety by construction: the matcher may call a criterion *not met* only when this list is
+empty. Anything listed turns a would-be "not met" into "unknown: ask the study team", and the
+words are shown. The cues are plain alternations of literal words (no nested quantifiers), so
+matching is linear in the text.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from myelonav.trials.criteria.models import ExposureAtom, Group, Node, Section, TimeSinceAtom
+
+_I = re.IGNORECASE
+
+# A carve-out the parser could not turn into an exception group, or a permission inside an
+# exclusion ("… is not excluded in cohort B", "… are allowed", "may be enrolled if …").
+_PERMISSION = re.compile(
+    r"\bnot\s+(?:be\s+)?excluded\b|\b(?:is|are|will\s+be|may\s+be|can\s+be)\s+"
+    r"(?:allowed|permitted|acceptable|eligible|included|enrolled)\b|\ballowed\b|\bpermitted\b|"
+    r"\bmay\s+(?:participate|enrol|enroll|be\s+considered)\b|\bwith\s+the\s+exception\b|"
+    r"\bexcept\b|\bunless\b|\bother\s+than\b|\bprovided\s+(?:that\b)?|\bexempt\w*\b",
+    _I,
+)
+# A limit that depends on a condition ("<= 2, or <= 3 if due to myeloma bone disease").
+_CONDITIONAL = re.compile(
+    r"\bif\s+(?:due|related|attributable|secondary|caused|considered|clinically|deemed|"
+    r"approved|agreed|the\s+investigator|documented|confirmed|resolved|stable)\b|"
+    r"\bunless\b|\bat\s+the\s+(?:discretion|investigator)\b|\bper\s+investigator\b|"
+    r"\bbecause\s+of\b|\bafter\s+discussion\s+with\b|\bin\s+consultation\s+with\b|\bcase[\s-]by[\s-]case\b|"
+    r"\bif\b(?!\s+(?:any|applicable|available|known|needed|necessary|required|present)\b)|\b(?:responsive|response|responded|responding)\s+"
+    r"(?:\(\w+\s+or\s+better\)\s+)?to\b",
+    _I,
+)
+# A note for one country or region ("France specific:", "For patients in Japan only").
+_REGION = re.compile(
+    r"\b(?:country|region|site)[\s-]specific\b|\b[A-Z][a-z]+[\s-]+specific\s*:|"
+    r"\b(?:in|for)\s+(?:the\s+)?(?:US|USA|UK|EU|EEA|France|Germany|Japan|China|Spain|Italy|"
+    r"Canada|Korea|Taiwan|Australia|Netherlands|Belgium|Sweden|Denmark|Norway|Poland|Israel|"
+    r"United\s+States|United\s+Kingdom)\s+only\b|\bonly\s+(?:in|for)\s+(?:the\s+)?"
+    r"(?:US|USA|UK|EU|France|Germany|Japan|China|Spain|Italy|Canada|Korea|Taiwan|"
+    r"United\s+States|United\s+Kingdom)\b",
+)
+# A time window measured from an event other than today ("progression within 12 months after
+# CAR T infusion", "relapse within 60 days of the last dose"): an interval between two events.
+_EVENT_INTERVAL = re.compile(
+    r"\b(?:progress\w*|relaps\w*|refractor\w*|respon\w*|PD)\b[^.;]{0,60}?"
+    r"\b(?:within|after|before|<=?|>=?)\s*\d+\s*(?:days?|weeks?|months?|years?)\s+"
+    r"(?:of|after|from|following|since|post)\b",
+    _I,
+)
+# An exposure counted from another event or qualified by dose ("after discontinuing from
+# study X", "> 10 mg/day prednisone"): the exposure recogniser reads neither.
+_EXPOSURE_QUALIFIER = re.compile(
+    r"\bafter\s+(?:discontinu\w+|completing|completion|stopping|leaving|enrol\w*|"
+    r"registration|randomi[sz]ation)\b|\b\d+(?:\.\d+)?\s*(?:mg|mcg|ug|g)\s*(?:/\s*(?:day|d|m\^?2|kg|"
+    r"week|wk)|per\s+(?:day|week))|\b(?:cumulative|total)\s+dose\b|"
+    r"\b(?:months?|weeks?|years?|cycles?)\s+of\s+(?:prior\s+)?[\w-]+\s+(?:exposure|therapy|treatment)\b",
+    _I,
+)
+# A vague limit the recognisers cannot measure ("inadequate washout from prior therapy").
+_VAGUE = re.compile(
+    r"\b(?:in)?(?:adequate|sufficient)\s+(?:washout|wash-out|recovery|interval|time)\b|"
+    r"\bappropriate\s+(?:washout|wash-out|interval)\b|\bwashout\s+period\s+as\b",
+    _I,
+)
+# Exposure limited to investigational agents or to a clinical trial: the record does not say
+# which of the patient's therapies were investigational.
+_INVESTIGATIONAL = re.compile(
+    r"\binvestigational\b|\bexperimental\s+(?:agent|drug|therap)|\bin\s+(?:a|another)\s+"
+    r"clinical\s+(?:trial|study)\b|\bclinical\s+(?:trial|study)\s+with\b",
+    _I,
+)
+_ANY_SOURCE = re.compile(
+    r"\b(?:commercial|approved|standard[\s-]of[\s-]care)\s+or\s+investigational\b|"
+    r"\binvestigational\s+or\s+(?:commercial|approved|standard)\b",
+    _I,
+)
+# A target qualifier on a therapy: "CD19-directed", "anti-SLAMF7", "targeting CD70".
+_TARGETED = re.compile(
+    r"\b([A-Za-z][A-Za-z0-9]{1,9})[\s-]+(?:directed|targeted|redirected)\b|"
+    r"\banti[\s-]([A-Za-z][A-Za-z0-9]{1,9})\b|\btargeting\s+([A-Za-z][A-Za-z0-9]{1,9})\b",
+    _I,
+)
+_ANTI_GLUED = re.compile(r"\banti([A-Z0-9]{2,9})\b")  # "antiCD19" (case-sensitive)
+# Targets the recognisers understand (lexicon.TARGETS); other names stay unaccounted.
+_KNOWN_TARGETS = frozenset(
+    {
+        "bcma",
+        "gprc5d",
+        "fcrh5",
+        "fcrl5",
+        "cd38",
+        "cd3",
+        "slamf7",
+        "cs1",
+        "myeloma",
+        "cancer",
+        "tumor",
+        "tumour",
+        "neoplastic",
+        "drug",
+        "infective",
+        "infectives",
+        "coagulant",
+        "coagulants",
+        "coagulation",
+        "hypertensive",
+        "hypertensives",
+        "platelet",
+        "inflammatory",
+        "epileptic",
+        "viral",
+        "retroviral",
+        "hbv",
+        "hcv",
+        "hbc",
+        "hbs",
+        "hiv",
+        "bacterial",
+        "fungal",
+        "il6",
+        "pd1",
+        "emetic",
+        "emetics",
+        "arrhythmic",
+        "arrhythmics",
+        "depressant",
+        "depressants",
+        "psychotic",
+        "psychotics",
+        "thrombotic",
+        "convulsant",
+        "convulsants",
+        "diabetic",
+        "rheumatic",
+        "angiogenic",
+        "cd20",
+        "protocol",
+        "study",
+        "disease",
+        "organ",
+        "sex",
+        "age",
+        "gender",
+        "antigen",
+        "cell",
+        "cells",
+        "therapy",
+        "therapies",
+        "treatment",
+        "treatments",
+        "agent",
+        "agents",
+        "antibody",
+        "antibodies",
+        "drugs",
+        "product",
+        "products",
+        "any",
+        "the",
+        "a",
+        "an",
+        "other",
+        "immune",
+        "immunotherapy",
+        "plasma",
+        "therapeutic",
+        "previously",
+        "specifically",
+        "also",
+        "receptor",
+        "car",
+        "t",
+    }
+)
+
+
+# A number off its scale ("ECOG 0-8", "Karnofsky 150"): a registry slip, flagged, not guessed.
+_OFF_SCALE = re.compile(
+    r"\b(?:ECOG|Zubrod)\b[^.;\d]{0,40}(?:\d\s*(?:-|to|or|,)\s*)*[6-9]\b|"
+    r"\b(?:Karnofsky|KPS)\b[^.;\d]{0,30}(?:[1-9]\d{3,}|[2-9]\d\d|1[1-9]\d|10[1-9])\b",
+    _I,
+)
+# Which residues can also make a "met" wrong (the others only ever widen eligibility).
+REGION = "applies to one country or region"
+BOTH_WAYS = ("time measured from an event", "target:", "value off its scale")
+
+
+# Country names as registries write them in country notes → ISO 3166-1 alpha-2.
+COUNTRIES = {
+    "us": "US",
+    "usa": "US",
+    "united states": "US",
+    "uk": "GB",
+    "united kingdom": "GB",
+    "france": "FR",
+    "germany": "DE",
+    "japan": "JP",
+    "china": "CN",
+    "spain": "ES",
+    "italy": "IT",
+    "canada": "CA",
+    "korea": "KR",
+    "taiwan": "TW",
+    "australia": "AU",
+    "netherlands": "NL",
+    "belgium": "BE",
+    "sweden": "SE",
+    "denmark": "DK",
+    "norway": "NO",
+    "poland": "PL",
+    "israel": "IL",
+}
+_COUNTRY_NOTE = re.compile(
+    r"^\W*(?:for\s+)?(united\s+states|united\s+kingdom|[A-Z][a-z]+|US|USA|UK)"
+    r"(?:[\s-]+(?:specific|only))\s*(?:criteri\w*\s*)?:",
+)
+
+
+def region_of(text: str) -> str | None:
+    """The country a "France specific: …" note applies to (ISO alpha-2), if it is one."""
+    m = _COUNTRY_NOTE.match(text)
+    if m is None:
+        return None
+    return COUNTRIES.get(m.group(1).lower())
+
+
+def _atoms(node: Node) -> Iterable[Node]:
+    if isinstance(node, Group):
+        for item in node.items:
+            yield from _atoms(item)
+    else:
+        yield node
+
+
+def _scan(
+    pattern: re.Pattern[str], keywords: tuple[str, ...], lower: str, text: str
+) -> Iterable[re.Match[str]]:
+    """``pattern``'s matches, skipping the scan when none of its literal keywords occurs
+    (a substring test is far cheaper than a case-insensitive alternation)."""
+    if any(k in lower for k in keywords):
+        return pattern.finditer(text)
+    return ()
+
+
+def _snippet(text: str, m: re.Match[str]) -> str:
+    start = max(0, m.start() - 30)
+    end = min(len(text), m.end() + 40)
+    prefix = "…" if start else ""
+    suffix = "…" if end < len(text) else ""
+    return f"{prefix}{text[start:end].strip()}{suffix}"
+
+
+def unaccounted(
+    text: str,
+    section: Section,
+    tree: Node,
+    leftover_exceptions: Iterable[str],
+    structured_exceptions: bool,
+) -> tuple[str, ...]:
+    """Parts of ``text`` (normalised, examples removed) the criterion's tree does not express.
+
+    ``leftover_exceptions``: exception clauses the parser cut out but could not structure;
+    ``structured_exceptions``: some clause became an exposure carve-out (accounted for).
+    """
+    found: list[str] = [f"exception: {e}" for e in leftover_exceptions]
+    lower = text.lower()
+    atoms = list(_atoms(tree))
+    exposure = any(isinstance(a, ExposureAtom | TimeSinceAtom) for a in atoms)
+    permissive_exposure = any(isinstance(a, ExposureAtom) and a.allowed for a in atoms)
+    if not (structured_exceptions or permissive_exposure) or section is Section.exclusion:
+        for m in _scan(
+            _PERMISSION,
+            (
+                "exclud",
+                "allow",
+                "permit",
+                "accept",
+                "eligib",
+                "includ",
+                "enrol",
+                "particip",
+                "consider",
+                "except",
+                "unless",
+                "other than",
+                "provided",
+                "exempt",
+            ),
+            lower,
+            text,
+        ):
+            if structured_exceptions and re.match(r"except|other|unless|with", m.group(0), re.I):
+                continue
+            found.append(f"exception or permission: {_snippet(text, m)}")
+            break
+    for m in _scan(
+        _CONDITIONAL,
+        (
+            "if",
+            "unless",
+            "discretion",
+            "investigator",
+            "discussion",
+            "consultation",
+            "case",
+            "because",
+            "respon",
+        ),
+        lower,
+        text,
+    ):
+        found.append(f"condition: {_snippet(text, m)}")
+        break
+    for m in _scan(_VAGUE, ("wash", "recovery", "interval", "time"), lower, text):
+        found.append(f"vague limit: {_snippet(text, m)}")
+        break
+    for m in _scan(_OFF_SCALE, ("ecog", "zubrod", "karnofsky", "kps"), lower, text):
+        found.append(f"value off its scale: {_snippet(text, m)}")
+        break
+    for m in _scan(_REGION, ("specific", "only", "country", "region"), lower, text):
+        found.append(f"{REGION}: {_snippet(text, m)}")
+        break
+    if any(isinstance(a, TimeSinceAtom) for a in atoms):
+        for m in _scan(
+            _EVENT_INTERVAL, ("progress", "relaps", "refractor", "respon", "pd"), lower, text
+        ):
+            found.append(f"time measured from an event: {_snippet(text, m)}")
+            break
+    if exposure:
+        for m in _scan(
+            _INVESTIGATIONAL, ("investigational", "experimental", "clinical"), lower, text
+        ):
+            if _ANY_SOURCE.search(text):
+                break  # "commercial or investigational": every source counts
+            found.append(f"target: investigational or trial agents only: {_snippet(text, m)}")
+            break
+        for m in _scan(
+            _EXPOSURE_QUALIFIER,
+            ("after", "mg", "mcg", "ug", "g", "dose", "month", "week", "year", "cycle"),
+            lower,
+            text,
+        ):
+            found.append(f"time measured from an event or dose: {_snippet(text, m)}")
+            break
+    if exposure:
+        for m in (
+            *_scan(_TARGETED, ("direct", "target", "anti"), lower, text),
+            *_scan(_ANTI_GLUED, ("anti",), lower, text),
+        ):
+            name = next((g for g in m.groups() if g), "").lower()
+            if name and name not in _KNOWN_TARGETS:
+                found.append(f"target: {_snippet(text, m)}")
+                break
+    return tuple(dict.fromkeys(found))
+
+
+__all__ = ["BOTH_WAYS", "COUNTRIES", "REGION", "region_of", "unaccounted"]
