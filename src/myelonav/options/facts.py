@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from myelonav.clinical.renal import cockcroft_gault
+from myelonav.errors import CalculationError
 from myelonav.knowledge.schema import FACTS
 from myelonav.options.car_t_outcome import CarTOutcome, car_t_outcome
 from myelonav.options.rules import UNKNOWN
@@ -361,9 +362,13 @@ def _fitness(record: PatientRecord, as_of: dt.date, facts: Facts) -> None:
     elif age is None or sex not in (Sex.female, Sex.male):
         facts.unknown("crcl_ml_min", "age and sex needed for creatinine clearance")
     else:
-        crcl = cockcroft_gault(
-            age=age, weight_kg=weight.value, sex=sex, creatinine=creatinine.value
-        ).value
+        try:
+            crcl = cockcroft_gault(
+                age=age, weight_kg=weight.value, sex=sex, creatinine=creatinine.value
+            ).value
+        except CalculationError as exc:  # implausible input: unknown, with the reason
+            facts.unknown("crcl_ml_min", f"{exc.message}; kidney function unknown")
+            return
         facts.set(
             "crcl_ml_min",
             round(crcl, 1),
