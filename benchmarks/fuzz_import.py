@@ -81,8 +81,13 @@ def main() -> None:
             shown[outcome.kind] += 1
             print(f"  {outcome.kind} case {index}: {outcome.detail}", file=sys.stderr)
         done = index - args.start + 1
-        if done % 10_000 == 0:
-            print(f"  ... {done:,} cases, {dict(counts)}", file=sys.stderr)
+        if done % 5_000 == 0:
+            spent = time.perf_counter() - began
+            print(
+                f"  ... {done:,} cases, {dict(counts)}, over {SLOW_S:g} s: {len(slow)},"
+                f" {spent:.0f} s",
+                file=sys.stderr,
+            )
     elapsed = time.perf_counter() - began
     print(f"fuzz_import: {args.cases:,} cases (seed {args.seed}, from {args.start})", end="")
     print(f", {len(seeds)} seed bundles")
