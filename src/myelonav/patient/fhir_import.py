@@ -425,7 +425,9 @@ class _Importer:
         others: list[str] = []
         for path, cond in conditions:
             with self._resource(path):
-                if _status_code(cond.get("verificationStatus")) in {"refuted", "entered-in-error"}:
+                if _status_code(
+                    cond.get("verificationStatus"), self._where(f"{path}.verificationStatus")
+                ) in {"refuted", "entered-in-error"}:
                     self._skip(path, "Condition", "refuted or entered in error")
                     continue
                 code_path = self._where(f"{path}.code")
@@ -478,7 +480,9 @@ class _Importer:
                         "cns": DiseaseSiteKind.cns,
                         "bone_lesion": DiseaseSiteKind.bone_lesion,
                     }[kind]
-                    status = _status_code(cond.get("clinicalStatus"))
+                    status = _status_code(
+                        cond.get("clinicalStatus"), self._where(f"{path}.clinicalStatus")
+                    )
                     painful = True if re.search(r"\bpain", f"{text} {note_text}", re.I) else None
                     size = _SIZE_CM.search(f"{text} {note_text}")
                     sites.append(
@@ -1009,13 +1013,10 @@ class _Importer:
                 )
 
 
-def _status_code(concept: Any) -> str | None:
-    if not isinstance(concept, dict):
-        return None
-    for coding in concept.get("coding") or []:
-        if isinstance(coding, dict) and isinstance(coding.get("code"), str):
-            return str(coding["code"])
-    return None
+def _status_code(concept: Any, path: str) -> str | None:
+    """The first code of a status CodeableConcept (clinicalStatus, verificationStatus)."""
+    pairs = codings(concept, path)
+    return pairs[0][1] if pairs else None
 
 
 _ISOTYPE = re.compile(r"\bIg\s*([GADME])\b(?:\s*(?:[-/]\s*)?(kappa|lambda|κ|λ))?", re.I)
