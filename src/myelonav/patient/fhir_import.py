@@ -141,10 +141,11 @@ class _Infusion:
 class _Boundary:
     """Turns a model validation error while building one resource into an error at its path."""
 
-    __slots__ = ("where",)
+    __slots__ = ("path", "source")
 
-    def __init__(self, where: str) -> None:
-        self.where = where
+    def __init__(self, source: str, path: str) -> None:
+        self.source = source
+        self.path = path
 
     def __enter__(self) -> None:
         return None
@@ -156,7 +157,7 @@ class _Boundary:
             err = exc.errors()[0]
             field_path = ".".join(str(p) for p in err["loc"])
             message = f"{field_path}: {err['msg']}" if field_path else err["msg"]
-            raise fail(self.where, message) from None
+            raise fail(f"{self.source}: {self.path}", message) from None
 
 
 @dataclass
@@ -252,7 +253,7 @@ class _Importer:
 
     def _resource(self, path: str) -> _Boundary:
         """Build what one resource says; a value the record cannot hold is an error at its path."""
-        return _Boundary(self._where(path))
+        return _Boundary(self.source, path)
 
     # ------------------------------------------------------------------ main
     def run(self, data: Any) -> ImportReport:
