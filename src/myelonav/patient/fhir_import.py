@@ -17,6 +17,13 @@ What the importer understands:
 What it cannot map is listed in ``ImportReport.unmapped``; never dropped silently. Wrong shapes,
 impossible dates, unknown units and records without myeloma raise an ``ImportError_`` (or
 ``NotMyelomaError``) naming the JSON path, and nothing is written.
+
+It never breaks: JSON is read within size, depth and integer-digit limits (``_safe_json``);
+every number is bounded before conversion (a lab value too large to be real leaves that lab
+unmapped, elsewhere it is an error at its path); every resource is built inside an error
+boundary that names it; text a profile cannot hold is kept as escaped text; and every text
+pattern is linear in the length of the text (no ``a.*b``, no two adjacent whitespace runs), which
+``tests/patient/test_linear_text.py`` checks on 100 KB hostile strings.
 """
 
 from __future__ import annotations
