@@ -36,9 +36,9 @@ def _alarm(_signum: int, _frame: FrameType | None) -> None:
     raise _Timeout
 
 
-def _seeds() -> list[str]:
+def _seeds(extra: Path | None) -> list[str]:
     seeds = [sample_bundle_path(i).read_text("utf-8") for i in sample_ids()]
-    shared = Path(__file__).resolve().parents[1].parent / "shared/data/mm-trials/bundles"
+    shared = extra or Path(__file__).resolve().parents[1].parent / "shared/data/mm-trials/bundles"
     for path in sorted(shared.glob("*.json")) if shared.is_dir() else []:
         if not path.name.endswith(".preferences.json"):
             seeds.append(path.read_text("utf-8"))
@@ -51,8 +51,11 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--start", type=int, default=0, help="first case index")
     parser.add_argument("--show", type=int, default=5, help="failures to print per kind")
+    parser.add_argument(
+        "--seeds-dir", type=Path, default=None, help="more seed bundles (*.json) to mutate"
+    )
     args = parser.parse_args()
-    seeds = _seeds()
+    seeds = _seeds(args.seeds_dir)
     signal.signal(signal.SIGALRM, _alarm)
     counts: Counter[str] = Counter()
     times: list[float] = []
@@ -81,8 +84,13 @@ def main() -> None:
             shown[outcome.kind] += 1
             print(f"  {outcome.kind} case {index}: {outcome.detail}", file=sys.stderr)
         done = index - args.start + 1
-        if done % 10_000 == 0:
-            print(f"  ... {done:,} cases, {dict(counts)}", file=sys.stderr)
+        if done % 5_000 == 0:
+            spent = time.perf_counter() - began
+            print(
+                f"  ... {done:,} cases, {dict(counts)}, over {SLOW_S:g} s: {len(slow)},"
+                f" {spent:.0f} s",
+                file=sys.stderr,
+            )
     elapsed = time.perf_counter() - began
     print(f"fuzz_import: {args.cases:,} cases (seed {args.seed}, from {args.start})", end="")
     print(f", {len(seeds)} seed bundles")

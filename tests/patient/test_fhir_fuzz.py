@@ -11,7 +11,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from myelonav.errors import MyelonavError
-from myelonav.patient.fhir_import import import_bundle, load_json
+from myelonav.patient.fhir_import import INTERNAL_ERROR, import_bundle, load_json
+from myelonav.patient.fuzzing import make_case, run_case
 from myelonav.samples import sample_bundle_path, sample_ids
 
 AS_OF = dt.date(2026, 11, 25)
@@ -59,8 +60,31 @@ def _import(data: Any) -> None:
         report = import_bundle(data, as_of=AS_OF)
     except MyelonavError as exc:
         assert str(exc)  # a message, with a location for bundle errors
+        assert INTERNAL_ERROR not in exc.message, exc.__cause__
         return
     assert report.record.id
+
+
+SEED_TEXTS = [sample_bundle_path(i).read_text("utf-8") for i in sample_ids()]
+GRAMMAR_CASES = 300  # the quick deterministic slice; benchmarks/fuzz_import.py runs 100,000
+
+
+def test_grammar_mutations_import_or_fail_clearly_and_profiles_read_back() -> None:
+    """Each case imports to a profile every reader gets back, or fails naming where; fast."""
+    kinds: dict[str, int] = {}
+    for index in range(GRAMMAR_CASES):
+        outcome = run_case(make_case(SEED_TEXTS, index, seed=17))
+        assert outcome.kind in {"imported", "refused"}, (index, outcome)
+        assert outcome.seconds < 5.0, (index, outcome.seconds)
+        kinds[outcome.kind] = kinds.get(outcome.kind, 0) + 1
+    # the grammar must reach the mapping code, not only the first shape check
+    assert kinds.get("imported", 0) > GRAMMAR_CASES // 5, kinds
+    assert kinds.get("refused", 0) > GRAMMAR_CASES // 5, kinds
+
+
+def test_grammar_cases_are_deterministic() -> None:
+    assert make_case(SEED_TEXTS, 42, seed=1) == make_case(SEED_TEXTS, 42, seed=1)
+    assert make_case(SEED_TEXTS, 42, seed=1) != make_case(SEED_TEXTS, 43, seed=1)
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -196,8 +196,13 @@ def test_lone_surrogates_and_noncharacters_are_kept_escaped(tmp_path: Path) -> N
     assert _safe_json.clean_text("a\ud800b\uffffc") == "a\\ud800b\\uffffc"
 
 
-@settings(max_examples=150, deadline=None)
-@given(st.text(alphabet=st.characters(codec=None), max_size=30))
+@settings(max_examples=60, deadline=None)
+@given(
+    st.text(
+        alphabet=st.characters(exclude_categories=()) | st.sampled_from("\uffff\ufffe\x85\u2028"),
+        max_size=30,
+    )
+)
 def test_any_text_survives_save_and_load(text: str) -> None:
     record = sample_profile("sample-late-idecel-t1114")
     data = record.model_dump(mode="json", exclude_none=True)

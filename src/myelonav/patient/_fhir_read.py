@@ -9,6 +9,7 @@ from typing import Any
 from myelonav.errors import ImportError_
 from myelonav.patient._safe_json import number_too_large
 
+_MAX_INT = 10**15
 _DATE = re.compile(r"(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?(?:T.*)?")
 
 
@@ -53,10 +54,15 @@ def as_number(value: Any, path: str) -> float | None:
 
 def too_large(value: Any) -> bool:
     """True for a JSON number no record field can hold (checked before any conversion)."""
-    if isinstance(value, bool):
+    kind = type(value)
+    if kind is float:
+        return number_too_large(value)
+    if kind is int:
+        return bool(value > _MAX_INT or value < -_MAX_INT)
+    if kind is bool or kind is str or value is None:
         return False
-    if isinstance(value, int):
-        return abs(value) > 10**15
+    if isinstance(value, int) and not isinstance(value, bool):
+        return abs(value) > _MAX_INT
     return isinstance(value, float) and number_too_large(value)
 
 

@@ -10,7 +10,6 @@ and every saved profile can be read back by every command.
 from __future__ import annotations
 
 import json
-import math
 import re
 from typing import Any
 
@@ -27,6 +26,9 @@ MAX_ABS_NUMBER = 1e12
 
 # what PyYAML's reader accepts (YAML 1.1 printable characters); everything else is escaped
 _UNSAFE = re.compile("[^\x09\x0a\x0d\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+_PLAIN = frozenset({int, float, bool, type(None)})
 
 
 def _parse_int(text: str) -> int | float:
@@ -47,7 +49,7 @@ def clean_text(text: str) -> str:
 
 def number_too_large(value: float) -> bool:
     """True for numbers no record field can hold: non-finite, or beyond ``MAX_ABS_NUMBER``."""
-    return not math.isfinite(value) or abs(value) > MAX_ABS_NUMBER
+    return not -MAX_ABS_NUMBER <= value <= MAX_ABS_NUMBER  # NaN compares false: too large
 
 
 def loads_limited(raw: str | bytes, source: str, *, what: str = "JSON") -> Any:
@@ -108,11 +110,17 @@ def sanitize(data: Any, source: str) -> Any:
         items = node.items() if isinstance(node, dict) else enumerate(node)
         for key, value in items:
             kind = type(value)
-            if kind is str or (kind is not dict and isinstance(value, str)):
+            if kind is str:
                 # printable text is always safe; only the rest goes through the full check
                 if not value.isprintable() and _UNSAFE.search(value) is not None:
                     node[key] = clean_text(value)
-            elif kind is dict or kind is list or isinstance(value, dict | list):
+            elif kind is dict or kind is list:
+                push((value, depth + 1))
+            elif kind in _PLAIN:
+                continue
+            elif isinstance(value, str):  # a subclass: rare, so checked last
+                node[key] = clean_text(value)
+            elif isinstance(value, dict | list):
                 push((value, depth + 1))
     return data
 

@@ -17,6 +17,13 @@ What the importer understands:
 What it cannot map is listed in ``ImportReport.unmapped``; never dropped silently. Wrong shapes,
 impossible dates, unknown units and records without myeloma raise an ``ImportError_`` (or
 ``NotMyelomaError``) naming the JSON path, and nothing is written.
+
+It never breaks: JSON is read within size, depth and integer-digit limits (``_safe_json``);
+every number is bounded before conversion (a lab value too large to be real leaves that lab
+unmapped, elsewhere it is an error at its path); every resource is built inside an error
+boundary that names it; text a profile cannot hold is kept as escaped text; and every text
+pattern is linear in the length of the text (no ``a.*b``, no two adjacent whitespace runs), which
+``tests/patient/test_linear_text.py`` checks on 100 KB hostile strings.
 """
 
 from __future__ import annotations
@@ -143,10 +150,11 @@ class _Infusion:
 class _Boundary:
     """Turns a model validation error while building one resource into an error at its path."""
 
-    __slots__ = ("where",)
+    __slots__ = ("path", "source")
 
-    def __init__(self, where: str) -> None:
-        self.where = where
+    def __init__(self, source: str, path: str) -> None:
+        self.source = source
+        self.path = path
 
     def __enter__(self) -> None:
         return None
@@ -158,7 +166,7 @@ class _Boundary:
             err = exc.errors()[0]
             field_path = ".".join(str(p) for p in err["loc"])
             message = f"{field_path}: {err['msg']}" if field_path else err["msg"]
-            raise fail(self.where, message) from None
+            raise fail(f"{self.source}: {self.path}", message) from None
 
 
 @dataclass
@@ -256,7 +264,7 @@ class _Importer:
 
     def _resource(self, path: str) -> _Boundary:
         """Build what one resource says; a value the record cannot hold is an error at its path."""
-        return _Boundary(self._where(path))
+        return _Boundary(self.source, path)
 
     # ------------------------------------------------------------------ main
     def run(self, data: Any) -> ImportReport:
@@ -430,7 +438,9 @@ class _Importer:
         others: list[str] = []
         for path, cond in conditions:
             with self._resource(path):
-                verification = _status_code(cond.get("verificationStatus"))
+                verification = _status_code(
+                    cond.get("verificationStatus"), self._where(f"{path}.verificationStatus")
+                )
                 if verification == "entered-in-error" or (
                     verification == "refuted" and not self._comorbidity(path, cond, refuted=True)
                 ):
@@ -488,7 +498,9 @@ class _Importer:
                         "cns": DiseaseSiteKind.cns,
                         "bone_lesion": DiseaseSiteKind.bone_lesion,
                     }[kind]
-                    status = _status_code(cond.get("clinicalStatus"))
+                    status = _status_code(
+                        cond.get("clinicalStatus"), self._where(f"{path}.clinicalStatus")
+                    )
                     painful = True if re.search(r"\bpain", f"{text} {note_text}", re.I) else None
                     size = _SIZE_CM.search(f"{text} {note_text}")
                     sites.append(
@@ -531,7 +543,9 @@ class _Importer:
             codings(cond.get("code"), code_path),
             concept_text(cond.get("code"), code_path),
             refuted=refuted,
-            clinical_status=_status_code(cond.get("clinicalStatus")),
+            clinical_status=_status_code(
+                cond.get("clinicalStatus"), self._where(f"{path}.clinicalStatus")
+            ),
             date=onset,
         )
         if found is None:
@@ -1048,13 +1062,10 @@ class _Importer:
                 )
 
 
-def _status_code(concept: Any) -> str | None:
-    if not isinstance(concept, dict):
-        return None
-    for coding in concept.get("coding") or []:
-        if isinstance(coding, dict) and isinstance(coding.get("code"), str):
-            return str(coding["code"])
-    return None
+def _status_code(concept: Any, path: str) -> str | None:
+    """The first code of a status CodeableConcept (clinicalStatus, verificationStatus)."""
+    pairs = codings(concept, path)
+    return pairs[0][1] if pairs else None
 
 
 _ISOTYPE = re.compile(r"\bIg\s*([GADME])\b(?:\s*(?:[-/]\s*)?(kappa|lambda|κ|λ))?", re.I)
