@@ -58,6 +58,14 @@ def test_malformed_xml_names_line_and_column() -> None:
         parse_xml(b"<ClinicalDocument>\n<a></b></ClinicalDocument>", "bad.xml")
 
 
+def test_unknown_encoding_is_a_clear_error() -> None:
+    # found by benchmarks/fuzz_ccda.py: a flipped byte in the declaration ("UTFW8")
+    with pytest.raises(ImportError_, match="encoding that does not exist"):
+        parse_xml(b'<?xml version="1.0" encoding="UTFW8"?><ClinicalDocument/>', "enc.xml")
+    with pytest.raises(ImportError_):
+        parse_xml(b'<?xml version="1.0" encoding="UTF-16"?><ClinicalDocument/>', "enc.xml")
+
+
 def test_looks_like_xml() -> None:
     assert looks_like_xml(b"\xef\xbb\xbf  <?xml version='1.0'?><a/>")
     assert not looks_like_xml(b'{"resourceType": "Bundle"}')

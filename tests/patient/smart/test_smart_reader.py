@@ -62,3 +62,14 @@ def test_bearer_token_is_sent_and_query_is_not_in_errors() -> None:
         reader.search("Observation", {"patient": "secret-id"})
     assert seen == ["Bearer t"]
     assert "secret-id" not in str(caught.value)
+
+
+def test_scopes_follow_the_servers_smart_version() -> None:
+    from myelonav.patient.smart.oauth import SmartConfiguration
+
+    v1 = SmartConfiguration(BASE, f"{BASE}/auth", f"{BASE}/token")
+    v2 = SmartConfiguration(
+        BASE, f"{BASE}/auth", f"{BASE}/token", capabilities=frozenset({"permission-v2"})
+    )
+    assert "patient/Observation.read" in v1.scope() and "launch/patient" in v1.scope()
+    assert "patient/Observation.rs" in v2.scope() and ".read" not in v2.scope()

@@ -47,6 +47,8 @@ _UNITS = [b"", b"mg/dL/L", b"10^12/L", b"\xc2\xb5mol/L", b"%%", b"g/dL" * 50, b"
 _CODES = [b"", b"C90.0" * 100, b"109989006", b"\xef\xbf\xbf", b"x" * 5000, b"1156961008", b"&amp;"]
 _TYPES = [b"PQ", b"CD", b"ST", b"INT", b"IVL_PQ", b"BL", b"REAL", b"RTO", b"xs:nonsense", b""]
 _TEXT = [
+    b"\x7f",
+    b"\xc2\x80\xc2\x9f",
     b"\xed\xa0\x80",
     b"\x00",
     b"\xef\xbf\xbe",

@@ -77,6 +77,10 @@ def parse_xml(raw: bytes, source: str) -> Element:
         raise ImportError_(
             f"not well-formed XML (line {line}, column {column})", location=source
         ) from None
+    except LookupError:
+        raise ImportError_(
+            "the XML declaration names an encoding that does not exist", location=source
+        ) from None
     except (UnicodeError, ValueError, RecursionError, MemoryError) as exc:
         raise ImportError_(f"not readable XML: {type(exc).__name__}", location=source) from None
     if root is None:
