@@ -57,8 +57,9 @@ _snapshots: OrderedDict[tuple[str, str, bool], tuple[tuple[Study, ParsedCriteria
     OrderedDict()
 )
 # body digest -> the criterion (validated once), and (digest, id) -> the criterion with its id
-_bodies: OrderedDict[bytes, Criterion] = OrderedDict()
+_bodies: dict[bytes, Criterion] = {}
 _with_id: dict[tuple[bytes, str], Criterion] = {}
+_atoms: dict[Any, Any] = {}
 
 
 @dataclass(frozen=True)
@@ -95,10 +96,24 @@ def clear_caches() -> None:
         _snapshots.clear()
         _bodies.clear()
         _with_id.clear()
+        _atoms.clear()
 
 
 def _profile_key(record: PatientRecord) -> str:
     return hashlib.sha256(record.model_dump_json().encode()).hexdigest()
+
+
+def _intern(node: Any) -> Any:
+    """The tree with every atom replaced by the first equal atom seen: the matcher memoises
+    atoms by identity first, and equal atoms from different criteria then cost one look-up
+    (an atom's answer depends on its value only)."""
+    items = getattr(node, "items", None)
+    if isinstance(items, tuple):  # an and/or group
+        new = tuple(_intern(item) for item in items)
+        if all(a is b for a, b in zip(new, items, strict=True)):
+            return node
+        return node.model_copy(update={"items": new})
+    return _atoms.setdefault(node, node)
 
 
 def _criterion(
@@ -110,11 +125,10 @@ def _criterion(
     template = _bodies.get(digest)
     if template is None:
         template = Criterion.model_validate({**bodies[body_id], "id": cid})
+        tree = _intern(template.tree)
+        if tree is not template.tree:
+            template = template.model_copy(update={"tree": tree})
         _bodies[digest] = template
-        if len(_bodies) > _CRITERIA_SIZE:
-            old, _ = _bodies.popitem(last=False)
-            for key in [k for k in _with_id if k[0] == old]:
-                del _with_id[key]
     crit = template if template.id == cid else template.model_copy(update={"id": cid})
     _with_id[(digest, cid)] = crit
     return crit
@@ -123,6 +137,10 @@ def _criterion(
 def _load(
     store: SqliteTrialStore, include_closed: bool
 ) -> tuple[tuple[Study, ParsedCriteria], ...]:
+    if len(_bodies) > _CRITERIA_SIZE:  # far more than a registry's worth: start over
+        _bodies.clear()
+        _with_id.clear()
+        _atoms.clear()
     rows = store.match_rows(include_closed=include_closed)
     missing = {body_id for r in rows for digest, body_id, _ in r.links if digest not in _bodies}
     bodies = store.criterion_bodies(missing) if missing else {}
