@@ -92,7 +92,7 @@ def _cluster(workers: int) -> Iterator[str]:
     from distributed import LocalCluster
 
     with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                      dashboard_address=None, host="127.0.0.1") as cluster:
+                      dashboard_address=":0", host="127.0.0.1") as cluster:
         yield cluster.scheduler_address
 
 

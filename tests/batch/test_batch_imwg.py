@@ -132,3 +132,20 @@ def test_relapse_class_follows_the_car_t_rules() -> None:
         "undetermined",  # unconfirmed PD at the end
         "no_progression",
     ]
+
+
+def test_cli_batch_imwg(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from myelonav.cli import app
+
+    labs = tmp_path / "labs.parquet"
+    _cohort(12).write_parquet(labs)
+    result = CliRunner().invoke(
+        app, ["batch", "imwg", str(labs), "--out", str(tmp_path / "out"), "--partitions", "2"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "12 patients" in result.output
+    assert pl.read_parquet(tmp_path / "out" / "summary.parquet").height == 12
+    missing = CliRunner().invoke(app, ["batch", "imwg", str(tmp_path / "no.parquet"), "--out", "x"])
+    assert missing.exit_code != 0

@@ -24,7 +24,7 @@ def dask_client(*, workers: int | None, scheduler: str | None) -> Iterator[Any]:
             n_workers=max(1, workers or 1),
             threads_per_worker=1,
             processes=True,
-            dashboard_address=None,
+            dashboard_address=":0",  # a free port, never a fixed one
             host="127.0.0.1",
         ) as cluster,
         Client(cluster) as client,
