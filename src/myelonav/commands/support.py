@@ -27,6 +27,7 @@ from myelonav.support import calendar as cal
 from myelonav.support import diary as diary_mod
 from myelonav.support.content import distress_spec, education, resource_list
 from myelonav.support.distress import assess, resource_dict
+from myelonav.support.fit import NEUTRAL_NOTE, agent_fit
 from myelonav.support.ice import ice_spec, score_ice
 from myelonav.support.profile_support import support_summary
 from myelonav.support.schemas import EducationPiece
@@ -152,7 +153,14 @@ def calendar_cmd(
     output: FormatOption = OutputFormat.text,
 ) -> None:
     """Step-up and treatment dose dates, hospital stays and premedication (FDA label)."""
-    schedule = cal.find_schedule(_resolve_target(target, agent), variant)
+    drug = _resolve_target(target, agent)
+    fit = (
+        agent_fit(load_profile(target), drug, dt.date.today())
+        if Path(target).is_file()
+        else None
+    )
+    note = fit.warning() if fit is not None and fit.unlikely else NEUTRAL_NOTE
+    schedule = cal.find_schedule(drug, variant)
     timing = cal.Timing.earliest if earliest else cal.Timing.label
     c = cal.build_calendar(schedule, _parse_date(start, "--start"), weeks=weeks, timing=timing)
     if out is not None:
@@ -160,8 +168,15 @@ def calendar_cmd(
     if output is OutputFormat.json:
         payload = c.to_dict()
         payload["ics_file"] = str(out) if out else None
+        payload["fit"] = (
+            {"option": fit.option, "status": fit.status, "reasons": list(fit.reasons)}
+            if fit is not None
+            else None
+        )
+        payload["note"] = note
         emit_json(payload)
         return
+    typer.echo(note + "\n")
     typer.echo(_calendar_text(c, md=output is OutputFormat.md))
     if out is not None:
         typer.echo(f"\nWrote {out} ({len(c.entries)} calendar entries).")

@@ -18,6 +18,7 @@ from myelonav.picture import clinical_picture
 from myelonav.support.calendar import available
 from myelonav.support.content import education, resource_list
 from myelonav.support.distress import resource_dict
+from myelonav.support.fit import agent_fit
 
 IGG_IVIG_THRESHOLD_MG_DL = 400.0  # Raje et al., Blood Cancer J 2023 (consensus)
 IGG_RECHECK_DAYS = 28  # ASH-SAP Table 4: monitor serum IgG every 4 weeks
@@ -57,6 +58,9 @@ def support_summary(record: PatientRecord, *, as_of: dt.date) -> dict[str, Any]:
     if bispecifics:
         lines.append(f"Current bispecific antibody: {', '.join(bispecifics)}.")
         for b in bispecifics:
+            warning = agent_fit(record, b, as_of).warning()
+            if warning:
+                lines.append(f"  {warning}")
             variants = [s.variant for s in available() if s.drug == b]
             if b not in scheduled:
                 continue
