@@ -112,3 +112,19 @@ def test_shared_trials_get_categories() -> None:
     studies = [Study.from_v2(json.loads(p.read_text("utf-8"))) for p in SHARED.glob("*.json")]
     labels = labels_of(categorise(s) for s in studies)
     assert "car_t" in labels and "bispecific" in labels
+
+
+def test_a_prior_therapy_in_the_title_is_not_the_studys_target() -> None:
+    from myelonav.trials.categories import _categorise
+
+    cats = _categorise(
+        "GPRC5D-Directed CAR T Cells After Prior BCMA-Directed Therapy in Relapsed Myeloma",
+        "",
+        ("Multiple Myeloma",),
+        (),
+        (),
+    )
+    assert cats.targets == ("GPRC5D",)
+    assert "car_t_dual_target" not in cats.modalities
+    both = _categorise("BCMA/GPRC5D Dual-Target CAR T in Relapsed Myeloma", "", (), (), ())
+    assert {"BCMA", "GPRC5D"} <= set(both.targets)

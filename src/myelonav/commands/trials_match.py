@@ -50,6 +50,7 @@ def _trial_json(r: RankedTrial, study: Study) -> dict[str, Any]:
         "failing": m.failing,
         "unknown": m.unknown,
         "ask_study_team": m.ask_study_team,
+        "categories": m.as_dict()["categories"],
         "criteria": [c.as_dict() for c in m.criteria],
         "nearest_site": asdict(r.nearest_site) if r.nearest_site else None,
         "within_travel": r.within_travel,
@@ -65,6 +66,14 @@ def _text(r: RankedTrial) -> list[str]:
         f"{r.rank}. {m.nct_id}{tag} - {m.title}",
         f"   {_VERDICT_TEXT[m.verdict]}; score {r.score:g}/100",
     ]
+    cat = m.categories
+    if cat is not None and cat.labels:
+        kinds = [
+            *(x.replace("_", " ") for x in cat.modalities),
+            *(f"{t}-directed" for t in cat.targets),
+            *(x.replace("_", " ") for x in cat.settings),
+        ]
+        lines.append(f"   kind of study: {', '.join(kinds)}")
     if r.nearest_site is not None:
         s = r.nearest_site
         lines.append(

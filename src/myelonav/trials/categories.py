@@ -65,6 +65,14 @@ _TARGETS = {
     "APRIL": re.compile(r"\bAPRIL\b"),
     "NKG2D": re.compile(r"\bNKG2D\b", _I),
 }
+_PRIOR_TARGET = re.compile(
+    r"\b(?:after|following|post|prior|previous(?:ly)?|exposed\s+to|refractory\s+to|"
+    r"relapsed\s+after|failure\s+of|progress\w*\s+(?:on|after))"
+    r"(?:\s+(?:prior|previous|anti|an?|the))?[\s-]+[A-Za-z0-9]{2,8}[\s-]+"
+    r"(?:directed|targeted|targeting)?[\s-]*(?:therap\w*|treatment|CAR[\s-]?T\w*|"
+    r"bispecific\w*|agents?|drugs?)",
+    _I,
+)
 # vocabulary classes that name a target
 _CLASS_TARGET = {
     "bcma_directed": "BCMA",
@@ -124,8 +132,12 @@ def _categorise(
     interventions: tuple[tuple[str, str, str, tuple[str, ...], tuple[str, ...]], ...],
     arms: tuple[str, ...],
 ) -> TrialCategories:
-    therapy_text = " | ".join(
-        [title, official, *(f"{n} {d} {o}" for n, d, o, _, _ in interventions), *arms]
+    # "after prior BCMA-directed therapy" names the patients' history, not the study's target
+    therapy_text = _PRIOR_TARGET.sub(
+        " ",
+        " | ".join(
+            [title, official, *(f"{n} {d} {o}" for n, d, o, _, _ in interventions), *arms]
+        ),
     )
     classes = {c for *_, cls, _ in interventions for c in cls}
     targets: dict[str, None] = {}
