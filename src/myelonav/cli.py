@@ -33,6 +33,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "patient",
     "support",
     "trials",
+    "users",
     "visit",
     "web",
 )

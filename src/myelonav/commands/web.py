@@ -22,6 +22,7 @@ def serve(
     """Serve the navigator in a browser, with the REST API under /api/v1."""
     from myelonav.errors import InputError
     from myelonav.settings import settings
+    from myelonav.web.server import check_bind
     from myelonav.web.server import serve as run
 
     cfg = settings()
@@ -33,6 +34,7 @@ def serve(
     if behind_proxy:
         updates["behind_proxy"] = True
     cfg = cfg.model_copy(update=updates)
+    check_bind(host, cfg)
     scheme = "https" if cfg.tls_certfile else "http"
     typer.echo(f"myelonav ({cfg.mode} mode): open {scheme}://{host}:{port}/ in a browser "
                "(Ctrl+C to stop)", err=True)

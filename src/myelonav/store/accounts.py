@@ -29,8 +29,14 @@ LOCKOUT = dt.timedelta(minutes=15)
 # argon2id (the library default type) with RFC 9106's second recommended profile:
 # 64 MiB, 3 passes, 4 lanes.
 _HASHER = PasswordHasher(time_cost=3, memory_cost=64 * 1024, parallelism=4)
-# verifying against this when the user does not exist keeps the timing the same
-_DUMMY_HASH = _HASHER.hash("not-a-real-password")
+_DUMMY: list[str] = []
+
+
+def _dummy_hash() -> str:
+    """Verified against when the user does not exist, so the timing is the same."""
+    if not _DUMMY:
+        _DUMMY.append(_HASHER.hash(secrets.token_urlsafe(16)))
+    return _DUMMY[0]
 
 
 class _Base(DeclarativeBase):
@@ -204,7 +210,7 @@ class Accounts:
         locked = any(self._locked(k, max_failures) for k in keys)
         ok: bool
         try:
-            ok = _HASHER.verify(row.password_hash if row else _DUMMY_HASH, password)
+            ok = _HASHER.verify(row.password_hash if row else _dummy_hash(), password)
         except (VerificationError, InvalidHashError):
             ok = False
         if locked or not ok or row is None or row.disabled:
