@@ -144,3 +144,21 @@ def test_stored_text_is_escaped_when_rendered(clinic: Any) -> None:
         assert "<script>alert" not in html and "<img src=x" not in html, path
     api = nav.get(f"/api/v1/profiles/{pid}")
     assert api.headers["content-type"].startswith("application/json")
+
+
+def test_batch_rematch_runs_in_the_background_for_the_team_only(clinic: Any) -> None:
+    clinic.profile("clin_b", "REMATCH-B1")
+    clinic.profile("clin_b", "REMATCH-B2")
+    clin = clinic.clients["clin_b"]
+    started = clin.post("/api/v1/desk/rematch", headers=clinic.csrf("clin_b"))
+    assert started.status_code in (202, 409), started.text
+    team_b = clinic.users["clin_b"].team_id
+    clinic.app.state.rematch.wait(team_b)
+    status = clin.get("/api/v1/desk/rematch").json()
+    assert status["state"] == "done" and status["done"] == status["total"] >= 2
+    mine = {p.id for p in clinic.app.state.profiles.list_profiles(team_b)}
+    assert {r["profile_id"] for r in status["results"]} <= mine
+    assert all("counts" in r or "error" in r for r in status["results"])
+    assert clinic.clients["nav_a"].get("/api/v1/desk/rematch").json()["state"] == "idle"
+    assert clinic.clients["patient"].get("/api/v1/desk/rematch").status_code == 403
+    assert "Re-match now" in clin.get("/desk").text

@@ -24,6 +24,7 @@ from myelonav.web.api import api_router
 from myelonav.web.auth.middleware import AuthMiddleware
 from myelonav.web.errors import install_api_errors
 from myelonav.web.pages import install_page_errors, page_router
+from myelonav.web.rematch import Rematcher
 from myelonav.web.security import SecurityMiddleware
 
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]")
@@ -93,6 +94,7 @@ def create_app(cfg: Settings | None = None, *, bind_host: str | None = None) -> 
     app.state.profiles = profiles
     app.state.accounts = accounts
     app.state.audit = audit
+    app.state.rematch = Rematcher()
     app.state.trials_db = Path(cfg.trials_db)
     app.state.settings = cfg
     secure = bool(cfg.tls_certfile) or cfg.behind_proxy

@@ -14,7 +14,7 @@ from myelonav.store.accounts import Accounts
 from myelonav.store.profiles import SavedProfile
 from myelonav.web.auth.deps import principal
 from myelonav.web.auth.middleware import cookie_name, safe_next, session_cookie
-from myelonav.web.deps import Store
+from myelonav.web.deps import Store, TrialsDb
 from myelonav.web.pages.render import page
 
 STALE_LABS_DAYS = 60
@@ -107,6 +107,8 @@ def account_router() -> APIRouter:
         if who.role not in ("navigator", "clinician", "local"):
             raise HTTPException(403, "The patient list is for navigators and clinicians.")
         today = dt.date.today()
+        scope = who.team_id or who.user_id
+        jobs = request.app.state.rematch
         needle = q.strip().lower()
         rows: list[dict[str, Any]] = []
         for saved in sorted(store.list_profiles(), key=lambda p: p.updated_at, reverse=True):
@@ -116,8 +118,18 @@ def account_router() -> APIRouter:
                 continue
             rows.append({"id": saved.id, "name": name, "label": saved.label,
                          "sample": saved.sample, "updated": saved.updated_at.date().isoformat(),
-                         "flags": attention_flags(saved, today)})
-        return page(request, "desk.html", rows=rows, q=q, section="desk")
+                         "flags": attention_flags(saved, today)
+                         + [f"new matching trial: {n}" for n in jobs.new_trials(saved.id, scope)]})
+        return page(request, "desk.html", rows=rows, q=q, section="desk",
+                    rematch=jobs.status(scope))
+
+    @router.post("/desk/rematch")
+    def desk_rematch(request: Request, store: Store, db: TrialsDb) -> RedirectResponse:
+        who = principal(request)
+        if who.role not in ("navigator", "clinician", "local"):
+            raise HTTPException(403, "The patient list is for navigators and clinicians.")
+        request.app.state.rematch.start(who.team_id or who.user_id, store.list_profiles(), db)
+        return RedirectResponse("/desk", status_code=303)
 
     return router
 
