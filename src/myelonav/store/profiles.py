@@ -32,7 +32,6 @@ from sqlalchemy import (
     create_engine,
     delete,
     event,
-    inspect,
     select,
 )
 from sqlalchemy.engine import Engine
@@ -61,7 +60,7 @@ class ProfileRow(_Base):
     record_json: Mapped[str] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
-    # added by issue 16 (nullable, so older files gain them in place; see _add_columns)
+    # added by issue 16 (nullable, so older files gain them in place: migration 0001)
     team_id: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
     owner_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     label: Mapped[str | None] = mapped_column(String(200), nullable=True)
@@ -143,8 +142,9 @@ class ProfileStore:
         self._cipher = cipher
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         try:
-            _Base.metadata.create_all(self.engine)
-            _add_columns(self.engine)
+            from myelonav.store.migrate import upgrade
+
+            upgrade(self.engine)
         except SQLAlchemyError as exc:
             raise StoreError(f"cannot open the profile database: {exc.__class__.__name__}",
                              location="MYELONAV_DATABASE_URL") from None
@@ -280,21 +280,6 @@ class ProfileStore:
 
     def export_all(self, team_id: str | None = None) -> list[dict[str, Any]]:
         return [p.export() for p in self.list_profiles(team_id)]
-
-
-_ADDED_COLUMNS = {"team_id": "VARCHAR(64)", "owner_id": "VARCHAR(64)", "label": "VARCHAR(200)"}
-
-
-def _add_columns(engine: Engine) -> None:
-    """Give a profile table made before issue 16 its new nullable columns, in place."""
-    present = {c["name"] for c in inspect(engine).get_columns(ProfileRow.__tablename__)}
-    missing = [name for name in _ADDED_COLUMNS if name not in present]
-    if not missing:
-        return
-    with engine.begin() as conn:
-        for name in missing:
-            conn.exec_driver_sql(f"ALTER TABLE {ProfileRow.__tablename__} "
-                                 f"ADD COLUMN {name} {_ADDED_COLUMNS[name]}")
 
 
 __all__ = ["SOURCES", "ProfileRow", "ProfileStore", "SavedProfile", "make_engine", "new_profile_id"]
