@@ -234,3 +234,14 @@ def test_slow_headers_are_cut_off(tmp_path: Path, monkeypatch: Any) -> None:
     finally:
         server.stop()
     assert os.environ.get("MYELONAV_HEADER_TIMEOUT_S") == "1"
+
+
+@pytest.mark.parametrize("path", [
+    "/static/../app.py", "/static/..%2f..%2fsettings.py", "/static/%2e%2e/%2e%2e/cli.py",
+    "/p/..%2f..%2fetc%2fpasswd", "/api/v1/profiles/..%2f..%2fexport",
+    "/p/" + "a" * 31 + "/", "/api/v1/profiles/" + "A" * 32,
+])
+def test_path_traversal_reaches_nothing(client: Any, path: str) -> None:
+    r = client.get(path)
+    assert r.status_code in (400, 404, 422), (path, r.status_code)
+    assert "import" not in r.text and "root:" not in r.text
