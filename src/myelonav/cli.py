@@ -35,6 +35,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "patient",
     "support",
     "trials",
+    "users",
     "visit",
     "web",
 )

@@ -1,17 +1,39 @@
 """Every setting myelonav reads, in one place (environment variables prefixed ``MYELONAV_``).
 
 ``MYELONAV_HOME`` (default ``~/.local/share/myelonav``) holds the trials database, the
-saved-profiles database and the HTTP cache; it is created on first use.
+saved-profiles database and the HTTP cache; it is created on first use, mode 0700.
 ``MYELONAV_DATABASE_URL`` (SQLAlchemy URL) points the saved-profile store elsewhere, e.g. at
 PostgreSQL; by default it is an embedded SQLite file in the home folder.
+
+Two modes share one code path: ``local`` (default: one person on their own computer,
+loopback only, no login; bulk export and delete need the per-install secret) and
+``clinic`` (login for everything but the health check and static files; needs
+``MYELONAV_DATABASE_URL`` and ``MYELONAV_SECRET_KEY``).
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+Mode = Literal["local", "clinic"]
+PRIVATE_DIR_MODE = 0o700
+PRIVATE_FILE_MODE = 0o600
+
+
+def make_private_dir(path: Path) -> Path:
+    """Create ``path`` (and parents) and make it 0700 when this user owns it."""
+    path.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR_MODE)
+    try:
+        if path.stat().st_uid == os.getuid():
+            path.chmod(PRIVATE_DIR_MODE)
+    except OSError:
+        pass  # not ours to change (a shared mount); the files inside are still 0600
+    return path
 
 
 class Settings(BaseSettings):
@@ -29,6 +51,29 @@ class Settings(BaseSettings):
     # Host names the web app answers to besides loopback (JSON list), e.g. '["nav.clinic.lan"]'
     web_allowed_hosts: list[str] = Field(default_factory=list)
 
+    # --- web server and clinic mode -------------------------------------------------------
+    mode: Mode = "local"
+    # Signs session cookies and CSRF tokens (clinic mode); at least 32 characters.
+    secret_key: SecretStr | None = None
+    # Key for profile contents at rest: 32 bytes, urlsafe base64 (``myelonav users keygen``
+    # prints one). Local mode keeps one in the home folder when this is unset.
+    data_key: SecretStr | None = None
+    tls_certfile: Path | None = None
+    tls_keyfile: Path | None = None
+    # A TLS-terminating reverse proxy on the same host forwards to us; trust its headers.
+    behind_proxy: bool = False
+    # Largest request body read (5 MB upload plus form overhead); refused before reading.
+    max_body_bytes: int = 6 * 1024 * 1024
+    # A client must send its request headers within this many seconds (slowloris guard)...
+    header_timeout_s: float = 10.0
+    # ...and each chunk of the body within this many seconds.
+    body_timeout_s: float = 30.0
+    # Connections served at once; beyond this the server answers 503.
+    max_connections: int = 200
+    session_max_age_s: int = 8 * 3600
+    # Failed logins per account (and per client address) before a 15-minute lockout.
+    login_max_failures: int = 5
+
     @property
     def home_dir(self) -> Path:
         return self.home.expanduser()
@@ -42,6 +87,14 @@ class Settings(BaseSettings):
         return self.home_dir / "cache" / "http.sqlite3"
 
     @property
+    def install_secret_file(self) -> Path:
+        return self.home_dir / "install-secret"
+
+    @property
+    def data_key_file(self) -> Path:
+        return self.home_dir / "data.key"
+
+    @property
     def profiles_db_url(self) -> str:
         """Where saved profiles live: ``database_url`` if set, else SQLite in the home folder."""
         if self.database_url:
@@ -49,8 +102,9 @@ class Settings(BaseSettings):
         return f"sqlite:///{self.home_dir / 'profiles.sqlite3'}"
 
     def ensure_home(self) -> Path:
-        """Create the data directory (and its cache folder) if absent; return it."""
-        (self.home_dir / "cache").mkdir(parents=True, exist_ok=True)
+        """Create the data directory (and its cache folder) 0700 if absent; return it."""
+        make_private_dir(self.home_dir)
+        make_private_dir(self.home_dir / "cache")
         return self.home_dir
 
 
@@ -59,4 +113,5 @@ def settings() -> Settings:
     return Settings()
 
 
-__all__ = ["Settings", "settings"]
+__all__ = ["PRIVATE_DIR_MODE", "PRIVATE_FILE_MODE", "Mode", "Settings", "make_private_dir",
+           "settings"]

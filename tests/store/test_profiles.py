@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,13 +11,6 @@ from myelonav.patient.models import PatientRecord, Preferences, TrialInterest
 from myelonav.samples import sample_ids, sample_profile
 from myelonav.settings import Settings
 from myelonav.store.profiles import ProfileStore
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[ProfileStore]:
-    s = ProfileStore(f"sqlite:///{tmp_path / 'db' / 'profiles.sqlite3'}")
-    yield s
-    s.close()
 
 
 def _files_bytes(folder: Path) -> bytes:
@@ -117,8 +109,15 @@ def test_failed_write_changes_nothing(store: ProfileStore) -> None:
     saved = store.create(PatientRecord(id="p1"), "intake")
     store.engine.dispose()
     with store.engine.begin() as conn:
-        conn.exec_driver_sql("CREATE TRIGGER no_update BEFORE UPDATE ON saved_profiles "
-                             "BEGIN SELECT RAISE(ABORT, 'blocked'); END")
+        if store.engine.dialect.name == "sqlite":
+            conn.exec_driver_sql("CREATE TRIGGER no_update BEFORE UPDATE ON saved_profiles "
+                                 "BEGIN SELECT RAISE(ABORT, 'blocked'); END")
+        else:
+            conn.exec_driver_sql(
+                "CREATE FUNCTION blocked() RETURNS trigger AS $$ BEGIN "
+                "RAISE EXCEPTION 'blocked'; END $$ LANGUAGE plpgsql")
+            conn.exec_driver_sql("CREATE TRIGGER no_update BEFORE UPDATE ON saved_profiles "
+                                 "FOR EACH ROW EXECUTE FUNCTION blocked()")
     with pytest.raises(StoreError):
         store.update_preferences(saved.id, {"max_travel_miles": 42})
     after = store.get(saved.id)

@@ -43,3 +43,94 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
     server = start_server(folder / "home", folder / "server.log")
     yield server
     server.stop()
+
+
+# --- clinic mode --------------------------------------------------------------------------
+# One app in clinic mode on a real PostgreSQL server (SQLite when PostgreSQL is missing, with
+# a note), an admin, two care teams, patients and a caregiver; one logged-in client each.
+
+import itertools  # noqa: E402
+from dataclasses import dataclass, field  # noqa: E402
+from typing import Any  # noqa: E402
+
+from myelonav.patient.models import PatientRecord, Preferences  # noqa: E402
+from myelonav.store import pgtest  # noqa: E402
+from myelonav.store.crypto import new_key  # noqa: E402
+from myelonav.web.auth.csrf import csrf_token  # noqa: E402
+
+SECRET = "s" * 48
+PASSWORD = "clinic test password"
+PRINCIPALS = ("anon", "patient", "caregiver", "other_patient", "nav_a", "clin_a", "nav_b",
+              "clin_b", "admin")
+_db_names = itertools.count()
+
+
+@dataclass
+class Clinic:
+    app: FastAPI
+    clients: dict[str, TestClient]
+    users: dict[str, Any] = field(default_factory=dict)
+    backend: str = "sqlite"
+
+    def csrf(self, who: str) -> dict[str, str]:
+        token = self.clients[who].cookies.get("myelonav_session")
+        return {"X-CSRF-Token": csrf_token(SECRET, token)} if token else {}
+
+    def profile(self, owner: str, marker: str) -> str:
+        """A profile in ``owner``'s scope (a team member's team, or a patient's own)."""
+        user = self.users[owner]
+        record = PatientRecord(id="clinic-test", preferences=Preferences(notes=marker),
+                               demographics={"postal_code": "90210", "country": "US"})
+        saved = self.app.state.profiles.create(record, "intake", team_id=user.team_id,
+                                               owner_id=user.id)
+        return saved.id
+
+
+@pytest.fixture(scope="module")
+def pg_server() -> Iterator[pgtest.PgServer | None]:
+    if pgtest.available() is not None:
+        yield None
+        return
+    server = pgtest.start()
+    yield server
+    server.stop()
+
+
+def login(client: TestClient, username: str, password: str = PASSWORD) -> Any:
+    return client.post("/login", data={"username": username, "password": password,
+                                       "next": "/"}, follow_redirects=False)
+
+
+@pytest.fixture(scope="module")
+def clinic(tmp_path_factory: pytest.TempPathFactory,
+           pg_server: pgtest.PgServer | None) -> Iterator[Clinic]:
+    home = tmp_path_factory.mktemp("clinic")
+    if pg_server is not None:
+        url, backend = pg_server.create_database(f"clinic{next(_db_names)}"), "postgresql"
+    else:
+        url, backend = f"sqlite:///{home / 'clinic.sqlite3'}", "sqlite"
+    cfg = Settings(home=home / "home", mode="clinic", database_url=url, secret_key=SECRET,
+                   data_key=new_key(), web_allowed_hosts=["testserver"])
+    application = create_app(cfg)
+    accounts = application.state.accounts
+    users = {
+        "admin": accounts.add_user("admin", PASSWORD, "admin"),
+        "nav_a": accounts.add_user("nav_a", PASSWORD, "navigator", "Team A"),
+        "clin_a": accounts.add_user("clin_a", PASSWORD, "clinician", "Team A"),
+        "nav_b": accounts.add_user("nav_b", PASSWORD, "navigator", "Team B"),
+        "clin_b": accounts.add_user("clin_b", PASSWORD, "clinician", "Team B"),
+        "patient": accounts.add_user("patient", PASSWORD, "patient"),
+        "caregiver": accounts.add_user("caregiver", PASSWORD, "patient"),
+        "other_patient": accounts.add_user("other_patient", PASSWORD, "patient"),
+    }
+    clients: dict[str, TestClient] = {}
+    for who in PRINCIPALS:
+        c = TestClient(application, raise_server_exceptions=False)
+        c.__enter__()
+        if who != "anon":
+            assert login(c, who).status_code == 303, who
+        clients[who] = c
+    yield Clinic(application, clients, users, backend)
+    for c in clients.values():
+        c.__exit__(None, None, None)
+    application.state.profiles.close()

@@ -111,10 +111,13 @@ def test_export_and_delete(client: Any) -> None:
 
 def test_export_all_and_delete_all(client: Any) -> None:
     ids = {_import(client, _profile_json())["id"] for _ in range(2)}
-    everything = client.get("/api/v1/export").json()
+    secret = client.app.state.settings.install_secret_file.read_text().strip()
+    key = {"X-Myelonav-Install-Secret": secret}
+    everything = client.get("/api/v1/export", headers=key).json()
     assert {p["id"] for p in everything["profiles"]} == ids
-    assert client.delete("/api/v1/profiles").json() == {"deleted": 2}
-    assert client.get("/api/v1/export").json()["profiles"] == []
+    assert "health information" in everything["notice"]
+    assert client.delete("/api/v1/profiles", headers=key).json() == {"deleted": 2}
+    assert client.get("/api/v1/export", headers=key).json()["profiles"] == []
 
 
 def test_options_for_patient_and_clinician(client: Any) -> None:

@@ -5,12 +5,17 @@ record as JSON, where it came from, and timestamps. Every write is one transacti
 failed write changes nothing. Delete means gone: SQLite runs with ``secure_delete`` so the
 deleted row's bytes are overwritten in the file, and the rollback journal (not a WAL, which
 would keep old pages around) is removed at each commit.
+
+The SQLite file is created 0600 in a 0700 folder (SQLite gives its journal the file's mode).
+With a ``RecordCipher`` the record JSON is sealed with AES-GCM per row (see ``crypto``).
+In clinic mode each profile belongs to one care team (``team_id``); the web layer checks it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,7 +24,16 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import Boolean, DateTime, String, Text, create_engine, delete, event, select
+from sqlalchemy import (
+    Boolean,
+    DateTime,
+    String,
+    Text,
+    create_engine,
+    delete,
+    event,
+    select,
+)
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
@@ -27,6 +41,8 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sess
 from myelonav.errors import StoreError
 from myelonav.patient.models import PatientRecord, Preferences
 from myelonav.patient.profile_io import first_error
+from myelonav.settings import PRIVATE_FILE_MODE, make_private_dir
+from myelonav.store.crypto import RecordCipher
 
 SOURCES = frozenset({"intake", "fhir", "profile", "sample"})
 
@@ -44,6 +60,10 @@ class ProfileRow(_Base):
     record_json: Mapped[str] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    # added by issue 16 (nullable, so older files gain them in place: migration 0001)
+    team_id: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    owner_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    label: Mapped[str | None] = mapped_column(String(200), nullable=True)
 
 
 @dataclass(frozen=True)
@@ -54,6 +74,9 @@ class SavedProfile:
     record: PatientRecord
     created_at: dt.datetime
     updated_at: dt.datetime
+    team_id: str | None = None
+    owner_id: str | None = None
+    label: str | None = None
 
     def export(self) -> dict[str, Any]:
         """Everything stored about this profile, JSON-ready."""
@@ -83,8 +106,17 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def private_sqlite_file(path: Path) -> None:
+    """Create the database file 0600 (and its folder 0700) before SQLite opens it."""
+    make_private_dir(path.parent)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, PRIVATE_FILE_MODE)
+    os.close(fd)
+    if path.stat().st_uid == os.getuid():
+        path.chmod(PRIVATE_FILE_MODE)
+
+
 def make_engine(url: str) -> Engine:
-    """An engine for ``url``; SQLite files get secure delete and their folder created."""
+    """An engine for ``url``; SQLite files get secure delete and a private file and folder."""
     try:
         engine = create_engine(url, future=True, pool_pre_ping=True)
     except (SQLAlchemyError, ValueError) as exc:
@@ -93,7 +125,11 @@ def make_engine(url: str) -> Engine:
     if engine.dialect.name == "sqlite":
         db = engine.url.database
         if db and db != ":memory:":
-            Path(db).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            try:
+                private_sqlite_file(Path(db).expanduser())
+            except OSError as exc:
+                raise StoreError(f"cannot create the database file: {exc.strerror}",
+                                 location="MYELONAV_DATABASE_URL") from None
         event.listen(engine, "connect", _sqlite_pragmas)
     return engine
 
@@ -101,11 +137,14 @@ def make_engine(url: str) -> Engine:
 class ProfileStore:
     """Create, read, update, export and delete saved profiles."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, cipher: RecordCipher | None = None) -> None:
         self.engine = make_engine(url)
+        self._cipher = cipher
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         try:
-            _Base.metadata.create_all(self.engine)
+            from myelonav.store.migrate import upgrade
+
+            upgrade(self.engine)
         except SQLAlchemyError as exc:
             raise StoreError(f"cannot open the profile database: {exc.__class__.__name__}",
                              location="MYELONAV_DATABASE_URL") from None
@@ -123,27 +162,31 @@ class ProfileStore:
             raise StoreError(f"database error: {exc.__class__.__name__}",
                              location="saved_profiles") from None
 
-    @staticmethod
-    def _saved(row: ProfileRow) -> SavedProfile:
+    def _saved(self, row: ProfileRow) -> SavedProfile:
+        text = self._cipher.open(row.record_json, row.id) if self._cipher else row.record_json
         try:
-            record = PatientRecord.model_validate(json.loads(row.record_json))
+            record = PatientRecord.model_validate(json.loads(text))
         except (ValidationError, json.JSONDecodeError) as exc:
             raise StoreError(f"stored profile is unreadable: {exc.__class__.__name__}",
                              location=f"saved_profiles/{row.id}") from None
         created = row.created_at if row.created_at.tzinfo else row.created_at.replace(tzinfo=dt.UTC)
         updated = row.updated_at if row.updated_at.tzinfo else row.updated_at.replace(tzinfo=dt.UTC)
-        return SavedProfile(row.id, row.source, row.sample, record, created, updated)
+        return SavedProfile(row.id, row.source, row.sample, record, created, updated,
+                            row.team_id, row.owner_id, row.label)
 
-    @staticmethod
-    def _json(record: PatientRecord) -> str:
-        return json.dumps(record.model_dump(mode="json", exclude_none=True), ensure_ascii=False)
+    def _json(self, record: PatientRecord, profile_id: str) -> str:
+        text = json.dumps(record.model_dump(mode="json", exclude_none=True), ensure_ascii=False)
+        return self._cipher.seal(text, profile_id) if self._cipher else text
 
-    def create(self, record: PatientRecord, source: str) -> SavedProfile:
+    def create(self, record: PatientRecord, source: str, *, team_id: str | None = None,
+               owner_id: str | None = None) -> SavedProfile:
         if source not in SOURCES:
             raise StoreError(f"unknown source {source!r}", location="source")
         now = _now()
-        row = ProfileRow(id=new_profile_id(), source=source, sample=record.sample,
-                         record_json=self._json(record), created_at=now, updated_at=now)
+        pid = new_profile_id()
+        row = ProfileRow(id=pid, source=source, sample=record.sample,
+                         record_json=self._json(record, pid), created_at=now, updated_at=now,
+                         team_id=team_id, owner_id=owner_id)
         with self._tx() as session:
             session.add(row)
         return self._saved(row)
@@ -158,7 +201,7 @@ class ProfileStore:
             row = session.get(ProfileRow, profile_id, with_for_update=True)
             if row is None:
                 return None
-            row.record_json = self._json(record)
+            row.record_json = self._json(record, profile_id)
             row.sample = record.sample
             row.updated_at = _now()
         return self._saved(row)
@@ -176,9 +219,24 @@ class ProfileStore:
             except ValidationError as exc:
                 raise first_error(exc, "preferences") from None
             record = record.model_copy(update={"preferences": prefs})
-            row.record_json = self._json(record)
+            row.record_json = self._json(record, profile_id)
             row.updated_at = _now()
         return self._saved(row)
+
+    def set_label(self, profile_id: str, label: str | None) -> bool:
+        with self._tx() as session:
+            row = session.get(ProfileRow, profile_id, with_for_update=True)
+            if row is None:
+                return False
+            row.label = label
+        return True
+
+    def team_of(self, profile_id: str) -> tuple[bool, str | None, str | None]:
+        """(exists, team_id, owner_id) without reading or decrypting the record."""
+        with self._tx() as session:
+            row = session.execute(select(ProfileRow.team_id, ProfileRow.owner_id)
+                                  .where(ProfileRow.id == profile_id)).first()
+            return (False, None, None) if row is None else (True, row[0], row[1])
 
     def delete(self, profile_id: str) -> bool:
         with self._tx() as session:
@@ -187,9 +245,13 @@ class ProfileStore:
         self._vacuum()
         return gone
 
-    def delete_all(self) -> int:
+    def delete_all(self, team_id: str | None = None) -> int:
+        """Delete every profile (or every profile of one team)."""
+        stmt = delete(ProfileRow)
+        if team_id is not None:
+            stmt = stmt.where(ProfileRow.team_id == team_id)
         with self._tx() as session:
-            result = session.execute(delete(ProfileRow))
+            result = session.execute(stmt)
             count = int(getattr(result, "rowcount", 0) or 0)
         self._vacuum()
         return count
@@ -208,10 +270,16 @@ class ProfileStore:
         with self._tx() as session:
             return list(session.scalars(select(ProfileRow.id).order_by(ProfileRow.created_at)))
 
-    def export_all(self) -> list[dict[str, Any]]:
+    def _select(self, team_id: str | None) -> Any:
+        stmt = select(ProfileRow).order_by(ProfileRow.created_at)
+        return stmt if team_id is None else stmt.where(ProfileRow.team_id == team_id)
+
+    def list_profiles(self, team_id: str | None = None) -> list[SavedProfile]:
         with self._tx() as session:
-            rows = session.scalars(select(ProfileRow).order_by(ProfileRow.created_at)).all()
-            return [self._saved(r).export() for r in rows]
+            return [self._saved(r) for r in session.scalars(self._select(team_id)).all()]
+
+    def export_all(self, team_id: str | None = None) -> list[dict[str, Any]]:
+        return [p.export() for p in self.list_profiles(team_id)]
 
 
 __all__ = ["SOURCES", "ProfileRow", "ProfileStore", "SavedProfile", "make_engine", "new_profile_id"]

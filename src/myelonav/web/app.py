@@ -1,4 +1,4 @@
-"""The FastAPI application factory."""
+"""The FastAPI application factory (both modes: one code path)."""
 
 from __future__ import annotations
 
@@ -9,28 +9,71 @@ from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
+from starlette.formparsers import MultiPartParser
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from myelonav import DISCLAIMER, __version__
+from myelonav.errors import InputError
 from myelonav.settings import Settings, settings
+from myelonav.store.accounts import Accounts
+from myelonav.store.audit import AuditLog
+from myelonav.store.crypto import RecordCipher, key_from_file, parse_key
+from myelonav.store.install_secret import install_secret, remove_stale_temps
 from myelonav.store.profiles import ProfileStore
 from myelonav.web.api import api_router
+from myelonav.web.auth.middleware import AuthMiddleware
 from myelonav.web.errors import install_api_errors
 from myelonav.web.pages import install_page_errors, page_router
+from myelonav.web.rematch import Rematcher
 from myelonav.web.security import SecurityMiddleware
 
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]")
+WILDCARD_BINDS = ("0.0.0.0", "::", "")
+
+
+def _cipher(cfg: Settings) -> RecordCipher:
+    if cfg.data_key is not None:
+        return RecordCipher(parse_key(cfg.data_key.get_secret_value()))
+    if cfg.mode == "clinic":
+        raise InputError("clinic mode needs a data key for profiles at rest "
+                         "(`myelonav users keygen` prints one)", location="MYELONAV_DATA_KEY")
+    return RecordCipher(key_from_file(cfg.data_key_file))
+
+
+def allowed_hosts(cfg: Settings, bind_host: str | None) -> list[str]:
+    """Loopback names only while bound to loopback: on a network bind, ``Host: localhost``
+    could come from anyone (DNS rebinding, a proxy), so only the configured names count."""
+    from myelonav.web.server import is_loopback
+
+    hosts = set(cfg.web_allowed_hosts)
+    if bind_host is None or is_loopback(bind_host):
+        hosts.update(LOOPBACK_HOSTS)
+    if bind_host and bind_host not in WILDCARD_BINDS:
+        hosts.add(bind_host)
+    return sorted(hosts)
 
 
 def create_app(cfg: Settings | None = None, *, bind_host: str | None = None) -> FastAPI:
     """A ready app: profile store from ``cfg.profiles_db_url``, trials from ``cfg.trials_db``.
 
-    Only requests for loopback host names, ``bind_host`` and ``cfg.web_allowed_hosts`` are
-    answered, so a web page elsewhere cannot reach the app through DNS rebinding.
+    Only requests for loopback host names (on a loopback bind), ``bind_host`` and
+    ``cfg.web_allowed_hosts`` are answered, so a web page elsewhere cannot reach the app
+    through DNS rebinding.
     """
     cfg = cfg or settings()
+    clinic = cfg.mode == "clinic"
+    if clinic and (cfg.secret_key is None or len(cfg.secret_key.get_secret_value()) < 32):
+        raise InputError("clinic mode needs a secret key of at least 32 characters",
+                         location="MYELONAV_SECRET_KEY")
     cfg.ensure_home()
-    profiles = ProfileStore(cfg.profiles_db_url)
+    remove_stale_temps(cfg.home_dir)
+    if not clinic:
+        install_secret(cfg.install_secret_file)
+    profiles = ProfileStore(cfg.profiles_db_url, cipher=_cipher(cfg))
+    accounts = Accounts(profiles.engine)
+    audit = AuditLog(profiles.engine)
+    # uploads stay in memory up to the body limit instead of spilling to a temp file
+    MultiPartParser.spool_max_size = max(MultiPartParser.spool_max_size, cfg.max_body_bytes)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -49,15 +92,24 @@ def create_app(cfg: Settings | None = None, *, bind_host: str | None = None) -> 
         lifespan=lifespan,
     )
     app.state.profiles = profiles
+    app.state.accounts = accounts
+    app.state.audit = audit
+    app.state.rematch = Rematcher()
     app.state.trials_db = Path(cfg.trials_db)
     app.state.settings = cfg
-    app.add_middleware(SecurityMiddleware)
-    hosts = {*LOOPBACK_HOSTS, *cfg.web_allowed_hosts}
-    if bind_host and bind_host not in ("0.0.0.0", "::"):
-        hosts.add(bind_host)
-    app.add_middleware(TrustedHostMiddleware, allowed_hosts=sorted(hosts))
+    secure = bool(cfg.tls_certfile) or cfg.behind_proxy
+    # added innermost first: TrustedHost -> Security (CSRF, body limits) -> Auth -> routes
+    app.add_middleware(AuthMiddleware, clinic=clinic, accounts=accounts, secure_cookie=secure)
+    app.add_middleware(SecurityMiddleware, max_body_bytes=cfg.max_body_bytes,
+                       body_timeout_s=cfg.body_timeout_s)
+    app.add_middleware(TrustedHostMiddleware, allowed_hosts=allowed_hosts(cfg, bind_host))
     install_api_errors(app)
     install_page_errors(app)
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
     app.include_router(api_router())
     app.include_router(page_router())
     static = resources.files("myelonav.web.pages").joinpath("static")
@@ -65,4 +117,4 @@ def create_app(cfg: Settings | None = None, *, bind_host: str | None = None) -> 
     return app
 
 
-__all__ = ["create_app"]
+__all__ = ["allowed_hosts", "create_app"]

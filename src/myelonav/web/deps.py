@@ -28,8 +28,15 @@ MilesQuery = Annotated[float | None, Query(ge=0, le=25000, description="Miles.")
 
 
 def get_store(request: Request) -> ProfileStore:
-    store: ProfileStore = request.app.state.profiles
-    return store
+    """The profile store scoped to who is asking, auditing every access (``web.access``)."""
+    from myelonav.web.access import ScopedStore, intent
+    from myelonav.web.auth.deps import principal
+
+    base: ProfileStore = request.app.state.profiles
+    client = request.client.host if request.client else None
+    return ScopedStore(base, principal(request), request.app.state.audit,
+                       request.app.state.accounts, client=client,
+                       action=intent(request.method, request.url.path))
 
 
 def trials_db(request: Request) -> Path:

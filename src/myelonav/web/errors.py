@@ -11,11 +11,44 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from myelonav.errors import CalculationError, InputError, MyelonavError, StoreError
 
 logger = logging.getLogger("myelonav.web")
+
+
+class ErrorItem(BaseModel):
+    field: str
+    message: str
+    type: str
+
+
+class ErrorOut(BaseModel):
+    """Every 4xx/5xx body the API returns."""
+
+    detail: str = Field(description="'<field>: <message>', or the message alone.")
+    field: str | None = Field(description="The field, parameter or header it is about.")
+    errors: list[ErrorItem] = Field(description="Each validation error (422); else empty.")
+
+
+def _doc(description: str) -> dict[str, Any]:
+    return {"model": ErrorOut, "description": description}
+
+
+# Documented on every API route (the router's ``responses``), so the OpenAPI spec shows
+# the bodies the API really sends instead of FastAPI's default HTTPValidationError.
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: _doc("Bad request (unparseable header or body)."),
+    401: _doc("Clinic mode: not logged in."),
+    403: _doc("Refused: cross-site request, missing CSRF token or install secret, or a "
+              "role that does not allow this."),
+    404: _doc("No such resource (or not yours to see)."),
+    408: _doc("The request body arrived too slowly."),
+    413: _doc("The request body is too large."),
+    422: _doc("A field is invalid; ``field`` names it."),
+}
 
 
 def _loc(loc: tuple[Any, ...] | list[Any]) -> str:
@@ -81,4 +114,5 @@ def install_http_errors(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _http)
 
 
-__all__ = ["error_body", "install_api_errors", "install_http_errors", "status_for"]
+__all__ = ["ERROR_RESPONSES", "ErrorItem", "ErrorOut", "error_body", "install_api_errors",
+           "install_http_errors", "status_for"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, Query, Response
+from fastapi import APIRouter, Body, Header, HTTPException, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from myelonav import DISCLAIMER
@@ -16,6 +16,8 @@ from myelonav.web.deps import AsOfQuery, ProfileId, Store, require_profile
 from myelonav.web.services import parse_as_of_param, record_from_json
 
 router = APIRouter(tags=["profiles"])
+HEALTH_INFO_NOTICE = ("This export contains personal health information. Keep it encrypted, "
+                      "share it only with the care team, and delete copies you no longer need.")
 
 
 class UnmappedOut(BaseModel):
@@ -58,12 +60,14 @@ class PreferencesUpdate(BaseModel):
 class ExportOut(BaseModel):
     profile: dict[str, Any]
     fhir_bundle: dict[str, Any] | None = None
+    notice: str = HEALTH_INFO_NOTICE
     disclaimer: str = DISCLAIMER
 
 
 class ExportAllOut(BaseModel):
     exported_at: dt.datetime
     profiles: list[dict[str, Any]]
+    notice: str = HEALTH_INFO_NOTICE
     disclaimer: str = DISCLAIMER
 
 
@@ -132,13 +136,39 @@ def delete_profile(store: Store, profile_id: ProfileId) -> Response:
     return Response(status_code=204)
 
 
-@router.get("/export", response_model=ExportAllOut, summary="Export every saved profile")
-def export_all(store: Store) -> ExportAllOut:
+InstallSecret = Annotated[
+    str | None,
+    Header(alias="X-Myelonav-Install-Secret",
+           description="Local mode: the per-install secret (`myelonav users install-secret`)."),
+]
+
+
+def require_bulk(request: Request, given: str | None) -> None:
+    """Local mode: the install secret; clinic mode: a clinician (their team only)."""
+    from myelonav.store.install_secret import install_secret, matches
+    from myelonav.web.auth.deps import principal
+
+    who = principal(request)
+    if who.role == "local":
+        expected = install_secret(request.app.state.settings.install_secret_file)
+        if not matches(given, expected):
+            raise HTTPException(403, "bulk export and delete need the install secret",
+                                headers={"X-Error-Field": "X-Myelonav-Install-Secret"})
+    elif who.role != "clinician":
+        raise HTTPException(403, "only a clinician may export or delete every profile "
+                                 "of the team")
+
+
+@router.get("/export", response_model=ExportAllOut,
+            summary="Export every saved profile (contains health information)")
+def export_all(request: Request, store: Store, secret: InstallSecret = None) -> ExportAllOut:
+    require_bulk(request, secret)
     return ExportAllOut(exported_at=dt.datetime.now(dt.UTC), profiles=store.export_all())
 
 
 @router.delete("/profiles", response_model=DeleteAllOut, summary="Delete every saved profile")
-def delete_all(store: Store) -> DeleteAllOut:
+def delete_all(request: Request, store: Store, secret: InstallSecret = None) -> DeleteAllOut:
+    require_bulk(request, secret)
     return DeleteAllOut(deleted=store.delete_all())
 
 

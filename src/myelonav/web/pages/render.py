@@ -53,7 +53,23 @@ def _templates() -> Jinja2Templates:
 TEMPLATES = _templates()
 
 
+def csrf_for(request: Request) -> str | None:
+    """The session's CSRF token for forms (clinic mode), or None (local mode)."""
+    from myelonav.web.auth.csrf import csrf_token
+    from myelonav.web.auth.deps import principal
+
+    who = principal(request)
+    cfg = request.app.state.settings
+    if who.session_token is None or cfg.secret_key is None:
+        return None
+    return csrf_token(cfg.secret_key.get_secret_value(), who.session_token)
+
+
 def page(request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+    from myelonav.web.auth.deps import principal
+
+    context.setdefault("csrf_token", csrf_for(request))
+    context.setdefault("user", principal(request))
     context.setdefault("sample", False)
     context.setdefault("profile_id", None)
     context.setdefault("has_trials", trials_available())

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, FastAPI, File, HTTPException, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, FastAPI, File, HTTPException, Query, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import HTMLResponse
@@ -22,6 +22,7 @@ from myelonav.store.profiles import SavedProfile
 from myelonav.support.content import resource_list
 from myelonav.support.triage import SYMPTOM_FLAGS, make_report, parse_temperature, triage
 from myelonav.web.api.samples import sample_label
+from myelonav.web.auth.deps import csrf_guard
 from myelonav.web.deps import ProfileId, Store, TrialsDb, require_profile
 from myelonav.web.errors import error_body, status_for
 from myelonav.web.intake import (
@@ -91,7 +92,7 @@ def _form_values(form: Any) -> dict[str, Any]:
 
 
 def page_router() -> APIRouter:
-    router = APIRouter(include_in_schema=False)
+    router = APIRouter(include_in_schema=False, dependencies=[Depends(csrf_guard)])
 
     @router.get("/", response_class=HTMLResponse)
     def home(request: Request) -> HTMLResponse:
@@ -264,6 +265,9 @@ def page_router() -> APIRouter:
     def privacy(request: Request) -> HTMLResponse:
         return page(request, "privacy.html", section="privacy")
 
+    from myelonav.web.pages.account_pages import account_router
+
+    router.include_router(account_router())
     if visit_available():
         from myelonav.web.pages.visit_pages import visit_router
 

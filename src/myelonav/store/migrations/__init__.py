@@ -1,0 +1,1 @@
+"""Alembic migrations for the saved-profile database (SQLite and PostgreSQL)."""

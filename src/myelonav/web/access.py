@@ -1,0 +1,157 @@
+"""The profile store as one request sees it: scoped to the principal's rights, audited.
+
+Every route reaches profiles through ``deps.Store``, which is a ``ScopedStore``: reads of a
+profile outside the principal's team (or, for a patient, not theirs or shared with them)
+come back as "no such profile" (404, so ids cannot be probed), and every read, change,
+export and delete, allowed or refused, is appended to the audit trail with who, when and
+from where. The route handlers stay unchanged.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import HTTPException
+
+from myelonav.patient.models import PatientRecord
+from myelonav.store.accounts import Accounts
+from myelonav.store.audit import AuditLog
+from myelonav.store.profiles import ProfileStore, SavedProfile
+from myelonav.web.auth.principal import Action, Principal, can
+
+EXPORT_MARKERS = ("/export", "export.json", "/packet", ".pdf", ".ics", "/fhir")
+
+
+def intent(method: str, path: str) -> Action:
+    """What a request does to the profile it names, for the access check and the audit."""
+    if method == "DELETE" or path.endswith("/delete"):
+        return "delete"
+    if method in ("POST", "PUT", "PATCH"):
+        return "change"
+    if any(marker in path for marker in EXPORT_MARKERS):
+        return "export"
+    return "read"
+
+
+class ScopedStore(ProfileStore):
+    """A view of ``base`` for one principal and one request (shares its engine)."""
+
+    def __init__(self, base: ProfileStore, who: Principal, audit: AuditLog,
+                 accounts: Accounts, *, client: str | None, action: Action) -> None:
+        # deliberately not calling ProfileStore.__init__: same engine, sessions and cipher
+        self.engine = base.engine
+        self._sessions = base._sessions
+        self._cipher = base._cipher
+        self._base = base
+        self.who = who
+        self._audit = audit
+        self._accounts = accounts
+        self._client = client
+        self._action = action
+
+    def close(self) -> None:  # the app owns the engine
+        pass
+
+    def _log(self, action: str, profile_id: str | None = None, team_id: str | None = None,
+             count: int | None = None) -> None:
+        self._audit.append(actor=self.who.username, role=self.who.role, action=action,
+                           profile_id=profile_id, team_id=team_id, client=self._client,
+                           count=count)
+
+    def _check(self, profile_id: str, action: Action) -> tuple[bool | None, bool]:
+        """(allowed, may_read): allowed is None when there is no such profile."""
+        exists, team_id, owner_id = self._base.team_of(profile_id)
+        if not exists:
+            return None, False
+        shared = (self.who.role == "patient" and owner_id != self.who.user_id
+                  and self._accounts.shared_with(profile_id, self.who.user_id))
+        ok = can(self.who, action, team_id=team_id, owner_id=owner_id, shared=shared)
+        may_read = ok or can(self.who, "read", team_id=team_id, owner_id=owner_id,
+                             shared=shared)
+        if not ok:
+            self._log("denied", profile_id, team_id)
+        return ok, may_read
+
+    def _allowed(self, profile_id: str, action: Action) -> bool:
+        ok, may_read = self._check(profile_id, action)
+        if ok is False and may_read:
+            raise HTTPException(403, "your role does not allow this")
+        return bool(ok)
+
+    def create(self, record: PatientRecord, source: str, *, team_id: str | None = None,
+               owner_id: str | None = None) -> SavedProfile:
+        if not self.who.clinical:
+            raise HTTPException(403, "administrators do not hold patient data")
+        owner = None if self.who.role == "local" else self.who.user_id
+        saved = super().create(record, source, team_id=self.who.team_id, owner_id=owner)
+        self._log("create", saved.id, saved.team_id)
+        return saved
+
+    def get(self, profile_id: str) -> SavedProfile | None:
+        # the request's intent decides the right needed: reading a profile in order to
+        # delete it needs the delete right
+        if not self._allowed(profile_id, self._action):
+            return None  # 404 whether it does not exist or is another team's
+        saved = super().get(profile_id)
+        if saved is not None and self._action in ("read", "export"):
+            self._log(self._action, profile_id, saved.team_id)
+        return saved
+
+    def replace_record(self, profile_id: str, record: PatientRecord) -> SavedProfile | None:
+        if not self._allowed(profile_id, "change"):
+            return None
+        saved = super().replace_record(profile_id, record)
+        self._log("change", profile_id, saved.team_id if saved else None)
+        return saved
+
+    def update_preferences(self, profile_id: str, changes: dict[str, Any]) -> SavedProfile | None:
+        if not self._allowed(profile_id, "change"):
+            return None
+        saved = super().update_preferences(profile_id, changes)
+        self._log("change", profile_id, saved.team_id if saved else None)
+        return saved
+
+    def set_label(self, profile_id: str, label: str | None) -> bool:
+        if not self._allowed(profile_id, "change"):
+            return False
+        done = super().set_label(profile_id, label)
+        self._log("change", profile_id)
+        return done
+
+    def delete(self, profile_id: str) -> bool:
+        if not self._allowed(profile_id, "delete"):
+            return False
+        gone = super().delete(profile_id)
+        self._log("delete", profile_id)
+        return gone
+
+    def _scope_team(self) -> str | None:
+        if self.who.role == "local":
+            return None
+        if self.who.role in ("navigator", "clinician") and self.who.team_id:
+            return self.who.team_id
+        raise HTTPException(403, "your role does not allow bulk access")
+
+    def list_profiles(self, team_id: str | None = None) -> list[SavedProfile]:
+        scoped = self._scope_team()
+        found = super().list_profiles(scoped)
+        self._log("read", None, scoped, count=len(found))
+        return found
+
+    def export_all(self, team_id: str | None = None) -> list[dict[str, Any]]:
+        scoped = self._scope_team()
+        exported = super().export_all(scoped)
+        self._log("export_all", None, scoped, count=len(exported))
+        return exported
+
+    def delete_all(self, team_id: str | None = None) -> int:
+        scoped = self._scope_team()
+        count = super().delete_all(scoped)
+        self._log("delete_all", None, scoped, count=count)
+        return count
+
+    def ids(self) -> list[str]:
+        return [p.id for p in self.list_profiles()]
+
+
+__all__ = ["ScopedStore", "intent"]
