@@ -219,3 +219,14 @@ def test_comorbidities_are_unknown_until_recorded() -> None:
     assert picture.value("peripheral_neuropathy_grade") == 2
     assert "pneumonia" in picture.describe("active_infection")
     assert picture.value("igg_mg_dl") == 350
+
+
+def test_no_imaging_in_the_record_is_not_no_lesion() -> None:
+    picture = clinical_picture(_patient(), AS_OF)
+    assert picture.value("painful_bone_lesion") is UNKNOWN
+    assert picture.value("cord_compression") is UNKNOWN
+    site = DiseaseSite(kind=DiseaseSiteKind.bone_lesion, location="L2",
+                       date=dt.date(2026, 10, 1), painful=False, cord_compression=False)
+    picture = clinical_picture(_patient(disease_sites=[site]), AS_OF)
+    assert picture.value("painful_bone_lesion") is False
+    assert picture.value("cord_compression") is False

@@ -118,6 +118,13 @@ def disease_facts(
             "painful_bone_lesion",
             "a lesion is recorded but whether it is active and painful is not",
         )
+    elif not sites:
+        # no imaging findings at all: the record cannot say there is no lesion
+        sheet.unknown(
+            "painful_bone_lesion",
+            "no imaging findings (bone lesions, plasmacytomas) in the record",
+            "Your record has no scan results.",
+        )
     else:
         sheet.set("painful_bone_lesion", False, "no painful lesion recorded")
     cord = [s for s in live if s.cord_compression]
@@ -127,7 +134,7 @@ def disease_facts(
             True,
             "spinal cord compression: " + ", ".join(_where(s) for s in cord),
         )
-    elif any(s.cord_compression is None for s in lesions):
+    elif not sites or any(s.cord_compression is None for s in lesions):
         sheet.unknown(
             "cord_compression", "whether a lesion presses on the spinal cord is not recorded"
         )
