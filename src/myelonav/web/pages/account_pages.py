@@ -10,6 +10,7 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.responses import HTMLResponse
 
+from myelonav.picture import clinical_picture
 from myelonav.store.accounts import Accounts
 from myelonav.store.profiles import SavedProfile
 from myelonav.web.auth.deps import principal
@@ -18,6 +19,7 @@ from myelonav.web.deps import Store, TrialsDb
 from myelonav.web.pages.render import page
 
 STALE_LABS_DAYS = 60
+NEW_PROGRESSION_DAYS = 90  # progression this recent is news to act on (desk convention)
 
 
 def _cookie(request: Request) -> tuple[str, bool]:
@@ -35,6 +37,18 @@ def attention_flags(saved: SavedProfile, today: dt.date) -> list[str]:
         flags.append("no labs on file")
     elif (today - max(dates)).days > STALE_LABS_DAYS:
         flags.append(f"labs older than {STALE_LABS_DAYS} days")
+    picture = clinical_picture(record, today)
+    outcome = picture.car_t
+    if (
+        outcome is not None
+        and outcome.progression_date is not None
+        and 0 <= (today - outcome.progression_date).days <= NEW_PROGRESSION_DAYS
+    ):
+        flags.append(
+            f"new progression {outcome.progression_date} ({outcome.progression_source})"
+        )
+    if picture.notes:
+        flags.append(f"{len(picture.notes)} value(s) to check")
     return flags
 
 
