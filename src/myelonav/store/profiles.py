@@ -38,9 +38,9 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
-from myelonav.errors import StoreError
+from myelonav.errors import InputError, StoreError
 from myelonav.patient.models import PatientRecord, Preferences
-from myelonav.patient.profile_io import first_error
+from myelonav.patient.profile_io import first_error, parse_profile_text
 from myelonav.settings import PRIVATE_FILE_MODE, make_private_dir
 from myelonav.store.crypto import RecordCipher
 
@@ -165,8 +165,8 @@ class ProfileStore:
     def _saved(self, row: ProfileRow) -> SavedProfile:
         text = self._cipher.open(row.record_json, row.id) if self._cipher else row.record_json
         try:
-            record = PatientRecord.model_validate(json.loads(text))
-        except (ValidationError, json.JSONDecodeError) as exc:
+            record = parse_profile_text(text, f"saved_profiles/{row.id}")
+        except InputError as exc:  # the one profile reader: limits, text cleaning, schema
             raise StoreError(f"stored profile is unreadable: {exc.__class__.__name__}",
                              location=f"saved_profiles/{row.id}") from None
         created = row.created_at if row.created_at.tzinfo else row.created_at.replace(tzinfo=dt.UTC)
