@@ -86,6 +86,7 @@ MATRIX: dict[tuple[str, str], str] = {
     ("GET", "/p/{profile_id}/packet.pdf"): "export",
     ("PATCH", "/api/v1/profiles/{profile_id}/preferences"): "change",
     ("POST", "/p/{profile_id}/preferences"): "change",
+    ("POST", "/api/v1/profiles/{profile_id}/share"): "change",
     ("DELETE", "/api/v1/profiles/{profile_id}"): "delete",
     ("POST", "/p/{profile_id}/delete"): "delete",
 }
@@ -125,6 +126,8 @@ def _request(clinic: Any, who: str, method: str, path: str) -> Any:
         kwargs["json"] = sample_profile(sample_ids()[0]).model_dump(mode="json")
     elif path.endswith("/preferences") and method == "PATCH":
         kwargs["json"] = {"notes": "changed"}
+    elif path.endswith("/share"):
+        kwargs["json"] = {"username": "caregiver"}
     elif path == "/upload":
         raw = json.dumps(sample_profile(sample_ids()[0]).model_dump(mode="json")).encode()
         kwargs["files"] = {"file": ("p.json", raw, "application/json")}

@@ -163,6 +163,11 @@ class Accounts:
         with self._sessions.begin() as s:
             return [_user(r) for r in s.scalars(select(UserRow).order_by(UserRow.username))]
 
+    def user_by_name(self, username: str) -> User | None:
+        with self._sessions.begin() as s:
+            row = s.scalar(select(UserRow).where(UserRow.username == username.strip().lower()))
+            return _user(row) if row else None
+
     def user(self, user_id: str) -> User | None:
         with self._sessions.begin() as s:
             row = s.get(UserRow, user_id)

@@ -125,6 +125,22 @@ class ScopedStore(ProfileStore):
         self._log("delete", profile_id)
         return gone
 
+    def share(self, profile_id: str, username: str) -> bool:
+        """Share a profile with a caregiver's (patient-role) account; False: no such profile."""
+        if self.who.role == "local":
+            raise HTTPException(400, "sharing with a caregiver needs clinic mode (accounts)")
+        if not self._allowed(profile_id, "change"):
+            return False
+        user = self._accounts.user_by_name(username)
+        if user is None or user.disabled or user.role != "patient":
+            raise HTTPException(
+                422, "no active patient or caregiver account with that name",
+                headers={"X-Error-Field": "username"},
+            )
+        self._accounts.share(profile_id, user.id)
+        self._log("share", profile_id)
+        return True
+
     def _scope_team(self) -> str | None:
         if self.who.role == "local":
             return None

@@ -117,6 +117,27 @@ def update_preferences(store: Store, profile_id: ProfileId, body: PreferencesUpd
     return profile_out(require_profile(store, profile_id) if saved is None else saved)
 
 
+class ShareIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    username: str = Field(min_length=1, max_length=64, description="The caregiver's login name.")
+
+
+class ShareOut(BaseModel):
+    profile_id: str
+    shared_with: str
+
+
+@router.post("/profiles/{profile_id}/share", response_model=ShareOut,
+             summary="Let a caregiver's account read and export this profile (clinic mode)")
+def share_profile(store: Store, profile_id: ProfileId, body: ShareIn) -> ShareOut:
+    from myelonav.web.access import ScopedStore
+
+    if not isinstance(store, ScopedStore) or not store.share(profile_id, body.username):
+        require_profile(store, profile_id)  # 404 for a profile that is not there or not yours
+        raise HTTPException(400, "sharing with a caregiver needs clinic mode (accounts)")
+    return ShareOut(profile_id=profile_id, shared_with=body.username.strip().lower())
+
+
 @router.get("/profiles/{profile_id}/export", response_model=ExportOut,
             summary="Everything stored for one profile, with a FHIR R4 Bundle")
 def export_profile(
