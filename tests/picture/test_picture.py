@@ -230,3 +230,15 @@ def test_no_imaging_in_the_record_is_not_no_lesion() -> None:
     picture = clinical_picture(_patient(disease_sites=[site]), AS_OF)
     assert picture.value("painful_bone_lesion") is False
     assert picture.value("cord_compression") is False
+
+
+def test_a_course_stopped_without_an_end_date_is_not_current() -> None:
+    lines = [
+        TherapyLine(agents=["teclistamab"], start=dt.date(2025, 1, 1),
+                    stop_reason=StopReason.progression),
+        TherapyLine(agents=["talquetamab"], start=dt.date(2026, 10, 1),
+                    stop_reason=StopReason.ongoing),
+        TherapyLine(agents=["selinexor"], start=dt.date(2026, 9, 1)),  # nothing said: current
+    ]
+    current = clinical_picture(_patient(therapy_lines=lines), AS_OF).value("current_agents")
+    assert current == {"talquetamab", "selinexor"}

@@ -96,6 +96,7 @@ def exposures(record: PatientRecord, as_of: dt.date) -> list[Exposure]:
                     stopped_for_progression=ln.stop_reason is StopReason.progression,
                     source=label,
                     target=drug.target if drug else None,
+                    stopped=ln.stop_reason not in (StopReason.ongoing, StopReason.unknown),
                 )
             )
     for c in car_t_episodes(record, as_of):
@@ -262,7 +263,7 @@ def history_facts(
         e.agent
         for e in exposed
         if e.source not in ("CAR T", "bridging before CAR T")
-        and (e.end is None or e.end >= as_of)
+        and (e.end >= as_of if e.end is not None else not e.stopped)
     )
     sheet.set(
         "current_agents",

@@ -75,6 +75,7 @@ class Exposure:
     stopped_for_progression: bool
     source: str  # regimen label, "CAR T" or "bridging before CAR T"
     target: str | None = None
+    stopped: bool = False  # the course has a stop reason other than ongoing/unknown
 
 
 @dataclass(frozen=True)
