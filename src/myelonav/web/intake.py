@@ -47,7 +47,9 @@ from myelonav.patient.models import (
     UnmappedItem,
 )
 from myelonav.patient.profile_io import first_error
+from myelonav.patient.units import PLAUSIBLE
 from myelonav.patient.vocabulary import vocabulary
+from myelonav.web.answers import NumberField, read_number
 
 UNKNOWN = "unknown"
 
@@ -83,6 +85,30 @@ ECOG_PLAIN: tuple[tuple[str, str], ...] = (
 )
 
 
+_PER_UL = (("a count per µL (the same as a count per mm³)", 0.001),)
+
+
+def _lab(label: str, unit: str, analyte: Analyte,
+         alternatives: tuple[tuple[str, float], ...] = ()) -> NumberField:
+    low, high = PLAUSIBLE[analyte]
+    return NumberField(label, unit, low, high, alternatives=alternatives)
+
+
+# Each numeric question in words, its unit and plausible range; lab ranges are the record's
+# plausibility ranges in the canonical unit, so the intake and importers agree.
+NUMBER_FIELDS: dict[str, NumberField] = {
+    "age": NumberField("Age", "years", 18, 110, decimal_comma=False, whole=True),
+    "prior_lines": NumberField("Number of treatment plans before CAR T", "", 1, 30,
+                               decimal_comma=False, whole=True),
+    "platelets": _lab("Platelets", "× 10⁹/L", Analyte.platelets, _PER_UL),
+    "anc": _lab("Neutrophils (ANC)", "× 10⁹/L", Analyte.anc, _PER_UL),
+    "creatinine": _lab("Creatinine", "mg/dL", Analyte.creatinine,
+                       (("a value in µmol/L", 1 / 88.42),)),
+    "weight_kg": _lab("Weight", "kg", Analyte.body_weight, (("a weight in pounds", 0.45359237),)),
+    "travel_miles": NumberField("Travel distance", "miles", 0, 25000, decimal_comma=False),
+}
+
+
 @dataclass(frozen=True)
 class DrugChoice:
     id: str
@@ -111,11 +137,44 @@ def allowed_prior_drugs() -> frozenset[str]:
     return frozenset(d.id for _, _, drugs in prior_choices() for d in drugs)
 
 
+FIELD_WORDS: dict[str, str] = {
+    "birth_date": "Date of birth",
+    "sex": "Sex",
+    "zip": "ZIP code",
+    "heavy_chain": "Type of myeloma",
+    "light_chain": "Light chain",
+    "diagnosis_date": "Diagnosis date",
+    "car_t_product": "CAR T product",
+    "car_t_other": "Other CAR T product",
+    "car_t_date": "CAR T date",
+    "car_t_response": "How CAR T went",
+    "progression_date": "Date the myeloma came back",
+    "bcma": "BCMA test after relapse",
+    "t11_14": "t(11;14)",
+    "del17p": "del(17p)",
+    "prior": "Earlier treatments",
+    "lab_date": "Date of the lab results",
+    "ecog": "Daily activity",
+    "trial_interest": "Clinical trials",
+}
+
+
+def field_words(name: str) -> str:
+    """A form field's name as a person would say it ("CAR T date", not "car_t_date")."""
+    if name in NUMBER_FIELDS:
+        return NUMBER_FIELDS[name].label
+    return FIELD_WORDS.get(name) or name.replace("_", " ").capitalize()
+
+
 @dataclass
 class IntakeErrors:
     by_field: dict[str, str] = field(default_factory=dict)
 
     def add(self, name: str, message: str) -> None:
+        """Keep the first problem per field, led by the field's name in words."""
+        words = field_words(name)
+        if not message.startswith(words):
+            message = f"{words}: {message}"
         self.by_field.setdefault(name, message)
 
     def __bool__(self) -> bool:
@@ -165,19 +224,15 @@ class _Reader:
             return None
         return when
 
-    def number(self, name: str, low: float, high: float) -> float | None:
-        value = self.text(name).replace(",", "")
+    def number(self, name: str) -> float | None:
+        value = self.text(name)
         if not value:
             return None
-        try:
-            number = float(value)
-        except ValueError:
-            self.errors.add(name, "enter a number, or leave it empty if you don't know")
+        answer = read_number(value, NUMBER_FIELDS[name])
+        if answer.message is not None:
+            self.errors.add(name, answer.message)
             return None
-        if not (low <= number <= high) or number != number:
-            self.errors.add(name, f"enter a number from {low:g} to {high:g}")
-            return None
-        return number
+        return answer.value
 
 
 def _list(form: Mapping[str, Any], name: str) -> list[str]:
@@ -193,7 +248,7 @@ def record_from_intake(form: Mapping[str, Any], *, today: dt.date | None = None)
     r = _Reader(form, today or dt.date.today())
     notes: list[UnmappedItem] = []
 
-    age = r.number("age", 18, 110)
+    age = r.number("age")
     birth_date = r.date("birth_date")
     sex = r.choice("sex", [s.value for s in Sex])
     zip_code = r.text("zip")
@@ -286,7 +341,7 @@ def record_from_intake(form: Mapping[str, Any], *, today: dt.date | None = None)
             agents=prior,
             regimen="treatments named at intake (grouping into lines not given)",
         ))
-    prior_lines = r.number("prior_lines", 1, 30)
+    prior_lines = r.number("prior_lines")
     transplants = [Transplant(kind=TransplantKind(k))
                    for k in sorted(set(_list(form, "transplant")))
                    if k in TransplantKind.__members__]
@@ -294,10 +349,10 @@ def record_from_intake(form: Mapping[str, Any], *, today: dt.date | None = None)
     labs: list[LabResult] = []
     lab_date = r.date("lab_date")
     lab_values = {
-        Analyte.platelets: r.number("platelets", 0, 2000),
-        Analyte.anc: r.number("anc", 0, 100),
-        Analyte.creatinine: r.number("creatinine", 0.1, 30),
-        Analyte.body_weight: r.number("weight_kg", 20, 350),
+        Analyte.platelets: r.number("platelets"),
+        Analyte.anc: r.number("anc"),
+        Analyte.creatinine: r.number("creatinine"),
+        Analyte.body_weight: r.number("weight_kg"),
     }
     if any(v is not None for v in lab_values.values()) and lab_date is None:
         r.errors.add("lab_date", "enter the date of these results (old results can mislead)")
@@ -309,7 +364,7 @@ def record_from_intake(form: Mapping[str, Any], *, today: dt.date | None = None)
     ecog = ([EcogAssessment(date=r.today, score=int(ecog_answer))]
             if ecog_answer != UNKNOWN else [])
 
-    travel = r.number("travel_miles", 0, 25000)
+    travel = r.number("travel_miles")
     interest = r.choice("trial_interest", [t.value for t in TrialInterest])
     preferences = Preferences(max_travel_miles=travel, trial_interest=TrialInterest(interest))
 
@@ -338,12 +393,15 @@ def record_from_intake(form: Mapping[str, Any], *, today: dt.date | None = None)
 __all__ = [
     "CAR_T_PRODUCTS",
     "ECOG_PLAIN",
+    "FIELD_WORDS",
+    "NUMBER_FIELDS",
     "PRIOR_CLASSES",
     "UNKNOWN",
     "DrugChoice",
     "IntakeError",
     "IntakeErrors",
     "allowed_prior_drugs",
+    "field_words",
     "prior_choices",
     "record_from_intake",
 ]
