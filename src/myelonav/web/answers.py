@@ -180,6 +180,29 @@ class PartialDate:
     text: str
 
     @property
+    def earliest(self) -> dt.date:
+        """The first day the words could mean (approximate dates: a year either side)."""
+        if self.approximate:
+            return dt.date(max(self.date.year - 1, 1), 1, 1)
+        if self.precision is DatePrecision.year:
+            return dt.date(self.date.year, 1, 1)
+        if self.precision is DatePrecision.month:
+            return self.date.replace(day=1)
+        return self.date
+
+    @property
+    def latest(self) -> dt.date:
+        """The last day the words could mean."""
+        if self.approximate:
+            return dt.date(min(self.date.year + 1, 9999), 12, 31)
+        if self.precision is DatePrecision.year:
+            return dt.date(self.date.year, 12, 31)
+        if self.precision is DatePrecision.month:
+            following = self.date.replace(day=28) + dt.timedelta(days=4)
+            return following - dt.timedelta(days=following.day)
+        return self.date
+
+    @property
     def exact(self) -> bool:
         return self.precision is DatePrecision.day and not self.approximate
 

@@ -40,6 +40,7 @@ from myelonav.patient.models import (
     Preferences,
     ResponseCategory,
     Sex,
+    StopReason,
     TherapyLine,
     Transplant,
     TransplantKind,
@@ -49,7 +50,7 @@ from myelonav.patient.models import (
 from myelonav.patient.profile_io import first_error
 from myelonav.patient.units import PLAUSIBLE
 from myelonav.patient.vocabulary import vocabulary
-from myelonav.web.answers import NumberField, read_number
+from myelonav.web.answers import DateFormatError, NumberField, PartialDate, read_date, read_number
 
 UNKNOWN = "unknown"
 
@@ -69,6 +70,7 @@ PRIOR_CLASSES: tuple[tuple[str, str], ...] = (
     ("topoisomerase_inhibitor", "Topoisomerase inhibitor"),
     ("hdac_inhibitor", "HDAC inhibitor"),
     ("celmod", "CELMoDs (in trials)"),
+    ("corticosteroid", "Steroids"),
 )
 
 CAR_T_PRODUCTS: tuple[tuple[str, str], ...] = (
@@ -195,6 +197,8 @@ class _Reader:
         self.form = form
         self.today = today
         self.errors = IntakeErrors()
+        self.notes: list[UnmappedItem] = []
+        self.given: dict[str, PartialDate] = {}
 
     def text(self, name: str) -> str:
         value = self.form.get(name)
@@ -207,22 +211,34 @@ class _Reader:
             return UNKNOWN
         return value
 
-    def date(self, name: str, *, not_future: bool = True) -> dt.date | None:
+    def partial(self, name: str, *, not_future: bool = True) -> PartialDate | None:
+        """A full, month-only or approximate date; a vague one gets a note keeping its words."""
         value = self.text(name)
         if not value:
             return None
         try:
-            when = dt.date.fromisoformat(value)
-        except ValueError:
-            self.errors.add(name, "enter a date as YYYY-MM-DD, or leave it empty if you don't know")
+            when = read_date(value, today=self.today)
+        except DateFormatError:
+            self.errors.add(name, "enter a date such as 2024-03-15, 2024-03 or March 2024 "
+                            "(\"about 2023\" is fine too), or leave it empty if you don't know")
             return None
-        if when.year < 1900:
+        if when.date.year < 1900:
             self.errors.add(name, "this date is too early")
             return None
-        if not_future and when > self.today:
+        if not_future and when.earliest > self.today:
             self.errors.add(name, "this date is in the future")
             return None
+        self.given[name] = when
+        if not when.exact:
+            self.notes.append(UnmappedItem(
+                path=f"intake.{name}",
+                reason=f"{field_words(name)} given as '{when.text}': {when.describe()}",
+                text=when.text))
         return when
+
+    def date(self, name: str, *, not_future: bool = True) -> dt.date | None:
+        when = self.partial(name, not_future=not_future)
+        return when.date if when is not None else None
 
     def number(self, name: str) -> float | None:
         value = self.text(name)
@@ -243,10 +259,131 @@ def _list(form: Mapping[str, Any], name: str) -> list[str]:
     return [v for v in values if isinstance(v, str)]
 
 
+LINE_ROWS = 4
+
+# "How did it end?" for one treatment, in the patient's words, and what the record stores
+LINE_OUTCOMES: tuple[tuple[str, str, StopReason], ...] = (
+    ("stopped_working", "It stopped working (the myeloma grew)", StopReason.progression),
+    ("side_effects", "It was stopped because of side effects", StopReason.toxicity),
+    ("still_on", "I am still on it", StopReason.ongoing),
+    ("finished", "The planned course was finished", StopReason.completed),
+)
+
+# Short names clinics say aloud ("Dara-Rd", "Tec-Dara", "dara pom dex"); each maps to a
+# vocabulary id (checked by a test) and is used only after the full text and regimen
+# acronyms have been tried.
+SHORT_NAMES: dict[str, str] = {
+    "dara": "daratumumab",
+    "isa": "isatuximab",
+    "elo": "elotuzumab",
+    "tec": "teclistamab",
+    "tal": "talquetamab",
+    "elra": "elranatamab",
+    "linvo": "linvoseltamab",
+    "len": "lenalidomide",
+    "lena": "lenalidomide",
+    "rev": "lenalidomide",
+    "pom": "pomalidomide",
+    "poma": "pomalidomide",
+    "bort": "bortezomib",
+    "carfil": "carfilzomib",
+    "dex": "dexamethasone",
+    "pred": "prednisone",
+    "cy": "cyclophosphamide",
+    "cytoxan": "cyclophosphamide",
+    "mel": "melphalan",
+    "sel": "selinexor",
+    "ven": "venetoclax",
+    "belamaf": "belantamab mafodotin",
+    "blenrep": "belantamab mafodotin",
+}
+
+_PART_SEPARATORS = ("+", ",", "/", ";", "&", " and ", " with ", " plus ")
+
+
+def _one_name(name: str) -> tuple[str, ...] | None:
+    vocab = vocabulary()
+    expanded = vocab.expand_regimen(name)
+    if expanded is not None:
+        return expanded
+    drug = vocab.resolve(name) or vocab.resolve(SHORT_NAMES.get(name.strip().lower(), ""))
+    return (drug.id,) if drug is not None else None
+
+
+def regimen_agents(text: str) -> tuple[list[str], list[str]]:
+    """Drugs a treatment as written stands for ("VRd", "Dara-Rd", "dara + pom + dex"), and
+    the parts that were not understood (shown back to the person, never dropped)."""
+    parts = [text.lower()]
+    for sep in _PART_SEPARATORS:
+        parts = [piece for part in parts for piece in part.split(sep)]
+    agents: list[str] = []
+    unknown: list[str] = []
+    for part in (p.strip() for p in parts):
+        if not part:
+            continue
+        found = _one_name(part)
+        if found is None:  # "Dara-Rd", "tec dara": each piece a drug or an acronym
+            pieces = [_one_name(piece) for piece in part.replace("-", " ").split()]
+            if pieces and all(p is not None for p in pieces):
+                found = tuple(a for p in pieces if p is not None for a in p)
+        if found is None:
+            unknown.append(part)
+            continue
+        agents.extend(a for a in found if a not in agents)
+    return agents, unknown
+
+
+def _treatment_rows(r: _Reader, infusion: dt.date | None) -> list[TherapyLine]:
+    """One line per filled treatment row: drugs, dates (any precision) and how it ended."""
+    vocab = vocabulary()
+    outcomes = {key: reason for key, _, reason in LINE_OUTCOMES}
+    lines: list[TherapyLine] = []
+    for i in range(1, LINE_ROWS + 1):
+        key = f"line{i}"
+        text = r.text(f"{key}_regimen")
+        start = r.partial(f"{key}_start")
+        end = r.partial(f"{key}_end")
+        outcome = r.choice(f"{key}_outcome", list(outcomes))
+        if not text:
+            if start or end or outcome != UNKNOWN:
+                r.errors.add(f"{key}_regimen", "name the treatment (for example VRd, or "
+                             "dara + pom + dex), or clear this row")
+            continue
+        agents, unknown = regimen_agents(text)
+        if unknown:
+            r.errors.add(f"{key}_regimen", f"we don't know {unknown[0][:40]!r}; check the "
+                         "spelling, write the drug names, or tick the medicines above")
+            continue
+        if any((d := vocab.resolve(a)) is not None and d.kind == "cell_therapy"
+               for a in agents):
+            r.errors.add(f"{key}_regimen", "enter CAR T in the CAR T section above")
+            continue
+        if outcome == "still_on" and end is not None:
+            r.errors.add(f"{key}_end", "you said you are still on it; leave the end date "
+                         "empty, or choose how it ended")
+            continue
+        start_day = start.date if start else None
+        end_day = end.date if end else None
+        if start and end and end.date < start.date:
+            if end.latest < start.earliest:
+                r.errors.add(f"{key}_end", "this date is before the start date")
+                continue
+            end_day = start.date  # vague dates that may be in order
+        lines.append(TherapyLine(
+            agents=agents,
+            start=start_day,
+            end=end_day,
+            stop_reason=outcomes.get(outcome, StopReason.unknown),
+            regimen=text,
+            after_car_t=bool(start and infusion and start.earliest > infusion),
+        ))
+    return lines
+
+
 def record_from_intake(form: Mapping[str, Any], *, today: dt.date | None = None) -> PatientRecord:
     """Build a record from intake answers; raises ``IntakeError`` naming every bad field."""
     r = _Reader(form, today or dt.date.today())
-    notes: list[UnmappedItem] = []
+    notes = r.notes
 
     age = r.number("age")
     birth_date = r.date("birth_date")
@@ -296,7 +433,10 @@ def record_from_intake(form: Mapping[str, Any], *, today: dt.date | None = None)
         r.errors.add("car_t_date", "enter the CAR T infusion date (the month is shown on your "
                      "discharge papers); options after CAR T depend on it")
     if progression is not None and infusion is not None and progression < infusion:
-        r.errors.add("progression_date", "this date is before the CAR T infusion")
+        if r.given["progression_date"].latest < r.given["car_t_date"].earliest:
+            r.errors.add("progression_date", "this date is before the CAR T infusion")
+        else:  # vague dates that may be in order: never before the infusion
+            progression = infusion
     if product == UNKNOWN and infusion is not None:
         notes.append(UnmappedItem(path="intake.car_t", reason="CAR T date given but product "
                                   "not known", text=infusion.isoformat()))
@@ -335,7 +475,9 @@ def record_from_intake(form: Mapping[str, Any], *, today: dt.date | None = None)
     bad = [p for p in prior if p not in allowed]
     if bad:
         r.errors.add("prior", f"unknown treatment {bad[0][:40]!r}")
-    lines: list[TherapyLine] = []
+    lines = _treatment_rows(r, infusion)
+    in_rows = {agent for line in lines for agent in line.agents}
+    prior = [p for p in prior if p not in in_rows]
     if prior and not bad:
         lines.append(TherapyLine(
             agents=prior,
@@ -394,8 +536,11 @@ __all__ = [
     "CAR_T_PRODUCTS",
     "ECOG_PLAIN",
     "FIELD_WORDS",
+    "LINE_OUTCOMES",
+    "LINE_ROWS",
     "NUMBER_FIELDS",
     "PRIOR_CLASSES",
+    "SHORT_NAMES",
     "UNKNOWN",
     "DrugChoice",
     "IntakeError",
@@ -404,4 +549,5 @@ __all__ = [
     "field_words",
     "prior_choices",
     "record_from_intake",
+    "regimen_agents",
 ]
