@@ -279,3 +279,17 @@ def test_decimal_comma_and_month_date_through_the_form(client: Any) -> None:
     assert asked.status_code == 422
     assert "Creatinine: did you mean 1.4 mg/dL?" in asked.text
     assert 'value="1,400"' in asked.text, "the answer is kept as typed, not replaced"
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from(["VRd", "Dara", "-", "+", " ", ",", "pom", "dex", "x", "Rd",
+                                 "Tec", "and", "prednisone", "cel"]), max_size=8)
+       .map("".join) | st.text(max_size=30))
+def test_regimen_text_gives_vocabulary_drugs_or_names_what_was_not_understood(
+        text: str) -> None:
+    agents, unknown = regimen_agents(text)
+    vocab = vocabulary()
+    assert all(vocab.resolve(agent) is not None for agent in agents)
+    assert len(agents) == len(set(agents))
+    if not unknown and any(c.isalnum() for c in text):
+        assert agents, f"{text!r} read as nothing"
