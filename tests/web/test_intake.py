@@ -234,7 +234,7 @@ def test_treatment_rows_become_lines_with_how_they_ended() -> None:
     assert not vrd.after_car_t
     # a ticked drug already in a row is not counted again; the rest stay as told
     rest = [line for line in record.therapy_lines if line.regimen not in by_regimen or
-            line.regimen.startswith("treatments named")]
+            (line.regimen or "").startswith("treatments named")]
     assert [line.agents for line in rest] == [["selinexor"]]
     assert {u.path for u in record.unmapped} >= {"intake.line1_start", "intake.line1_end",
                                                  "intake.line2_start"}
