@@ -132,3 +132,19 @@ def test_timeline_data_holds_for_any_record(
     assert data.start <= data.end == AS_OF
     assert all(d <= AS_OF for d, _ in data.m_protein + data.kappa + data.lambda_)
     assert describe(record, AS_OF).startswith("Timeline from")
+
+
+def test_plots_render_concurrently_from_threads() -> None:
+    """Web requests render plots from worker threads; each must succeed and match a plot
+    rendered alone (matplotlib's global settings and caches are not thread-safe)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from myelonav.visit.plot import render_plot
+
+    record = sample_profile(sample_ids()[0])
+    expected = {fmt: render_plot(record, SAMPLE_AS_OF, fmt) for fmt in ("png", "svg")}
+    jobs = ["png" if i % 2 else "svg" for i in range(20)]
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        results = list(pool.map(lambda fmt: render_plot(record, SAMPLE_AS_OF, fmt), jobs))
+    for fmt, data in zip(jobs, results, strict=True):
+        assert data == expected[fmt], f"a {fmt} plot rendered in a thread differs"

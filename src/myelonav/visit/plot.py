@@ -4,12 +4,19 @@ IMWG progression dates after each CAR T (``myelonav.clinical.car_t.car_t_facts``
 
 Drawn with matplotlib's Agg canvas (no display, no pyplot state). SVG keeps its text as text
 (so screen readers and search find the labels); ``describe`` gives the matching alt text.
+
+Thread safety: even without pyplot, matplotlib keeps process-wide state (``rcParams``, which
+``rc_context`` swaps in and out, and its font and text-layout caches), so two threads drawing at
+once corrupt each other's output (the web app's 40 concurrent plot requests gave 36 errors).
+Every build and save therefore holds one module lock; drawing is CPU-bound Python under the
+GIL, so the lock costs little throughput.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import io
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -30,6 +37,7 @@ LOG_SPAN = 100.0
 WIDTH_IN, HEIGHT_IN, DPI = 10.0, 6.0, 100
 CAR_T_LABEL = "CAR T"
 PROGRESSION_LABEL = "IMWG progression"
+_DRAW_LOCK = threading.RLock()
 _BAND_COLOURS = ("#4C78A8", "#F58518", "#54A24B", "#B279A2", "#9D755D", "#E45756", "#72B7B2")
 
 
@@ -137,6 +145,11 @@ def _decorate(ax: Axes, data: TimelineData, *, labels: bool) -> None:
 
 def build_figure(record: PatientRecord, as_of: dt.date) -> Figure:
     data = timeline_data(record, as_of)
+    with _DRAW_LOCK:
+        return _draw(record, data)
+
+
+def _draw(record: PatientRecord, data: TimelineData) -> Figure:
     has_m = bool(data.m_protein)
     has_flc = bool(data.kappa or data.lambda_)
     panels = [p for p, ok in (("m", has_m), ("flc", has_flc)) if ok] or ["empty"]
@@ -181,9 +194,10 @@ def build_figure(record: PatientRecord, as_of: dt.date) -> Figure:
 
 def render_plot(record: PatientRecord, as_of: dt.date, fmt: PlotFormat = "png") -> bytes:
     """The timeline as PNG or SVG bytes. Deterministic: no timestamps in the file."""
-    fig = build_figure(record, as_of)
+    data = timeline_data(record, as_of)
     buffer = io.BytesIO()
-    with rc_context({"svg.fonttype": "none", "svg.hashsalt": "myelonav"}):
+    with _DRAW_LOCK, rc_context({"svg.fonttype": "none", "svg.hashsalt": "myelonav"}):
+        fig = _draw(record, data)
         metadata = {"Date": None} if fmt == "svg" else {"Software": None}
         fig.savefig(buffer, format=fmt, metadata=metadata)
     return buffer.getvalue()

@@ -40,6 +40,7 @@ from myelonav.patient.models import (
     Preferences,
     ResponseCategory,
     Sex,
+    StopReason,
     TherapyLine,
     Transplant,
     TransplantKind,
@@ -47,7 +48,9 @@ from myelonav.patient.models import (
     UnmappedItem,
 )
 from myelonav.patient.profile_io import first_error
+from myelonav.patient.units import PLAUSIBLE
 from myelonav.patient.vocabulary import vocabulary
+from myelonav.web.answers import DateFormatError, NumberField, PartialDate, read_date, read_number
 
 UNKNOWN = "unknown"
 
@@ -67,6 +70,7 @@ PRIOR_CLASSES: tuple[tuple[str, str], ...] = (
     ("topoisomerase_inhibitor", "Topoisomerase inhibitor"),
     ("hdac_inhibitor", "HDAC inhibitor"),
     ("celmod", "CELMoDs (in trials)"),
+    ("corticosteroid", "Steroids"),
 )
 
 CAR_T_PRODUCTS: tuple[tuple[str, str], ...] = (
@@ -81,6 +85,30 @@ ECOG_PLAIN: tuple[tuple[str, str], ...] = (
     ("3", "I can only partly look after myself. I am in bed or a chair more than half the day."),
     ("4", "I can't look after myself at all. I am in bed or a chair all day."),
 )
+
+
+_PER_UL = (("a count per µL (the same as a count per mm³)", 0.001),)
+
+
+def _lab(label: str, unit: str, analyte: Analyte,
+         alternatives: tuple[tuple[str, float], ...] = ()) -> NumberField:
+    low, high = PLAUSIBLE[analyte]
+    return NumberField(label, unit, low, high, alternatives=alternatives)
+
+
+# Each numeric question in words, its unit and plausible range; lab ranges are the record's
+# plausibility ranges in the canonical unit, so the intake and importers agree.
+NUMBER_FIELDS: dict[str, NumberField] = {
+    "age": NumberField("Age", "years", 18, 110, decimal_comma=False, whole=True),
+    "prior_lines": NumberField("Number of treatment plans before CAR T", "", 1, 30,
+                               decimal_comma=False, whole=True),
+    "platelets": _lab("Platelets", "× 10⁹/L", Analyte.platelets, _PER_UL),
+    "anc": _lab("Neutrophils (ANC)", "× 10⁹/L", Analyte.anc, _PER_UL),
+    "creatinine": _lab("Creatinine", "mg/dL", Analyte.creatinine,
+                       (("a value in µmol/L", 1 / 88.42),)),
+    "weight_kg": _lab("Weight", "kg", Analyte.body_weight, (("a weight in pounds", 0.45359237),)),
+    "travel_miles": NumberField("Travel distance", "miles", 0, 25000, decimal_comma=False),
+}
 
 
 @dataclass(frozen=True)
@@ -111,11 +139,44 @@ def allowed_prior_drugs() -> frozenset[str]:
     return frozenset(d.id for _, _, drugs in prior_choices() for d in drugs)
 
 
+FIELD_WORDS: dict[str, str] = {
+    "birth_date": "Date of birth",
+    "sex": "Sex",
+    "zip": "ZIP code",
+    "heavy_chain": "Type of myeloma",
+    "light_chain": "Light chain",
+    "diagnosis_date": "Diagnosis date",
+    "car_t_product": "CAR T product",
+    "car_t_other": "Other CAR T product",
+    "car_t_date": "CAR T date",
+    "car_t_response": "How CAR T went",
+    "progression_date": "Date the myeloma came back",
+    "bcma": "BCMA test after relapse",
+    "t11_14": "t(11;14)",
+    "del17p": "del(17p)",
+    "prior": "Earlier treatments",
+    "lab_date": "Date of the lab results",
+    "ecog": "Daily activity",
+    "trial_interest": "Clinical trials",
+}
+
+
+def field_words(name: str) -> str:
+    """A form field's name as a person would say it ("CAR T date", not "car_t_date")."""
+    if name in NUMBER_FIELDS:
+        return NUMBER_FIELDS[name].label
+    return FIELD_WORDS.get(name) or name.replace("_", " ").capitalize()
+
+
 @dataclass
 class IntakeErrors:
     by_field: dict[str, str] = field(default_factory=dict)
 
     def add(self, name: str, message: str) -> None:
+        """Keep the first problem per field, led by the field's name in words."""
+        words = field_words(name)
+        if not message.startswith(words):
+            message = f"{words}: {message}"
         self.by_field.setdefault(name, message)
 
     def __bool__(self) -> bool:
@@ -136,6 +197,8 @@ class _Reader:
         self.form = form
         self.today = today
         self.errors = IntakeErrors()
+        self.notes: list[UnmappedItem] = []
+        self.given: dict[str, PartialDate] = {}
 
     def text(self, name: str) -> str:
         value = self.form.get(name)
@@ -148,36 +211,44 @@ class _Reader:
             return UNKNOWN
         return value
 
-    def date(self, name: str, *, not_future: bool = True) -> dt.date | None:
+    def partial(self, name: str, *, not_future: bool = True) -> PartialDate | None:
+        """A full, month-only or approximate date; a vague one gets a note keeping its words."""
         value = self.text(name)
         if not value:
             return None
         try:
-            when = dt.date.fromisoformat(value)
-        except ValueError:
-            self.errors.add(name, "enter a date as YYYY-MM-DD, or leave it empty if you don't know")
+            when = read_date(value, today=self.today)
+        except DateFormatError:
+            self.errors.add(name, "enter a date such as 2024-03-15, 2024-03 or March 2024 "
+                            "(\"about 2023\" is fine too), or leave it empty if you don't know")
             return None
-        if when.year < 1900:
+        if when.date.year < 1900:
             self.errors.add(name, "this date is too early")
             return None
-        if not_future and when > self.today:
+        if not_future and when.earliest > self.today:
             self.errors.add(name, "this date is in the future")
             return None
+        self.given[name] = when
+        if not when.exact:
+            self.notes.append(UnmappedItem(
+                path=f"intake.{name}",
+                reason=f"{field_words(name)} given as '{when.text}': {when.describe()}",
+                text=when.text))
         return when
 
-    def number(self, name: str, low: float, high: float) -> float | None:
-        value = self.text(name).replace(",", "")
+    def date(self, name: str, *, not_future: bool = True) -> dt.date | None:
+        when = self.partial(name, not_future=not_future)
+        return when.date if when is not None else None
+
+    def number(self, name: str) -> float | None:
+        value = self.text(name)
         if not value:
             return None
-        try:
-            number = float(value)
-        except ValueError:
-            self.errors.add(name, "enter a number, or leave it empty if you don't know")
+        answer = read_number(value, NUMBER_FIELDS[name])
+        if answer.message is not None:
+            self.errors.add(name, answer.message)
             return None
-        if not (low <= number <= high) or number != number:
-            self.errors.add(name, f"enter a number from {low:g} to {high:g}")
-            return None
-        return number
+        return answer.value
 
 
 def _list(form: Mapping[str, Any], name: str) -> list[str]:
@@ -188,12 +259,133 @@ def _list(form: Mapping[str, Any], name: str) -> list[str]:
     return [v for v in values if isinstance(v, str)]
 
 
+LINE_ROWS = 4
+
+# "How did it end?" for one treatment, in the patient's words, and what the record stores
+LINE_OUTCOMES: tuple[tuple[str, str, StopReason], ...] = (
+    ("stopped_working", "It stopped working (the myeloma grew)", StopReason.progression),
+    ("side_effects", "It was stopped because of side effects", StopReason.toxicity),
+    ("still_on", "I am still on it", StopReason.ongoing),
+    ("finished", "The planned course was finished", StopReason.completed),
+)
+
+# Short names clinics say aloud ("Dara-Rd", "Tec-Dara", "dara pom dex"); each maps to a
+# vocabulary id (checked by a test) and is used only after the full text and regimen
+# acronyms have been tried.
+SHORT_NAMES: dict[str, str] = {
+    "dara": "daratumumab",
+    "isa": "isatuximab",
+    "elo": "elotuzumab",
+    "tec": "teclistamab",
+    "tal": "talquetamab",
+    "elra": "elranatamab",
+    "linvo": "linvoseltamab",
+    "len": "lenalidomide",
+    "lena": "lenalidomide",
+    "rev": "lenalidomide",
+    "pom": "pomalidomide",
+    "poma": "pomalidomide",
+    "bort": "bortezomib",
+    "carfil": "carfilzomib",
+    "dex": "dexamethasone",
+    "pred": "prednisone",
+    "cy": "cyclophosphamide",
+    "cytoxan": "cyclophosphamide",
+    "mel": "melphalan",
+    "sel": "selinexor",
+    "ven": "venetoclax",
+    "belamaf": "belantamab mafodotin",
+    "blenrep": "belantamab mafodotin",
+}
+
+_PART_SEPARATORS = ("+", ",", "/", ";", "&", " and ", " with ", " plus ")
+
+
+def _one_name(name: str) -> tuple[str, ...] | None:
+    vocab = vocabulary()
+    expanded = vocab.expand_regimen(name)
+    if expanded is not None:
+        return expanded
+    drug = vocab.resolve(name) or vocab.resolve(SHORT_NAMES.get(name.strip().lower(), ""))
+    return (drug.id,) if drug is not None else None
+
+
+def regimen_agents(text: str) -> tuple[list[str], list[str]]:
+    """Drugs a treatment as written stands for ("VRd", "Dara-Rd", "dara + pom + dex"), and
+    the parts that were not understood (shown back to the person, never dropped)."""
+    parts = [text.lower()]
+    for sep in _PART_SEPARATORS:
+        parts = [piece for part in parts for piece in part.split(sep)]
+    agents: list[str] = []
+    unknown: list[str] = []
+    for part in (p.strip() for p in parts):
+        if not part:
+            continue
+        found = _one_name(part)
+        if found is None:  # "Dara-Rd", "tec dara": each piece a drug or an acronym
+            pieces = [_one_name(piece) for piece in part.replace("-", " ").split()]
+            if pieces and all(p is not None for p in pieces):
+                found = tuple(a for p in pieces if p is not None for a in p)
+        if found is None:
+            unknown.append(part)
+            continue
+        agents.extend(a for a in found if a not in agents)
+    return agents, unknown
+
+
+def _treatment_rows(r: _Reader, infusion: dt.date | None) -> list[TherapyLine]:
+    """One line per filled treatment row: drugs, dates (any precision) and how it ended."""
+    vocab = vocabulary()
+    outcomes = {key: reason for key, _, reason in LINE_OUTCOMES}
+    lines: list[TherapyLine] = []
+    for i in range(1, LINE_ROWS + 1):
+        key = f"line{i}"
+        text = r.text(f"{key}_regimen")
+        start = r.partial(f"{key}_start")
+        end = r.partial(f"{key}_end")
+        outcome = r.choice(f"{key}_outcome", list(outcomes))
+        if not text:
+            if start or end or outcome != UNKNOWN:
+                r.errors.add(f"{key}_regimen", "name the treatment (for example VRd, or "
+                             "dara + pom + dex), or clear this row")
+            continue
+        agents, unknown = regimen_agents(text)
+        if unknown:
+            r.errors.add(f"{key}_regimen", f"we don't know {unknown[0][:40]!r}; check the "
+                         "spelling, write the drug names, or tick the medicines above")
+            continue
+        if any((d := vocab.resolve(a)) is not None and d.kind == "cell_therapy"
+               for a in agents):
+            r.errors.add(f"{key}_regimen", "enter CAR T in the CAR T section above")
+            continue
+        if outcome == "still_on" and end is not None:
+            r.errors.add(f"{key}_end", "you said you are still on it; leave the end date "
+                         "empty, or choose how it ended")
+            continue
+        start_day = start.date if start else None
+        end_day = end.date if end else None
+        if start and end and end.date < start.date:
+            if end.latest < start.earliest:
+                r.errors.add(f"{key}_end", "this date is before the start date")
+                continue
+            end_day = start.date  # vague dates that may be in order
+        lines.append(TherapyLine(
+            agents=agents,
+            start=start_day,
+            end=end_day,
+            stop_reason=outcomes.get(outcome, StopReason.unknown),
+            regimen=text,
+            after_car_t=bool(start and infusion and start.earliest > infusion),
+        ))
+    return lines
+
+
 def record_from_intake(form: Mapping[str, Any], *, today: dt.date | None = None) -> PatientRecord:
     """Build a record from intake answers; raises ``IntakeError`` naming every bad field."""
     r = _Reader(form, today or dt.date.today())
-    notes: list[UnmappedItem] = []
+    notes = r.notes
 
-    age = r.number("age", 18, 110)
+    age = r.number("age")
     birth_date = r.date("birth_date")
     sex = r.choice("sex", [s.value for s in Sex])
     zip_code = r.text("zip")
@@ -241,7 +433,10 @@ def record_from_intake(form: Mapping[str, Any], *, today: dt.date | None = None)
         r.errors.add("car_t_date", "enter the CAR T infusion date (the month is shown on your "
                      "discharge papers); options after CAR T depend on it")
     if progression is not None and infusion is not None and progression < infusion:
-        r.errors.add("progression_date", "this date is before the CAR T infusion")
+        if r.given["progression_date"].latest < r.given["car_t_date"].earliest:
+            r.errors.add("progression_date", "this date is before the CAR T infusion")
+        else:  # vague dates that may be in order: never before the infusion
+            progression = infusion
     if product == UNKNOWN and infusion is not None:
         notes.append(UnmappedItem(path="intake.car_t", reason="CAR T date given but product "
                                   "not known", text=infusion.isoformat()))
@@ -280,13 +475,15 @@ def record_from_intake(form: Mapping[str, Any], *, today: dt.date | None = None)
     bad = [p for p in prior if p not in allowed]
     if bad:
         r.errors.add("prior", f"unknown treatment {bad[0][:40]!r}")
-    lines: list[TherapyLine] = []
+    lines = _treatment_rows(r, infusion)
+    in_rows = {agent for line in lines for agent in line.agents}
+    prior = [p for p in prior if p not in in_rows]
     if prior and not bad:
         lines.append(TherapyLine(
             agents=prior,
             regimen="treatments named at intake (grouping into lines not given)",
         ))
-    prior_lines = r.number("prior_lines", 1, 30)
+    prior_lines = r.number("prior_lines")
     transplants = [Transplant(kind=TransplantKind(k))
                    for k in sorted(set(_list(form, "transplant")))
                    if k in TransplantKind.__members__]
@@ -294,10 +491,10 @@ def record_from_intake(form: Mapping[str, Any], *, today: dt.date | None = None)
     labs: list[LabResult] = []
     lab_date = r.date("lab_date")
     lab_values = {
-        Analyte.platelets: r.number("platelets", 0, 2000),
-        Analyte.anc: r.number("anc", 0, 100),
-        Analyte.creatinine: r.number("creatinine", 0.1, 30),
-        Analyte.body_weight: r.number("weight_kg", 20, 350),
+        Analyte.platelets: r.number("platelets"),
+        Analyte.anc: r.number("anc"),
+        Analyte.creatinine: r.number("creatinine"),
+        Analyte.body_weight: r.number("weight_kg"),
     }
     if any(v is not None for v in lab_values.values()) and lab_date is None:
         r.errors.add("lab_date", "enter the date of these results (old results can mislead)")
@@ -309,7 +506,7 @@ def record_from_intake(form: Mapping[str, Any], *, today: dt.date | None = None)
     ecog = ([EcogAssessment(date=r.today, score=int(ecog_answer))]
             if ecog_answer != UNKNOWN else [])
 
-    travel = r.number("travel_miles", 0, 25000)
+    travel = r.number("travel_miles")
     interest = r.choice("trial_interest", [t.value for t in TrialInterest])
     preferences = Preferences(max_travel_miles=travel, trial_interest=TrialInterest(interest))
 
@@ -338,12 +535,19 @@ def record_from_intake(form: Mapping[str, Any], *, today: dt.date | None = None)
 __all__ = [
     "CAR_T_PRODUCTS",
     "ECOG_PLAIN",
+    "FIELD_WORDS",
+    "LINE_OUTCOMES",
+    "LINE_ROWS",
+    "NUMBER_FIELDS",
     "PRIOR_CLASSES",
+    "SHORT_NAMES",
     "UNKNOWN",
     "DrugChoice",
     "IntakeError",
     "IntakeErrors",
     "allowed_prior_drugs",
+    "field_words",
     "prior_choices",
     "record_from_intake",
+    "regimen_agents",
 ]
