@@ -240,8 +240,7 @@ def test_symptoms_check_with_a_profile_knows_the_bispecific_and_the_numbers(
     )
     path = tmp_path / "phones.json"
     save_profile(record, path)
-    args = ["symptoms", "check", "--temp", "38.1C", "--profile", str(path),
-            "--as-of", "2026-11-25"]
+    args = ["symptoms", "check", "--temp", "38.1C", "--profile", str(path), "--as-of", "2026-11-25"]
     r = runner.invoke(app, [*args, "--format", "json"])
     assert r.exit_code == 0, r.output
     d = json.loads(r.stdout)

@@ -13,22 +13,20 @@ from myelonav.support.content import triage_rules
 from myelonav.support.schemas import Condition, TriageRule
 from myelonav.support.triage import (
     NEURO_FLAGS,
+    RECENT_CAR_T_DAYS,
     RED_FLAG_FLOORS,
     SYMPTOM_FLAGS,
+    CareContext,
     SymptomReport,
     Urgency,
+    check,
     check_rules,
     make_report,
     parse_temperature,
-    red_flags,
-    triage,
-)
-from myelonav.support.triage import (
-    RECENT_CAR_T_DAYS,
-    CareContext,
-    check,
     phones,
+    red_flags,
     tel_href,
+    triage,
     with_context,
 )
 
@@ -322,7 +320,9 @@ def test_care_team_numbers_are_on_every_result_with_tel_links() -> None:
     for report in (SymptomReport(temperature_c=37.0), SymptomReport(seizure=True)):
         numbers = check(report, care=CARE).to_dict()["phones"]
         assert numbers[0] == {
-            "label": "Your care team", "number": "(555) 123-4567", "tel": "tel:5551234567"
+            "label": "Your care team",
+            "number": "(555) 123-4567",
+            "tel": "tel:5551234567",
         }
         assert numbers[1]["tel"] == "tel:5559876543"
         assert {p["tel"] for p in numbers} >= {"tel:911", "tel:988"}

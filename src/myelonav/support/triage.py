@@ -98,9 +98,7 @@ class SymptomReport(BaseModel):
     def is_empty(self) -> bool:
         """Nothing measured and no symptom ticked (the treatment context alone is not a report)."""
         measured = (self.temperature_c, self.systolic_bp, self.spo2, self.ice_score)
-        return all(v is None for v in measured) and not any(
-            getattr(self, f) for f in SYMPTOM_FLAGS
-        )
+        return all(v is None for v in measured) and not any(getattr(self, f) for f in SYMPTOM_FLAGS)
 
 
 CONTEXT_FIELDS = frozenset({"on_bispecific", "recent_car_t"})
