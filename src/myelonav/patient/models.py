@@ -465,7 +465,7 @@ class Comorbidities(_Model):
     )
 
 
-PHONE_PATTERN = r"^\+?[0-9][0-9 ().\-]{2,38}$"  # digits, spaces, ( ) . - ; shown as a tel: link
+PHONE_PATTERN = r"^\+?[0-9(][0-9 ().\-]{2,38}$"  # digits, spaces, ( ) . - ; shown as a tel: link
 
 
 class Preferences(_Model):
