@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from myelonav.errors import InputError, KnowledgeError
+from myelonav.readability import fk_grade
 from myelonav.support.content import triage_rules
 from myelonav.support.schemas import Condition, TriageRule
 from myelonav.support.triage import (
@@ -364,3 +365,16 @@ def test_a_profile_only_adds_context_and_never_lowers_urgency(
     assert merged.on_bispecific >= report.on_bispecific
     assert merged.recent_car_t >= report.recent_car_t
     assert triage(report, care=care).urgency >= triage(report).urgency
+
+
+@pytest.mark.parametrize("rule", triage_rules().rules, ids=lambda r: r.id)
+def test_every_rule_reads_at_grade_8_or_below(rule: TriageRule) -> None:
+    assert fk_grade(rule.patient_text) <= 8.0, rule.id
+
+
+def test_every_symptom_is_on_the_cli_and_the_web_form() -> None:
+    from myelonav.commands.support import _FLAG_HELP
+    from myelonav.web.pages.routes import SYMPTOM_LABELS
+
+    assert set(SYMPTOM_LABELS) == set(SYMPTOM_FLAGS)
+    assert set(SYMPTOM_FLAGS) <= set(_FLAG_HELP)
