@@ -11,7 +11,14 @@ from typer.testing import CliRunner
 
 from myelonav import DISCLAIMER
 from myelonav.cli import app
-from myelonav.patient.models import Analyte, CarTEpisode, LabResult, PatientRecord, TherapyLine
+from myelonav.patient.models import (
+    Analyte,
+    CarTEpisode,
+    LabResult,
+    PatientRecord,
+    Preferences,
+    TherapyLine,
+)
 from myelonav.patient.profile_io import save_profile
 
 runner = CliRunner()
@@ -192,6 +199,60 @@ def test_learn_and_resources() -> None:
     assert "cancercare" in ids and "nci_cis" not in ids
 
 
+def test_symptoms_check_refuses_an_empty_or_implausible_entry() -> None:
+    r = runner.invoke(app, ["symptoms", "check"])
+    assert r.exit_code == 1 and "No warning signs" not in r.output
+    assert r.stderr.strip().startswith("error: symptoms: Nothing was entered")
+    for temp in ("25C", "50", "113F"):
+        r = runner.invoke(app, ["symptoms", "check", "--temp", temp])
+        assert r.exit_code == 1, temp
+        assert r.stderr.strip().startswith("error: --temp:") and "Traceback" not in r.output
+
+
+def test_symptoms_check_35c_is_a_warning_sign() -> None:
+    r = runner.invoke(app, ["symptoms", "check", "--temp", "35C", "--format", "json"])
+    assert r.exit_code == 0, r.output
+    d = json.loads(r.stdout)
+    assert d["urgency"] == "call_team_now" and "low_temperature" in d["red_flags"]
+
+
+def test_symptoms_check_new_signs() -> None:
+    cases = {
+        ("--back-pain", "--leg-weakness-or-numbness"): "emergency",
+        ("--bladder-bowel-control",): "emergency",
+        ("--bleeding-or-bruising",): "call_team_now",
+        ("--vomiting",): "call_team_now",
+        ("--severe-headache",): "call_team_now",
+    }
+    for flags, urgency in cases.items():
+        r = runner.invoke(app, ["symptoms", "check", *flags, "--format", "json"])
+        assert r.exit_code == 0, r.output
+        assert json.loads(r.stdout)["urgency"] == urgency, flags
+
+
+def test_symptoms_check_with_a_profile_knows_the_bispecific_and_the_numbers(
+    tmp_path: Path,
+) -> None:
+    record = PatientRecord(
+        id="pt-phones",
+        therapy_lines=[TherapyLine(agents=["Talvey"], start=dt.date(2026, 10, 1))],
+        preferences=Preferences(care_team_phone="555-123-4567", after_hours_phone="555-000-1111"),
+    )
+    path = tmp_path / "phones.json"
+    save_profile(record, path)
+    args = ["symptoms", "check", "--temp", "38.1C", "--profile", str(path), "--as-of", "2026-11-25"]
+    r = runner.invoke(app, [*args, "--format", "json"])
+    assert r.exit_code == 0, r.output
+    d = json.loads(r.stdout)
+    assert d["current_bispecifics"] == ["talquetamab"]
+    assert d["reasons"][0]["rule"] == "fever_on_t_cell_therapy"
+    assert d["phones"][0]["tel"] == "tel:5551234567"
+    r = runner.invoke(app, args)
+    assert "Your care team: 555-123-4567" in r.stdout
+    assert "Your care team after hours: 555-000-1111" in r.stdout
+    assert "Your profile says you are on talquetamab." in r.stdout
+
+
 def test_support_summary_for_a_profile(tmp_path: Path) -> None:
     profile = _profile(tmp_path)
     r = runner.invoke(app, ["support", str(profile), "--as-of", "2026-11-25", "--format", "json"])
@@ -208,7 +269,7 @@ def test_every_command_carries_the_disclaimer(tmp_path: Path) -> None:
     profile = _profile(tmp_path)
     commands = [
         ["calendar", "elranatamab", "--start", "2026-12-01"],
-        ["symptoms", "check"],
+        ["symptoms", "check", "--cough"],
         ["symptoms", "check", "--seizure", "--format", "json"],
         ["symptoms", "diary", str(tmp_path / "empty.json")],
         ["symptoms", "ice"],

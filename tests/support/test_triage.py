@@ -9,19 +9,26 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from myelonav.errors import InputError, KnowledgeError
+from myelonav.readability import fk_grade
 from myelonav.support.content import triage_rules
 from myelonav.support.schemas import Condition, TriageRule
 from myelonav.support.triage import (
     NEURO_FLAGS,
+    RECENT_CAR_T_DAYS,
     RED_FLAG_FLOORS,
     SYMPTOM_FLAGS,
+    CareContext,
     SymptomReport,
     Urgency,
+    check,
     check_rules,
     make_report,
     parse_temperature,
+    phones,
     red_flags,
+    tel_href,
     triage,
+    with_context,
 )
 
 # Each red flag named in the brief, as the smallest report that shows it.
@@ -39,6 +46,13 @@ RED_FLAG_REPORTS: dict[str, dict[str, Any]] = {
     **{f"neuro_{f}_on_bispecific": {f: True, "on_bispecific": True} for f in sorted(NEURO_FLAGS)},
     "ice_9": {"ice_score": 9},
     "ice_5": {"ice_score": 5},
+    "hypothermia_35": {"temperature_c": 35.0},
+    "low_temperature_on_bispecific": {"temperature_c": 35.9, "on_bispecific": True},
+    "cord_compression": {"back_pain": True, "leg_weakness_or_numbness": True},
+    "leg_numbness": {"leg_weakness_or_numbness": True},
+    "bladder_bowel": {"bladder_bowel_control": True},
+    "bruising": {"bleeding_or_bruising": True},
+    "heavy_bleeding": {"heavy_bleeding": True},
 }
 
 
@@ -78,17 +92,39 @@ def test_data_rules_alone_already_escalate_red_flags(name: str) -> None:
         ({"temperature_c": 37.9, "on_bispecific": True}, Urgency.mention_next_visit),
         ({"systolic_bp": 90, "spo2": 95}, Urgency.mention_next_visit),
         ({}, Urgency.mention_next_visit),
+        ({"temperature_c": 35.0}, Urgency.call_team_now),
+        ({"temperature_c": 35.9, "recent_car_t": True}, Urgency.call_team_now),
+        ({"temperature_c": 36.0}, Urgency.mention_next_visit),
+        ({"temperature_c": 35.5, "systolic_bp": 85}, Urgency.emergency),
+        ({"back_pain": True}, Urgency.call_team_now),
+        ({"back_pain": True, "leg_weakness_or_numbness": True}, Urgency.emergency),
+        ({"leg_weakness_or_numbness": True}, Urgency.emergency),
+        ({"bladder_bowel_control": True}, Urgency.emergency),
+        ({"bleeding_or_bruising": True}, Urgency.call_team_now),
+        ({"heavy_bleeding": True}, Urgency.emergency),
+        ({"vomiting": True}, Urgency.call_team_now),
+        ({"severe_headache": True}, Urgency.call_team_now),
+        ({"severe_headache": True, "confusion": True}, Urgency.emergency),
     ],
 )
 def test_levels(fields: dict[str, Any], expected: Urgency) -> None:
     assert triage(SymptomReport(**fields)).urgency is expected
 
 
-def test_nothing_reported_says_so_plainly() -> None:
-    d = triage(SymptomReport()).to_dict()
+def test_normal_readings_say_no_warning_signs_plainly() -> None:
+    d = check(SymptomReport(temperature_c=37.0, spo2=98)).to_dict()
     assert d["reasons"] == [] and d["red_flags"] == []
-    assert d["what_to_do"].startswith("No warning signs")
+    assert d["headline"].startswith("No warning signs") and d["what_to_do"] == d["headline"]
     assert "not medical advice" in d["disclaimer"]
+
+
+def test_an_empty_check_is_refused_not_no_warning_signs() -> None:
+    with pytest.raises(InputError, match="Nothing was entered") as err:
+        check(SymptomReport())
+    assert err.value.location == "symptoms"
+    # the treatment context alone is not a report either
+    with pytest.raises(InputError):
+        check(SymptomReport(on_bispecific=True, recent_car_t=True))
 
 
 def test_reasons_carry_astct_concept_and_citation() -> None:
@@ -143,10 +179,30 @@ def test_parse_temperature(text: str, celsius: float) -> None:
     assert parse_temperature(text) == celsius
 
 
-@pytest.mark.parametrize("text", ["", "hot", "120", "55", "200F", "10C"])
+@pytest.mark.parametrize(
+    "text", ["", "hot", "120", "55", "200F", "10C", "25", "25C", "50", "50C", "31C", "44C", "88F"]
+)
 def test_parse_temperature_refuses_to_guess(text: str) -> None:
     with pytest.raises(InputError, match="--temp"):
         parse_temperature(text)
+
+
+def test_implausible_temperature_names_the_field_and_says_what_to_do() -> None:
+    with pytest.raises(InputError, match="Measure again") as err:
+        parse_temperature("25C", "temperature")
+    assert err.value.location == "temperature"
+    for value in (25.0, 50.0):
+        with pytest.raises(InputError) as err:
+            make_report(temperature_c=value)
+        assert err.value.location == "temperature_c"
+
+
+def test_35_c_is_a_warning_sign_not_no_warning_signs() -> None:
+    result = check(make_report(temperature_c=parse_temperature("35")))
+    d = result.to_dict()
+    assert result.urgency is Urgency.call_team_now and "low_temperature" in d["red_flags"]
+    assert not d["headline"].startswith("No warning") and "36 C" in d["reasons"][0]["why"]
+    assert any(c.get("pmid") == "1303622" for c in d["citations"])
 
 
 def test_make_report_names_the_field() -> None:
@@ -225,3 +281,100 @@ def test_any_red_flag_means_at_least_call_team(report: SymptomReport) -> None:
     assert result.urgency >= max(
         (f.floor for f in RED_FLAG_FLOORS if f.test(report)), default=Urgency.mention_next_visit
     )
+
+
+@settings(max_examples=200, deadline=None)
+@given(report=reports)
+def test_an_empty_report_is_refused_and_any_entry_is_answered(report: SymptomReport) -> None:
+    measured = (report.temperature_c, report.systolic_bp, report.spo2, report.ice_score)
+    ticked = any(getattr(report, f) for f in SYMPTOM_FLAGS)
+    if all(v is None for v in measured) and not ticked:
+        with pytest.raises(InputError):
+            check(report)
+    else:
+        d = check(report).to_dict()
+        assert d["headline"] and d["phones"]
+        assert d["headline"].startswith("No warning") == (not d["reasons"] and not d["red_flags"])
+
+
+# ------------------------------------------------------------------- profile context
+
+CARE = CareContext(
+    bispecifics=("teclistamab",),
+    car_t_days_ago=400,
+    care_team_phone="(555) 123-4567",
+    after_hours_phone="555-987-6543",
+)
+
+
+def test_profile_bispecific_turns_a_fever_into_a_crs_warning() -> None:
+    plain = check(SymptomReport(temperature_c=38.2))
+    with_profile = check(SymptomReport(temperature_c=38.2), care=CARE)
+    assert [r.id for r in plain.reasons] == ["fever"]
+    assert [r.id for r in with_profile.reasons] == ["fever_on_t_cell_therapy"]
+    d = with_profile.to_dict()
+    assert d["current_bispecifics"] == ["teclistamab"]
+    assert d["from_profile"] == ["Your profile says you are on teclistamab."]
+
+
+def test_care_team_numbers_are_on_every_result_with_tel_links() -> None:
+    for report in (SymptomReport(temperature_c=37.0), SymptomReport(seizure=True)):
+        numbers = check(report, care=CARE).to_dict()["phones"]
+        assert numbers[0] == {
+            "label": "Your care team",
+            "number": "(555) 123-4567",
+            "tel": "tel:5551234567",
+        }
+        assert numbers[1]["tel"] == "tel:5559876543"
+        assert {p["tel"] for p in numbers} >= {"tel:911", "tel:988"}
+    assert [p["number"] for p in phones(None)] == ["911", "988"]
+
+
+@pytest.mark.parametrize(
+    ("number", "href"),
+    [
+        ("1-800-452-2873 (800-452-CURE)", "tel:18004522873"),
+        ("988", "tel:988"),
+        ("+1 (555) 123-4567", "tel:+15551234567"),
+        ("call us", None),
+    ],
+)
+def test_tel_href(number: str, href: str | None) -> None:
+    assert tel_href(number) == href
+
+
+def test_recent_car_t_window() -> None:
+    assert CareContext(car_t_days_ago=RECENT_CAR_T_DAYS).recent_car_t
+    assert not CareContext(car_t_days_ago=RECENT_CAR_T_DAYS + 1).recent_car_t
+    assert not CareContext().recent_car_t
+
+
+cares = st.builds(
+    CareContext,
+    bispecifics=st.sampled_from([(), ("teclistamab",), ("talquetamab", "elranatamab")]),
+    car_t_days_ago=st.none() | st.integers(min_value=0, max_value=2000),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(report=reports, care=cares)
+def test_a_profile_only_adds_context_and_never_lowers_urgency(
+    report: SymptomReport, care: CareContext
+) -> None:
+    merged = with_context(report, care)
+    assert merged.on_bispecific >= report.on_bispecific
+    assert merged.recent_car_t >= report.recent_car_t
+    assert triage(report, care=care).urgency >= triage(report).urgency
+
+
+@pytest.mark.parametrize("rule", triage_rules().rules, ids=lambda r: r.id)
+def test_every_rule_reads_at_grade_8_or_below(rule: TriageRule) -> None:
+    assert fk_grade(rule.patient_text) <= 8.0, rule.id
+
+
+def test_every_symptom_is_on_the_cli_and_the_web_form() -> None:
+    from myelonav.commands.support import _FLAG_HELP
+    from myelonav.web.pages.routes import SYMPTOM_LABELS
+
+    assert set(SYMPTOM_LABELS) == set(SYMPTOM_FLAGS)
+    assert set(SYMPTOM_FLAGS) <= set(_FLAG_HELP)

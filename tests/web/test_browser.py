@@ -174,7 +174,7 @@ def test_sample_demo_and_other_pages(server: LiveServer, page: Any) -> None:
     pg.get_by_label("Highest temperature today").fill("38.6")
     pg.get_by_label("Had CAR T in the last few months").check()
     pg.get_by_role("button", name="Check").click()
-    assert "What to do" in pg.content()
+    assert "Call your care team now" in pg.content()
     check_page(pg, "16-support-result")
     pg.goto(server.url + "/privacy")
     check_page(pg, "17-privacy")

@@ -144,8 +144,8 @@ def test_errors_are_pages_not_json(client: Any) -> None:
 def test_support_triage_form(client: Any) -> None:
     r = client.post("/support", data={"temperature": "101.5F", "recent_car_t": "on"})
     assert r.status_code == 200
-    assert "What to do" in r.text and "Call your care team" in r.text
+    assert "Call your care team now" in r.text and "tel:911" in r.text
     calm = client.post("/support", data={"temperature": "36.8"})
-    assert "No warning signs were reported" in calm.text
+    assert "No warning signs in what you entered" in calm.text
     bad = client.post("/support", data={"temperature": "hot"})
     assert bad.status_code == 422 and "temperature" in bad.text

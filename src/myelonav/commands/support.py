@@ -34,6 +34,8 @@ from myelonav.support.schemas import EducationPiece
 from myelonav.support.triage import (
     SymptomReport,
     TriageResult,
+    care_context,
+    check,
     make_report,
     parse_temperature,
     triage,
@@ -204,6 +206,13 @@ _FLAG_HELP: dict[str, str] = {
     "weight_loss": "losing weight",
     "skin_peeling": "peeling or very dry skin",
     "nail_change": "nail changes",
+    "bleeding_or_bruising": "new bruises, tiny red spots, nosebleeds or bleeding gums",
+    "heavy_bleeding": "bleeding that will not stop, or black or bloody stools",
+    "back_pain": "new or worse back pain",
+    "leg_weakness_or_numbness": "new weakness or numbness in the legs, or trouble walking",
+    "bladder_bowel_control": "new loss of bladder or bowel control",
+    "vomiting": "throwing up (vomiting)",
+    "severe_headache": "a bad new headache",
     "on_bispecific": "currently on a bispecific antibody",
     "recent_car_t": "had CAR T recently",
 }
@@ -278,12 +287,18 @@ def _report(symptoms: dict[str, Any]) -> SymptomReport:
 
 def _triage_text(result: TriageResult) -> str:
     d = result.to_dict()
-    out = [d["what_to_do"], ""]
+    out = [d["headline"], ""]
+    out.extend(d["from_profile"])
+    if d["from_profile"]:
+        out.append("")
     for r in d["reasons"]:
         out.append(f"- {r['why']}")
         out.append(f"    (for your team: {r['clinical_concept']})")
     if result.floor_applied:
         out.append("- A red flag is present, so this is never a 'wait for the next visit' answer.")
+    out.append("")
+    out.append("Phone numbers:")
+    out.extend(f"  {p['label']}: {p['number']}" for p in d["phones"])
     if result.citations:
         out.append("")
         out.append("Sources:")
@@ -294,9 +309,27 @@ def _triage_text(result: TriageResult) -> str:
 
 
 @with_symptom_options
-def symptoms_check(output: FormatOption = OutputFormat.text, **symptoms: Any) -> None:
-    """What to do now: emergency, call your team now, or mention at your next visit."""
-    result = triage(_report(symptoms))
+def symptoms_check(
+    profile: Annotated[
+        str | None,
+        typer.Option(
+            "--profile",
+            help="Profile file: adds its current bispecific, a recent CAR T and the care "
+            "team's phone numbers.",
+        ),
+    ] = None,
+    as_of: AsOfOption = None,
+    output: FormatOption = OutputFormat.text,
+    **symptoms: Any,
+) -> None:
+    """What to do now: emergency, call your team now, or mention at your next visit.
+
+    Enter at least one symptom or reading; an empty check is refused.
+    """
+    care = None
+    if profile is not None:
+        care = care_context(load_profile(profile), parse_as_of(as_of))
+    result = check(_report(symptoms), care=care)
     if output is OutputFormat.json:
         emit_json(result.to_dict())
     else:

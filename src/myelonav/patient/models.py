@@ -465,11 +465,21 @@ class Comorbidities(_Model):
     )
 
 
+PHONE_PATTERN = r"^\+?[0-9(][0-9 ().\-]{2,38}$"  # digits, spaces, ( ) . - ; shown as a tel: link
+
+
 class Preferences(_Model):
     max_travel_miles: float | None = Field(None, ge=0)
     trial_interest: TrialInterest = TrialInterest.unknown
     goals: list[Goal] = Field(default_factory=list)
     notes: str | None = Field(None, max_length=2000)
+    care_team_phone: str | None = Field(
+        None, max_length=40, pattern=PHONE_PATTERN, description="The care team's phone number."
+    )
+    after_hours_phone: str | None = Field(
+        None, max_length=40, pattern=PHONE_PATTERN,
+        description="The number to call at night and at weekends.",
+    )
 
 
 class UnmappedItem(_Model):

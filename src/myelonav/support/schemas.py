@@ -133,6 +133,7 @@ class Condition(_Strict):
     flags_any: list[str] = Field(default_factory=list)
     flags_all: list[str] = Field(default_factory=list)
     temperature_c_at_least: float | None = Field(None, ge=34, le=43)
+    temperature_c_below: float | None = Field(None, ge=34, le=37)
     systolic_below: int | None = Field(None, ge=50, le=140)
     spo2_below: int | None = Field(None, ge=70, le=100)
     ice_score_at_most: int | None = Field(None, ge=0, le=9)
@@ -147,6 +148,7 @@ class Condition(_Strict):
             self.flags_any,
             self.flags_all,
             self.temperature_c_at_least,
+            self.temperature_c_below,
             self.systolic_below,
             self.spo2_below,
             self.ice_score_at_most,

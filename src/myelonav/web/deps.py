@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from fastapi import Depends, HTTPException, Query, Request
 from fastapi import Path as PathParam
 
 from myelonav.store.profiles import ProfileStore, SavedProfile
+
+if TYPE_CHECKING:
+    from myelonav.web.auth.principal import Action
 
 PROFILE_ID_PATTERN = r"^[0-9a-f]{32}$"
 
@@ -39,6 +42,18 @@ def get_store(request: Request) -> ProfileStore:
                        action=intent(request.method, request.url.path))
 
 
+def scoped_store(request: Request, action: Action) -> ProfileStore:
+    """Like ``get_store`` but for a stated action (a POST that only reads a profile)."""
+    from myelonav.web.access import ScopedStore
+    from myelonav.web.auth.deps import principal
+
+    base: ProfileStore = request.app.state.profiles
+    client = request.client.host if request.client else None
+    return ScopedStore(base, principal(request), request.app.state.audit,
+                       request.app.state.accounts, client=client,
+                       action=action)
+
+
 def trials_db(request: Request) -> Path:
     path: Path = request.app.state.trials_db
     return path
@@ -66,5 +81,6 @@ __all__ = [
     "ZipQuery",
     "get_store",
     "require_profile",
+    "scoped_store",
     "trials_db",
 ]

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from myelonav import DISCLAIMER
 from myelonav.patient.fhir_export import export_bundle
-from myelonav.patient.models import Goal, TrialInterest
+from myelonav.patient.models import PHONE_PATTERN, Goal, TrialInterest
 from myelonav.store.profiles import SavedProfile
 from myelonav.web.deps import AsOfQuery, ProfileId, Store, require_profile
 from myelonav.web.services import parse_as_of_param, record_from_json
@@ -55,6 +55,8 @@ class PreferencesUpdate(BaseModel):
     trial_interest: TrialInterest | None = None
     goals: list[Goal] | None = None
     notes: str | None = Field(None, max_length=2000)
+    care_team_phone: str | None = Field(None, max_length=40, pattern=PHONE_PATTERN)
+    after_hours_phone: str | None = Field(None, max_length=40, pattern=PHONE_PATTERN)
 
 
 class ExportOut(BaseModel):

@@ -9,16 +9,18 @@ from pydantic import BaseModel
 
 from myelonav import DISCLAIMER
 from myelonav.support.content import resource_list
-from myelonav.support.triage import SymptomReport, triage
+from myelonav.support.triage import SymptomReport, check
 
 router = APIRouter(prefix="/support", tags=["support"])
 
 
 class TriageOut(BaseModel):
     urgency: str
+    headline: str
     what_to_do: str
     red_flags: list[str]
     reasons: list[dict[str, Any]]
+    phones: list[dict[str, Any]]
     citations: list[dict[str, Any]]
     disclaimer: str = DISCLAIMER
 
@@ -31,7 +33,8 @@ class ResourcesOut(BaseModel):
 @router.post("/triage", response_model=TriageOut,
              summary="What to do now about symptoms (never a diagnosis)")
 def post_triage(body: SymptomReport) -> TriageOut:
-    return TriageOut.model_validate(triage(body).to_dict())
+    """An empty report (nothing ticked, nothing measured) is refused with 422."""
+    return TriageOut.model_validate(check(body).to_dict())
 
 
 @router.get("/resources", response_model=ResourcesOut, summary="Support organisations")

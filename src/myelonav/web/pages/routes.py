@@ -7,6 +7,7 @@ work without JavaScript and print cleanly.
 from __future__ import annotations
 
 import json
+import re
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, File, HTTPException, Query, Request, UploadFile
@@ -15,15 +16,29 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import HTMLResponse
 
 from myelonav.errors import InputError, MyelonavError
-from myelonav.patient.models import TrialInterest
+from myelonav.patient.models import PHONE_PATTERN, TrialInterest
 from myelonav.patient.summary import summarise
 from myelonav.samples import sample_ids, sample_profile
 from myelonav.store.profiles import SavedProfile
 from myelonav.support.content import resource_list
-from myelonav.support.triage import SYMPTOM_FLAGS, make_report, parse_temperature, triage
+from myelonav.support.triage import (
+    SYMPTOM_FLAGS,
+    care_context,
+    make_report,
+    parse_temperature,
+    phones,
+    tel_href,
+)
+from myelonav.support.triage import check as check_symptoms
 from myelonav.web.api.samples import sample_label
 from myelonav.web.auth.deps import csrf_guard
-from myelonav.web.deps import ProfileId, Store, TrialsDb, require_profile
+from myelonav.web.deps import (
+    PROFILE_ID_PATTERN,
+    ProfileId,
+    Store,
+    TrialsDb,
+    require_profile,
+)
 from myelonav.web.errors import error_body, status_for
 from myelonav.web.intake import (
     CAR_T_PRODUCTS,
@@ -64,6 +79,13 @@ SYMPTOM_LABELS: dict[str, str] = {
     "weight_loss": "Losing weight without trying",
     "skin_peeling": "Skin peeling or rash",
     "nail_change": "Nail changes",
+    "bleeding_or_bruising": "New bruises, tiny red spots, nosebleeds or bleeding gums",
+    "heavy_bleeding": "Bleeding that will not stop, or black or bloody stools",
+    "back_pain": "New or worse back pain",
+    "leg_weakness_or_numbness": "New weakness or numbness in the legs, or trouble walking",
+    "bladder_bowel_control": "New loss of bladder or bowel control",
+    "vomiting": "Throwing up (vomiting)",
+    "severe_headache": "A bad new headache",
 }
 
 
@@ -89,6 +111,34 @@ def _form_values(form: Any) -> dict[str, Any]:
         items = form.getlist(key)
         values[key] = items if key in ("prior", "transplant") else (items[-1] if items else "")
     return values
+
+
+ProfileQuery = Annotated[
+    str | None,
+    Query(pattern=PROFILE_ID_PATTERN,
+          description="Saved profile to check symptoms for (adds its treatment and numbers)."),
+]
+
+
+def _symptom_profile(request: Request, profile_id: str | None) -> SavedProfile | None:
+    """The profile a symptom check is for, read with read rights only (a caregiver who may
+    read a profile may check symptoms for it); someone else's profile is a 404."""
+    if profile_id is None:
+        return None
+    from myelonav.web.deps import scoped_store
+
+    return require_profile(scoped_store(request, "read"), profile_id)
+
+
+def _support_page(request: Request, saved: SavedProfile | None, **context: Any) -> HTMLResponse:
+    errors = context.get("errors") or {}
+    care = care_context(saved.record, default_as_of(saved.record)) if saved else None
+    result = context.get("result")
+    return page(request, "support.html", status_code=422 if errors else 200,
+                symptoms=SYMPTOM_LABELS, resources=resource_list().resources,
+                section="support", profile_id=saved.id if saved else None,
+                care=care, phones=result["phones"] if result else phones(care),
+                tel_href=tel_href, **context)
 
 
 def page_router() -> APIRouter:
@@ -226,25 +276,42 @@ def page_router() -> APIRouter:
         return page(request, "deleted.html", section="deleted")
 
     @router.get("/support", response_class=HTMLResponse)
-    def support(request: Request) -> HTMLResponse:
-        return page(request, "support.html", result=None, values={}, errors={},
-                    symptoms=SYMPTOM_LABELS, resources=resource_list().resources,
-                    section="support")
+    def support(request: Request, profile: ProfileQuery = None) -> HTMLResponse:
+        saved = _symptom_profile(request, profile)
+        return _support_page(request, saved, result=None, values={}, errors={})
 
     @router.post("/support", response_class=HTMLResponse)
-    async def support_submit(request: Request) -> HTMLResponse:
+    async def support_submit(request: Request, store: Store) -> HTMLResponse:
         form = await request.form()
         values = {k: form.get(k) for k in form}
+        profile = str(form.get("profile", "")).strip() or None
+        if profile is not None and not re.fullmatch(PROFILE_ID_PATTERN, profile):
+            raise InputError("this link does not point to a saved profile", location="profile")
+        saved = _symptom_profile(request, profile)
+        errors: dict[str, str] = {}
+        if saved is not None and form.get("action") == "save_numbers":
+            changes = {
+                key: str(form.get(key, "")).strip() or None
+                for key in ("care_team_phone", "after_hours_phone")
+            }
+            for key, value in changes.items():
+                if value is not None and not re.fullmatch(PHONE_PATTERN, value):
+                    errors[key] = "enter a phone number with digits, for example 555-123-4567"
+            # saving numbers changes the profile: the request's own (change-scoped) store
+            updated = None if errors else store.update_preferences(saved.id, changes)
+            return _support_page(request, updated or saved, result=None,
+                                 values=values, errors=errors,
+                                 saved_numbers=updated is not None)
         fields: dict[str, Any] = {
             name: True for name in SYMPTOM_FLAGS if form.get(name) == "on"
         }
         for name in ("on_bispecific", "recent_car_t"):
             fields[name] = form.get(name) == "on"
-        errors: dict[str, str] = {}
+        result = None
         try:
             temp = str(form.get("temperature", "")).strip()
             if temp:
-                fields["temperature_c"] = parse_temperature(temp)
+                fields["temperature_c"] = parse_temperature(temp, "temperature")
             for name, key in (("systolic_bp", "systolic_bp"), ("spo2", "spo2")):
                 raw = str(form.get(key, "")).strip()
                 if raw:
@@ -252,14 +319,13 @@ def page_router() -> APIRouter:
                         fields[name] = int(raw)
                     except ValueError:
                         raise InputError("enter a whole number", location=key) from None
-            result = triage(make_report(**fields)).to_dict()
+            care = None
+            if saved is not None:
+                care = care_context(saved.record, default_as_of(saved.record))
+            result = check_symptoms(make_report(**fields), care=care).to_dict()
         except InputError as exc:
-            where = "temperature" if exc.location == "--temp" else (exc.location or "form")
-            errors[where] = exc.message
-            result = None
-        return page(request, "support.html", status_code=422 if errors else 200, result=result,
-                    values=values, errors=errors, symptoms=SYMPTOM_LABELS,
-                    resources=resource_list().resources, section="support")
+            errors[exc.location or "symptoms"] = exc.message
+        return _support_page(request, saved, result=result, values=values, errors=errors)
 
     @router.get("/privacy", response_class=HTMLResponse)
     def privacy(request: Request) -> HTMLResponse:
