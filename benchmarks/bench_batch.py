@@ -33,8 +33,6 @@ os.environ.setdefault("POLARS_MAX_THREADS", "1")
 import argparse
 import contextlib
 import datetime as dt
-import json
-import random
 import resource
 import sys
 import tempfile
@@ -47,7 +45,7 @@ import polars as pl
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_cohort import synthetic_long
-from bench_matching import _OTHER, _vary
+from realistic_studies import StudyFactory
 
 from myelonav.batch.imwg import run_imwg
 from myelonav.batch.match import run_batch
@@ -56,7 +54,6 @@ from myelonav.clinical.cohort import evaluate_cohort
 from myelonav.clinical.imwg import Assessment, evaluate
 from myelonav.trials.local import criteria_parser
 from myelonav.trials.models import Study
-from myelonav.trials.samples import sample_records
 from myelonav.trials.sqlite_store import SqliteTrialStore
 from myelonav.trials.store import StudyRecord
 
@@ -64,20 +61,12 @@ AS_OF = dt.date(2026, 11, 25)
 
 
 def build_store(path: Path, n: int, myeloma_share: float, seed: int = 7) -> float:
-    """``n`` studies from the bundled samples, thresholds varied; seconds to import them."""
-    rng = random.Random(seed)
-    templates = sample_records()
-    records = []
-    for i in range(n):
-        raw = json.loads(json.dumps(templates[i % len(templates)].raw))
-        proto = raw["protocolSection"]
-        proto["identificationModule"]["nctId"] = f"NCT{20_000_000 + i:08d}"
-        elig = proto["eligibilityModule"]
-        elig["eligibilityCriteria"] = _vary(elig["eligibilityCriteria"], rng)
-        if rng.random() >= myeloma_share:
-            proto["conditionsModule"]["conditions"] = [rng.choice(_OTHER)]
-            proto["identificationModule"]["briefTitle"] = "Other disease study"
-        records.append(StudyRecord(Study.from_v2(raw, is_sample=False), raw))
+    """``n`` realistic studies (criteria recombined from real registry text, real site and
+    status spread: ``realistic_studies.py``); seconds to import and parse them."""
+    factory = StudyFactory(seed, myeloma_share)
+    records = [
+        StudyRecord(Study.from_v2(raw, is_sample=False), raw) for raw in factory.records(n)
+    ]
     start = time.perf_counter()
     store = SqliteTrialStore(path, parse_criteria=criteria_parser())
     for k in range(0, n, 500):
