@@ -34,6 +34,7 @@ from myelonav.knowledge.schema import Citation, Evidence, Option, Rule, iter_lea
 from myelonav.options.facts import Facts, compute_facts
 from myelonav.options.rules import UNKNOWN, Truth, evaluate, unknown_facts
 from myelonav.patient.models import PatientRecord
+from myelonav.picture import ClinicalPicture
 
 Audience = Literal["patient", "clinician"]
 
@@ -325,9 +326,10 @@ def assess(
     as_of: dt.date,
     audience: Audience = "patient",
     options: Mapping[str, Option] | None = None,
+    picture: ClinicalPicture | None = None,
 ) -> tuple[Facts, list[Assessment]]:
     """Every option for this patient, best first (score, then name: a stable order)."""
-    facts = compute_facts(record, as_of)
+    facts = compute_facts(record, as_of, picture)
     catalogue = options if options is not None else bundled_options()
     results = [assess_option(option, facts, audience) for option in catalogue.values()]
     results.sort(key=lambda a: (a.category == "supportive_care", -a.score, a.name.lower(), a.id))

@@ -73,8 +73,11 @@ def facts_from_picture(picture: ClinicalPicture) -> Facts:
     return facts
 
 
-def compute_facts(record: PatientRecord, as_of: dt.date) -> Facts:
-    return facts_from_picture(clinical_picture(record, as_of))
+def compute_facts(
+    record: PatientRecord, as_of: dt.date, picture: ClinicalPicture | None = None
+) -> Facts:
+    """The rule facts; ``picture`` when the caller has already read the record."""
+    return facts_from_picture(picture or clinical_picture(record, as_of))
 
 
 __all__ = ["Facts", "compute_facts", "facts_from_picture"]

@@ -9,14 +9,18 @@ from myelonav import DISCLAIMER
 from myelonav.options.engine import Audience, assess
 from myelonav.options.explain import explain_failure
 from myelonav.patient.models import PatientRecord
+from myelonav.picture import ClinicalPicture
 
 
 def options_report(
-    record: PatientRecord, as_of: dt.date, audience: Audience = "patient"
+    record: PatientRecord,
+    as_of: dt.date,
+    audience: Audience = "patient",
+    picture: ClinicalPicture | None = None,
 ) -> dict[str, Any]:
     """JSON-ready: per option ``id``, ``name``, ``category``, ``status``, ``reasons``,
     ``evidence`` (with citations) and ``missing_information``, best first."""
-    facts, assessments = assess(record, as_of, audience)
+    facts, assessments = assess(record, as_of, audience, picture=picture)
     return {
         "patient_id": record.id,
         "sample": record.sample,

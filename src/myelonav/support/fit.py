@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from myelonav.knowledge.loader import bundled_options
 from myelonav.options.engine import Status, assess
 from myelonav.patient.models import PatientRecord
+from myelonav.picture import ClinicalPicture
 
 
 @dataclass(frozen=True)
@@ -43,11 +44,15 @@ NEUTRAL_NOTE = (
 )
 
 
-def agent_fit(record: PatientRecord, agent: str, as_of: dt.date) -> AgentFit:
+def agent_fit(
+    record: PatientRecord, agent: str, as_of: dt.date, picture: ClinicalPicture | None = None
+) -> AgentFit:
     own = [o for o in bundled_options().values() if o.agents == [agent]]
     if not own:
         return AgentFit(agent, None, None, ())
-    _, assessments = assess(record, as_of, "patient", options={o.id: o for o in own})
+    _, assessments = assess(
+        record, as_of, "patient", options={o.id: o for o in own}, picture=picture
+    )
     first = assessments[0]
     reasons = tuple(
         r.text

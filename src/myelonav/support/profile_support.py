@@ -14,7 +14,7 @@ from myelonav import DISCLAIMER
 from myelonav.logic import UNKNOWN
 from myelonav.patient.models import Analyte, PatientRecord
 from myelonav.patient.vocabulary import vocabulary
-from myelonav.picture import clinical_picture
+from myelonav.picture import ClinicalPicture, clinical_picture
 from myelonav.support.calendar import available
 from myelonav.support.content import education, resource_list
 from myelonav.support.distress import resource_dict
@@ -24,9 +24,11 @@ IGG_IVIG_THRESHOLD_MG_DL = 400.0  # Raje et al., Blood Cancer J 2023 (consensus)
 IGG_RECHECK_DAYS = 28  # ASH-SAP Table 4: monitor serum IgG every 4 weeks
 
 
-def current_bispecifics(record: PatientRecord, as_of: dt.date) -> list[str]:
+def current_bispecifics(
+    record: PatientRecord, as_of: dt.date, picture: ClinicalPicture | None = None
+) -> list[str]:
     """Bispecific antibodies in a course not ended by the as-of date (the clinical picture's)."""
-    picture = clinical_picture(record, as_of)
+    picture = picture or clinical_picture(record, as_of)
     current = picture.value("current_agents")
     if current is UNKNOWN:
         return []
@@ -37,14 +39,12 @@ def current_bispecifics(record: PatientRecord, as_of: dt.date) -> list[str]:
     return found
 
 
-def _line_start(record: PatientRecord, drug_id: str, as_of: dt.date) -> dt.date | None:
-    vocab = vocabulary()
+def _line_start(picture: ClinicalPicture, drug_id: str) -> dt.date | None:
+    """When the latest course of ``drug_id`` started (on or before the picture's date)."""
     starts = [
-        line.start
-        for line in record.therapy_lines
-        if line.start is not None
-        and line.start <= as_of
-        and any((d := vocab.resolve(a)) is not None and d.id == drug_id for a in line.agents)
+        e.start
+        for e in picture.exposures
+        if e.agent == drug_id and e.start is not None and e.start <= picture.as_of
     ]
     return max(starts, default=None)
 
@@ -52,19 +52,20 @@ def _line_start(record: PatientRecord, drug_id: str, as_of: dt.date) -> dt.date 
 def support_summary(record: PatientRecord, *, as_of: dt.date) -> dict[str, Any]:
     lines: list[str] = []
     reading: list[str] = []
-    bispecifics = current_bispecifics(record, as_of)
+    picture = clinical_picture(record, as_of)
+    bispecifics = current_bispecifics(record, as_of, picture)
     scheduled = {s.drug for s in available()}
     vocab = vocabulary()
     if bispecifics:
         lines.append(f"Current bispecific antibody: {', '.join(bispecifics)}.")
         for b in bispecifics:
-            warning = agent_fit(record, b, as_of).warning()
+            warning = agent_fit(record, b, as_of, picture).warning()
             if warning:
                 lines.append(f"  {warning}")
             variants = [s.variant for s in available() if s.drug == b]
             if b not in scheduled:
                 continue
-            started = _line_start(record, b, as_of)
+            started = _line_start(picture, b)
             when = started.isoformat() if started else "YYYY-MM-DD"
             choose = f" --variant {'|'.join(variants)}" if len(variants) > 1 else ""
             lines.append(
@@ -92,7 +93,6 @@ def support_summary(record: PatientRecord, *, as_of: dt.date) -> dict[str, Any]:
             lines.append(f"  Progression recorded on {last.progression_date}.")
             reading += ["car-t-basics", "retreatment", "faq-after-car-t", "future-of-car-t"]
 
-    picture = clinical_picture(record, as_of)
     latest_igg = picture.lab(Analyte.igg) or picture.stale_labs.get(Analyte.igg)
     igg = [latest_igg] if latest_igg is not None and latest_igg.value is not None else []
     igg_status: dict[str, Any] | None = None

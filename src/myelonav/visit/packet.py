@@ -163,12 +163,14 @@ def _timeline(record: PatientRecord, as_of: dt.date) -> dict[str, Any]:
 def packet_context(inputs: PacketInputs) -> dict[str, Any]:
     """Everything the template shows, as plain data."""
     record, as_of = inputs.record, inputs.as_of
-    report = options_report(record, as_of, "clinician")
-    patient_report = options_report(record, as_of, "patient")
+    picture = clinical_picture(record, as_of)  # the record read once for the whole packet
+    report = options_report(record, as_of, "clinician", picture)
+    patient_report = options_report(record, as_of, "patient", picture)
     staging_inputs = inputs_from_record(record, as_of=as_of)
     svg = render_plot(record, as_of, "svg")
     questions = build_questions(record, as_of, report=patient_report,
-                                trials=inputs.trials or (), diary=inputs.diary)
+                                trials=inputs.trials or (), diary=inputs.diary,
+                                picture=picture)
     return {
         "title": f"Second-opinion packet for {record.id}",
         "sample": record.sample,
@@ -186,7 +188,7 @@ def packet_context(inputs: PacketInputs) -> dict[str, Any]:
         "lines_of_therapy": report["facts"]["lines_of_therapy"]["value"],
         "staging": [_stage(s, staging_inputs) for s in ("ISS", "R-ISS", "R2-ISS")],
         "staging_sources": staging_inputs.sources,
-        "lab_checks": [c.as_json() for c in lab_checks(clinical_picture(record, as_of))],
+        "lab_checks": [c.as_json() for c in lab_checks(picture)],
         "lab_status": LAB_STATUS,
         "threshold_note": threshold_content().note,
         "options": _options(report),

@@ -260,11 +260,12 @@ def build_questions(
     report: dict[str, Any] | None = None,
     trials: Sequence[TrialRow] = (),
     diary: Diary | None = None,
+    picture: ClinicalPicture | None = None,
 ) -> list[Question]:
     """The personalised list, core questions first; never two with the same id or text."""
-    picture = clinical_picture(record, as_of)
+    picture = picture or clinical_picture(record, as_of)
     if report is None:
-        report = options_report(record, as_of, "patient")
+        report = options_report(record, as_of, "patient", picture)
     ctx = _Context(record, as_of, report, picture, lab_checks(picture), trials, diary)
     values, phrases = _rule_facts(ctx)
     out: list[Question] = []

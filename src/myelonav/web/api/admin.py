@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel
 
 from myelonav.store.accounts import Accounts
-from myelonav.store.audit import AuditLog
+from myelonav.store.audit import AuditEvent, AuditLog
 from myelonav.web.auth.deps import principal, require_role
 
 router = APIRouter(tags=["admin"])
@@ -29,22 +29,8 @@ class UserOut(BaseModel):
     disabled: bool
 
 
-class AuditEventOut(BaseModel):
-    seq: int
-    at: str
-    actor: str
-    role: str
-    action: str
-    profile_id: str | None
-    team_id: str | None
-    client: str | None
-    count: int | None
-    prev_hash: str
-    hash: str
-
-
 class AuditOut(BaseModel):
-    events: list[AuditEventOut]
+    events: list[AuditEvent]
     chain_intact: bool
     first_broken_seq: int | None
     note: str = ("Audit events name who accessed which profile, when and from where; "
@@ -80,7 +66,7 @@ def audit(
     log: AuditLog = request.app.state.audit
     broken = log.verify()
     events = log.events(profile_id=profile_id, limit=limit, after_seq=after_seq)
-    return AuditOut(events=[AuditEventOut(**e.to_dict()) for e in events],
+    return AuditOut(events=list(events),
                     chain_intact=broken is None, first_broken_seq=broken)
 
 
