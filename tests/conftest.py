@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -12,6 +12,16 @@ from myelonav import readability
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 AS_OF = dt.date(2026, 11, 25)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def private_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """No test reads or writes the user's real data folder (``~/.local/share/myelonav``):
+    a test that needs its own folder still sets ``MYELONAV_HOME`` itself."""
+    home = tmp_path_factory.mktemp("myelonav-home")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("MYELONAV_HOME", str(home))
+        yield home
 
 
 @pytest.fixture
