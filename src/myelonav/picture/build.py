@@ -18,10 +18,9 @@ from myelonav.picture.labs import read_labs
 from myelonav.picture.model import ClinicalPicture
 from myelonav.picture.preferences import preference_facts
 from myelonav.picture.sheet import FactSheet
+from myelonav.picture.tempo import tempo_facts
 
 _NOT_IN_RECORD = {
-    "rapid_progression": "how fast the myeloma is rising and whether organs are threatened "
-    "must be judged by the care team",
     "donor_available": "whether a stem-cell donor is available is not in the record",
 }
 
@@ -33,6 +32,7 @@ def clinical_picture(record: PatientRecord, as_of: dt.date) -> ClinicalPicture:
     line_count = history_facts(record, as_of, exposed, sheet)
     episodes = car_t_episodes(record, as_of)
     outcome = disease_facts(record, as_of, episodes, current, sheet)
+    tempo_facts(record, as_of, current, sheet)
     cytogenetic_facts(record, sheet)
     fitness_facts(record, as_of, current, stale, sheet)
     comorbidity_facts(record.comorbidities, sheet)
