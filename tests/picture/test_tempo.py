@@ -154,7 +154,7 @@ def _series(draw: st.DrawFn, min_gap: int = 1) -> tuple[str, list[tuple[int, flo
     return marker, sorted(zip(days, values, strict=True), reverse=True)  # oldest first
 
 
-def _with_ratio(marker: str, points: list[tuple[int, float]]) -> dict[str, list]:
+def _with_ratio(marker: str, points: list[tuple[int, float]]) -> dict[str, list[tuple[int, float]]]:
     series: dict[str, list[tuple[int, float]]] = {marker: points}
     if marker == "kappa_flc":  # lambda tiny on the same dates: kappa is the involved chain
         series["lambda_flc"] = [(ago, 0.01) for ago, _ in points]

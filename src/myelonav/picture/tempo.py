@@ -167,17 +167,19 @@ def markers(
 
 def _organ_signals(current: Mapping[Analyte, LabResult]) -> tuple[bool, list[str]]:
     """(all known and normal, what is missing or abnormal)."""
+    inf = float("inf")
+    # (analyte, name, lowest normal value, first abnormal high value, unit)
     checks = (
-        (Analyte.calcium, "calcium", lambda v: v < CALCIUM_HIGH_MG_DL, "mg/dL"),
-        (Analyte.hemoglobin, "haemoglobin", lambda v: v >= HEMOGLOBIN_LOW_G_DL, "g/dL"),
-        (Analyte.creatinine, "creatinine", lambda v: v < CREATININE_HIGH_MG_DL, "mg/dL"),
+        (Analyte.calcium, "calcium", -inf, CALCIUM_HIGH_MG_DL, "mg/dL"),
+        (Analyte.hemoglobin, "haemoglobin", HEMOGLOBIN_LOW_G_DL, inf, "g/dL"),
+        (Analyte.creatinine, "creatinine", -inf, CREATININE_HIGH_MG_DL, "mg/dL"),
     )
     problems: list[str] = []
-    for analyte, name, normal, unit in checks:
+    for analyte, name, low, high, unit in checks:
         lab = current.get(analyte)
         if lab is None or lab.value is None:
             problems.append(f"no current {name}")
-        elif not normal(lab.value):
+        elif not low <= lab.value < high:
             problems.append(f"{name} {lab.value:g} {unit} (the care team judges whether myeloma)")
     return not problems, problems
 
