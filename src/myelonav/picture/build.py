@@ -20,10 +20,6 @@ from myelonav.picture.preferences import preference_facts
 from myelonav.picture.sheet import FactSheet
 from myelonav.picture.tempo import tempo_facts
 
-_NOT_IN_RECORD = {
-    "donor_available": "whether a stem-cell donor is available is not in the record",
-}
-
 
 def clinical_picture(record: PatientRecord, as_of: dt.date) -> ClinicalPicture:
     sheet = FactSheet()
@@ -37,8 +33,6 @@ def clinical_picture(record: PatientRecord, as_of: dt.date) -> ClinicalPicture:
     fitness_facts(record, as_of, current, stale, sheet)
     comorbidity_facts(record.comorbidities, sheet)
     preference_facts(record.preferences, sheet)
-    for name, why in _NOT_IN_RECORD.items():
-        sheet.unknown(name, why)
     lines = [ln for ln in record.therapy_lines if ln.start is None or ln.start <= as_of]
     transplants = [t for t in record.transplants if t.date is None or t.date <= as_of]
     return ClinicalPicture(
