@@ -68,8 +68,11 @@ def test_figures_without_pmid_or_doi_are_listed_with_their_identifier() -> None:
     assert ("selinexor_combinations", "STORM part 2") in listed  # registry page only
     assert ("teclistamab", "MajesTEC-1") not in listed  # has PMID and DOI
     assert all(f.identifier != "none" for f in result.figures_without_pmid_or_doi)
+    exempt = {f.study for f in result.figures_without_pmid_or_doi if f.exemption}
+    assert "STORM part 2" in exempt and "LINKER-MM1" not in exempt  # label identifies it
     text = render_review(result)
     assert "Figures cited without a PMID or DOI" in text
+    assert "EXEMPT selinexor_combinations: STORM part 2" in text
     assert "teclistamab_daratumumab" in text
 
 

@@ -11,6 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
+from myelonav.knowledge.identifiers import UNVERIFIED
 from myelonav.knowledge.loader import bundled_options
 from myelonav.knowledge.schema import Citation, Evidence, SafetyData, iter_leaves
 from myelonav.knowledge.sources import (
@@ -19,6 +20,7 @@ from myelonav.knowledge.sources import (
     check_url,
     host_of,
     iter_urls,
+    source_kind,
 )
 from myelonav.knowledge.thresholds import IVIG_CITATION_DOI, IVIG_IGG_MG_DL
 
@@ -96,7 +98,7 @@ def test_an_organisation_page_is_a_pointer_never_a_figure_source() -> None:
     assert check_url(url) is None
     assert check_url(url, for_figure=True) is not None
     cite = Citation(source="LLS", year=2026, url=url)
-    with pytest.raises(ValidationError, match="primary identifier"):
+    with pytest.raises(ValidationError, match="need a PMID, a DOI"):
         Evidence(
             study="x",
             design="phase_2",
@@ -106,7 +108,7 @@ def test_an_organisation_page_is_a_pointer_never_a_figure_source() -> None:
             orr_pct=50,
             citation=cite,
         )
-    with pytest.raises(ValidationError, match="primary identifier"):
+    with pytest.raises(ValidationError, match="need a PMID, a DOI"):
         SafetyData(study="x", crs_pct=50, citation=cite)
 
 
@@ -117,12 +119,53 @@ def test_a_meeting_abstract_number_is_a_primary_identifier() -> None:
     assert entry.citation.primary_identifier() == "ASH 2021 abstract 84"
 
 
-def test_every_shipped_figure_has_a_primary_identifier() -> None:
+def test_every_shipped_figure_has_a_checkable_identifier_or_a_named_exemption() -> None:
     for option in bundled_options().values():
-        for entry in [*option.evidence, *option.safety.data]:
+        entries: list[Evidence | SafetyData] = [*option.evidence, *option.safety.data]
+        for entry in entries:
             if entry.figures():
                 assert entry.citation is not None
-                assert entry.citation.primary_identifier(), f"{option.id}: {entry.study}"
+                cite = entry.citation
+                assert cite.checkable_identifier() or cite.exempted(), f"{option.id}: {entry.study}"
+
+
+def _figure_citations() -> list[Citation]:
+    found: list[Citation] = []
+    for option in bundled_options().values():
+        entries: list[Evidence | SafetyData] = [*option.evidence, *option.safety.data]
+        found += [e.citation for e in entries if e.figures() and e.citation is not None]
+    return found
+
+
+def test_every_exemption_is_named_dated_and_still_needed() -> None:
+    used = {c.url for c in _figure_citations() if c.exempted()}
+    assert set(UNVERIFIED) == used  # an exemption no figure uses must be removed
+    for url, exemption in UNVERIFIED.items():
+        assert source_kind(url) in {"publisher", "registry"}, url
+        assert exemption.source and exemption.why and exemption.last_reviewed
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://clinicaltrials.gov/study/NCT99999999",  # registry record, not exempted
+        "https://ashpublications.org/blood/article/1/1/1/1/Some-paper",  # publisher page
+    ],
+)
+def test_a_publisher_or_registry_page_alone_is_refused(url: str) -> None:
+    cite = Citation(source="Blood", year=2024, url=url)
+    assert cite.primary_identifier() == url and cite.checkable_identifier() is None
+    with pytest.raises(ValidationError, match=r"knowledge/identifiers\.py"):
+        SafetyData(study="x", crs_pct=10, citation=cite)
+    with_doi = Citation(source="Blood", year=2024, url=url, doi="10.1182/blood.2024000001")
+    assert SafetyData(study="x", crs_pct=10, citation=with_doi).citation is not None
+
+
+def test_a_label_or_guideline_page_identifies_a_figure() -> None:
+    label = "https://www.accessdata.fda.gov/drugsatfda_docs/label/2025/761400s000lbl.pdf"
+    assert Citation(source="FDA label", year=2025, url=label).checkable_identifier() == label
+    guideline = "https://www.nccn.org/guidelines"
+    assert Citation(source="NCCN", year=2026, url=guideline).checkable_identifier() == guideline
 
 
 @given(st.text(max_size=60))

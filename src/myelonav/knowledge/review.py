@@ -2,9 +2,9 @@
 
 ``review()`` lists every reviewed content entry (option files and the dated items of the
 knowledge, support and visit data) by ``last_reviewed``, every approval with its date, and
-every figure whose primary identifier is a page (label, registry, publisher) rather than a
-PMID or DOI, so the curator knows which identifiers to add. The schema already refuses a
-figure with no primary identifier at all; this report is the to-do list beyond that.
+every figure whose identifier is not a PMID or DOI (a label, guideline or meeting abstract,
+or a publisher/registry page named as an exemption in ``knowledge.identifiers``), so the
+curator knows which identifiers to add. The schema refuses any other figure.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from typing import Any
 import yaml
 
 from myelonav.errors import InputError
+from myelonav.knowledge.identifiers import UNVERIFIED
 from myelonav.knowledge.loader import bundled_options
 from myelonav.knowledge.schema import Evidence, Option, SafetyData
 
@@ -49,6 +50,9 @@ class FigureEntry:
     study: str
     figures: list[str]
     identifier: str
+    # why the source is a named exemption (knowledge/identifiers.py), None when the label,
+    # guideline or meeting abstract identifies it
+    exemption: str | None = None
 
 
 @dataclass(frozen=True)
@@ -119,11 +123,13 @@ def _figures(option: Option) -> Iterator[FigureEntry]:
             names.append("n")
         if not names or entry.citation is None or entry.citation.has_pmid_or_doi():
             continue
+        exemption = UNVERIFIED.get(entry.citation.url or "") if entry.citation.exempted() else None
         yield FigureEntry(
             option=option.id,
             study=entry.study,
             figures=names,
             identifier=entry.citation.primary_identifier() or "none",
+            exemption=f"{exemption.source}: {exemption.why}" if exemption else None,
         )
 
 
@@ -165,13 +171,16 @@ def render_review(result: Review) -> str:
         when = a.date.isoformat() if a.date else "no date"
         text = " ".join((a.indication or "").split())
         lines.append(f"  {when}  {a.option}: {a.status} {a.region or ''} - {text}".rstrip())
+    exempt = [f for f in result.figures_without_pmid_or_doi if f.exemption]
     lines += [
         "",
         f"Figures cited without a PMID or DOI ({len(result.figures_without_pmid_or_doi)}); "
-        "add them:",
+        f"a label, guideline or meeting abstract identifies the source, the {len(exempt)} "
+        "marked EXEMPT are named in knowledge/identifiers.py and need their PMID/DOI:",
     ]
     for f in result.figures_without_pmid_or_doi:
-        lines.append(f"  {f.option}: {f.study} [{', '.join(f.figures)}] <- {f.identifier}")
+        mark = "EXEMPT " if f.exemption else ""
+        lines.append(f"  {mark}{f.option}: {f.study} [{', '.join(f.figures)}] <- {f.identifier}")
     return "\n".join(lines)
 
 

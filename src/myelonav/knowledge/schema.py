@@ -25,6 +25,7 @@ from pydantic import (
     model_validator,
 )
 
+from myelonav.knowledge.identifiers import UNVERIFIED, checkable
 from myelonav.knowledge.sources import FIGURE_KINDS, check_url, source_kind
 from myelonav.patient.vocabulary import DRUG_CLASSES, vocabulary
 
@@ -300,16 +301,25 @@ class Citation(_Model):
     def has_pmid_or_doi(self) -> bool:
         return bool(self.pmid or self.doi)
 
+    def checkable_identifier(self) -> str | None:
+        """PMID, DOI, meeting abstract, or a label/guideline page (``knowledge.identifiers``)."""
+        return checkable(pmid=self.pmid, doi=self.doi, abstract=self.abstract, url=self.url)
+
+    def exempted(self) -> bool:
+        """Cited by a page named in ``knowledge.identifiers.UNVERIFIED``."""
+        return self.checkable_identifier() is None and self.url in UNVERIFIED
+
 
 def _check_figure_citation(present: list[str], citation: Citation | None) -> None:
     if not present:
         return
     if citation is None:
         raise ValueError(f"figures {present} need a citation")
-    if citation.primary_identifier() is None:
+    if citation.checkable_identifier() is None and not citation.exempted():
         raise ValueError(
-            f"figures {present} need a primary identifier (PMID, DOI, meeting abstract, or "
-            "the label/registry/guideline/publisher page)"
+            f"figures {present} need a PMID, a DOI, a meeting abstract number, or the "
+            "label/guideline page; a publisher or registry page is not enough unless it is "
+            "named in knowledge/identifiers.py UNVERIFIED"
         )
 
 

@@ -480,6 +480,13 @@ class Preferences(_Model):
         None, max_length=40, pattern=PHONE_PATTERN,
         description="The number to call at night and at weekends.",
     )
+    stem_cell_donor: Literal["found", "none_found", "unknown"] = Field(
+        "unknown",
+        description=(
+            "found: a matched or haploidentical donor has been found; none_found: a donor "
+            "search found no suitable donor; unknown: not searched or not known."
+        ),
+    )
 
 
 class UnmappedItem(_Model):

@@ -18,12 +18,7 @@ from myelonav.picture.labs import read_labs
 from myelonav.picture.model import ClinicalPicture
 from myelonav.picture.preferences import preference_facts
 from myelonav.picture.sheet import FactSheet
-
-_NOT_IN_RECORD = {
-    "rapid_progression": "how fast the myeloma is rising and whether organs are threatened "
-    "must be judged by the care team",
-    "donor_available": "whether a stem-cell donor is available is not in the record",
-}
+from myelonav.picture.tempo import tempo_facts
 
 
 def clinical_picture(record: PatientRecord, as_of: dt.date) -> ClinicalPicture:
@@ -33,12 +28,11 @@ def clinical_picture(record: PatientRecord, as_of: dt.date) -> ClinicalPicture:
     line_count = history_facts(record, as_of, exposed, sheet)
     episodes = car_t_episodes(record, as_of)
     outcome = disease_facts(record, as_of, episodes, current, sheet)
+    tempo_facts(record, as_of, current, sheet)
     cytogenetic_facts(record, sheet)
     fitness_facts(record, as_of, current, stale, sheet)
     comorbidity_facts(record.comorbidities, sheet)
     preference_facts(record.preferences, sheet)
-    for name, why in _NOT_IN_RECORD.items():
-        sheet.unknown(name, why)
     lines = [ln for ln in record.therapy_lines if ln.start is None or ln.start <= as_of]
     transplants = [t for t in record.transplants if t.date is None or t.date <= as_of]
     return ClinicalPicture(

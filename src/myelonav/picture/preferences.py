@@ -36,6 +36,32 @@ def preference_facts(prefs: Preferences, sheet: FactSheet) -> None:
             "the patient's goals of care are not recorded yet",
             "You have not told us what matters most to you yet.",
         )
+    donor_facts(prefs, sheet)
 
 
-__all__ = ["preference_facts"]
+def donor_facts(prefs: Preferences, sheet: FactSheet) -> None:
+    """``donor_available`` from the recorded donor search; only a finished search says no."""
+    if prefs.stem_cell_donor == "found":
+        sheet.set(
+            "donor_available",
+            True,
+            "stem-cell donor found (recorded in preferences)",
+            "You told us a stem-cell donor has been found.",
+        )
+    elif prefs.stem_cell_donor == "none_found":
+        sheet.set(
+            "donor_available",
+            False,
+            "donor search found no suitable stem-cell donor (recorded in preferences)",
+            "You told us a donor search did not find a suitable stem-cell donor.",
+        )
+    else:
+        sheet.unknown(
+            "donor_available",
+            "whether a stem-cell donor is available is not in the record (HLA typing and a "
+            "donor search answer it)",
+            "Whether a stem-cell donor could be found is not known yet.",
+        )
+
+
+__all__ = ["donor_facts", "preference_facts"]
