@@ -34,6 +34,7 @@ from myelonav.patient.models import PatientRecord
 from myelonav.patient.profile_io import load_profile
 from myelonav.trials._facts import PatientFacts
 from myelonav.trials.criteria import parse_criteria
+from myelonav.trials.criteria.recognisers.labs import SUPPORT_NOTES
 from myelonav.trials.matching import Matcher, Result, TrialMatch, Verdict, match_study
 from myelonav.trials.models import Study
 from myelonav.trials.ranking import rank
@@ -427,7 +428,12 @@ def evaluate_readings(directory: Path) -> Readings:
         )
         wrong = sorted(structured - allowed)
         atoms = _atoms_of(c.tree)
-        carved = any(getattr(a, "except_groups", ()) or getattr(a, "allowed", False) for a in atoms)
+        carved = any(
+            getattr(a, "except_groups", ())
+            or getattr(a, "allowed", False)
+            or getattr(a, "text", None) in SUPPORT_NOTES
+            for a in atoms
+        )
         decisive = bool(structured)
         dropped = (
             bool(e["exceptions"]) and decisive and not (getattr(c, "unaccounted", ()) or carved)

@@ -17,6 +17,7 @@ import pytest
 
 from myelonav.patient.models import PatientRecord
 from myelonav.trials.criteria import Section, parse_criteria, parse_criterion
+from myelonav.trials.criteria.recognisers.labs import SUPPORT_NOTES
 from myelonav.trials.matching import Result, match_study, matcher_for
 from myelonav.trials.models import Study
 
@@ -114,7 +115,10 @@ def _assert_no_unread_exclusion(studies: list[Study], extra: list[tuple[str, str
                 fired += 1
                 parsed_c = by_id[c.id]
                 assert parsed_c.unaccounted == (), (s.nct_id, c.id, c.text)
-                carved = any(getattr(a, "except_groups", ()) for a in _atoms(parsed_c.tree))
+                carved = any(
+                    getattr(a, "except_groups", ()) or getattr(a, "text", None) in SUPPORT_NOTES
+                    for a in _atoms(parsed_c.tree)
+                )
                 assert carved or not _CARVE_OUT.search(c.text), (s.nct_id, c.id, c.text)
         for section, text in extra:
             sec = Section(section)
@@ -124,7 +128,8 @@ def _assert_no_unread_exclusion(studies: list[Study], extra: list[tuple[str, str
                 fired += 1
                 assert c.unaccounted == (), text
                 assert not _CARVE_OUT.search(text) or any(
-                    getattr(a, "except_groups", ()) for a in _atoms(c.tree)
+                    getattr(a, "except_groups", ()) or getattr(a, "text", None) in SUPPORT_NOTES
+                    for a in _atoms(c.tree)
                 ), text
     return fired
 

@@ -49,7 +49,7 @@ from myelonav.trials.criteria.recognisers.disease import (
     _features,
     _measurable,
 )
-from myelonav.trials.criteria.recognisers.labs import _labs
+from myelonav.trials.criteria.recognisers.labs import _labs, widen_for_carve_outs
 from myelonav.trials.criteria.recognisers.lines import _lines
 from myelonav.trials.criteria.recognisers.mentions import _targets, _therapy_mentions, drug_spans
 from myelonav.trials.criteria.recognisers.negation import _negated
@@ -99,7 +99,8 @@ def _parse_segment_uncached(
         ]
     measurable = _measurable(seg)
     if measurable:
-        return measurable
+        # "previously untreated … with measurable disease": the population still counts
+        return measurable + [a for a in _disease_states(seg) if not getattr(a, "negate", False)]
     atoms: list[Node] = []
     antigen_atoms, antigen_spans = _antigens(seg)
     atoms += _performance(seg)
@@ -360,6 +361,7 @@ def _parse_criterion(text: str, listed: Section, criterion_id: str) -> Criterion
     else:
         op = "or" if section is Section.exclusion or explicit_or else "and"
         tree = Group(op=op, items=tuple(nodes))
+    tree = widen_for_carve_outs(tree, norm, section)
     kinds = list(dict.fromkeys(_kind_of(tree)))
     if len(kinds) > 1 and CriterionKind.other in kinds:
         kinds.remove(CriterionKind.other)

@@ -13,7 +13,21 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from myelonav.trials.criteria.models import ExposureAtom, Group, Node, Section, TimeSinceAtom
+from myelonav.trials.criteria.models import (
+    ExposureAtom,
+    Group,
+    Node,
+    OtherAtom,
+    Section,
+    TimeSinceAtom,
+)
+from myelonav.trials.criteria.recognisers.labs import (
+    GILBERT_NOTE,
+    SUPPORT_NOTES,
+    SUPPORT_PATTERNS,
+    gilbert_spans,
+    support_spans,
+)
 
 _I = re.IGNORECASE
 
@@ -31,7 +45,7 @@ _CONDITIONAL = re.compile(
     r"\bif\s+(?:due|related|attributable|secondary|caused|considered|clinically|deemed|"
     r"approved|agreed|the\s+investigator|documented|confirmed|resolved|stable)\b|"
     r"\bunless\b|\bat\s+the\s+(?:discretion|investigator)\b|\bper\s+investigator\b|"
-    r"\bbecause\s+of\b|\bafter\s+discussion\s+with\b|\bin\s+consultation\s+with\b|\bcase[\s-]by[\s-]case\b|"
+    r"\bbecause\s+of\b(?!\s+(?:the\s+)?(?:disease\s+)?progress)|\bafter\s+discussion\s+with\b|\bin\s+consultation\s+with\b|\bcase[\s-]by[\s-]case\b|"
     r"\bif\b(?!\s+(?:any|applicable|available|known|needed|necessary|required|present)\b)|\b(?:responsive|response|responded|responding)\s+"
     r"(?:\(\w+\s+or\s+better\)\s+)?to\b",
     _I,
@@ -176,6 +190,7 @@ _KNOWN_TARGETS = frozenset(
         "receptor",
         "car",
         "t",
+        "cluster",
     }
 )
 
@@ -186,9 +201,33 @@ _OFF_SCALE = re.compile(
     r"\b(?:Karnofsky|KPS)\b[^.;\d]{0,30}(?:[1-9]\d{3,}|[2-9]\d\d|1[1-9]\d|10[1-9])\b",
     _I,
 )
+# A required response to earlier therapy ("responsive (≥ 25 % decrease) to at least one line",
+# "achieved MR or better to at least 1 prior therapy"): the record does not hold responses,
+# so the criterion can be wrong either way.
+_RESPONSE = re.compile(
+    r"\b(?:responsive|responded|responding)\b(?:\s*\([^()]{0,160}\))?\s+to\b|"
+    r"\bachieved\s+(?:at\s+least\s+)?(?:an?\s+)?(?:minimal|partial)\s+response\b|"
+    r"\bachieved\s+(?:at\s+least\s+)?(?:an?\s+)?(?:MR|PR|VGPR)\b|"
+    r"\bresponse\s+of\s+(?:MR|PR|VGPR)\s+or\s+better\b",
+    _I,
+)
+# An exposure that must sit in one particular line ("as part of their immediate last
+# treatment", "refractory … to the last anti-myeloma regimen used just prior to study entry"):
+# the exposure recogniser reads any line, so a "met" can be wrong too.
+_LAST_LINE = re.compile(
+    r"\bas\s+part\s+of\s+(?:the(?:ir)?\s+|his\s+or\s+her\s+)?(?:immedi\w*\s+)?"
+    r"(?:last|most\s+recent|latest)\b|"
+    r"\bimmedi\w*\s+(?:last|prior|preceding|previous)\s+(?:line|treatment|regimen|therapy)\b|"
+    r"\brefractory\b[^.;]{0,100}?\b(?:last|most\s+recent|latest)\s+(?:[\w-]+\s+){0,3}?"
+    r"(?:line|regimen|treatment|therapy)\b|"
+    r"\b(?:PD|progress\w*)\b[^.;]{0,40}?\bwithin\s+\d+\s+days\b[^.;]{0,100}?"
+    r"\b(?:last|most\s+recent|latest)\s+(?:[\w-]+\s+){0,3}?(?:line|regimen|treatment|therapy)\b",
+    _I,
+)
 # Which residues can also make a "met" wrong (the others only ever widen eligibility).
 REGION = "applies to one country or region"
-BOTH_WAYS = ("time measured from an event", "target:", "value off its scale")
+RESPONSE = "response to earlier therapy (not in the record)"
+BOTH_WAYS = ("time measured from an event", "target:", "value off its scale", RESPONSE)
 
 
 # Country names as registries write them in country notes → ISO 3166-1 alpha-2.
@@ -268,9 +307,27 @@ def unaccounted(
     ``leftover_exceptions``: exception clauses the parser cut out but could not structure;
     ``structured_exceptions``: some clause became an exposure carve-out (accounted for).
     """
+    atoms = list(_atoms(tree))
+    notes = {a.text for a in atoms if isinstance(a, OtherAtom)} & SUPPORT_NOTES
+    if notes:
+        # carve-outs the lab recogniser structured (transfusion or growth factor support,
+        # Gilbert's syndrome) are accounted for: blank them before looking for leftovers
+        spans = support_spans(text) + (gilbert_spans(text) if GILBERT_NOTE in notes else [])
+        chars = list(text)
+        for a, b in spans:
+            chars[a:b] = " " * (b - a)
+        text = "".join(chars)
+        leftover_exceptions = [
+            e
+            for e in leftover_exceptions
+            if not (GILBERT_NOTE in notes and "gilbert" in e.lower())
+            and not any(p.fullmatch(e.strip(" ().")) for p in SUPPORT_PATTERNS)
+            and e.strip()
+        ]
     found: list[str] = [f"exception: {e}" for e in leftover_exceptions]
     lower = text.lower()
-    atoms = list(_atoms(tree))
+    if "gilbert" in lower and GILBERT_NOTE not in notes:
+        found.append("exception: Gilbert's syndrome (not recorded)")
     exposure = any(isinstance(a, ExposureAtom | TimeSinceAtom) for a in atoms)
     permissive_exposure = any(isinstance(a, ExposureAtom) and a.allowed for a in atoms)
     if not (structured_exceptions or permissive_exposure) or section is Section.exclusion:
@@ -317,6 +374,9 @@ def unaccounted(
     ):
         found.append(f"condition: {_snippet(text, m)}")
         break
+    for m in _scan(_RESPONSE, ("respon", "achieved"), lower, text):
+        found.append(f"{RESPONSE}: {_snippet(text, m)}")
+        break
     for m in _scan(_VAGUE, ("wash", "recovery", "interval", "time"), lower, text):
         found.append(f"vague limit: {_snippet(text, m)}")
         break
@@ -333,6 +393,9 @@ def unaccounted(
             found.append(f"time measured from an event: {_snippet(text, m)}")
             break
     if exposure:
+        for m in _scan(_LAST_LINE, ("part of", "immedi", "refractor", "within"), lower, text):
+            found.append(f"time measured from an event: one line only: {_snippet(text, m)}")
+            break
         for m in _scan(
             _INVESTIGATIONAL, ("investigational", "experimental", "clinical"), lower, text
         ):
@@ -360,4 +423,4 @@ def unaccounted(
     return tuple(dict.fromkeys(found))
 
 
-__all__ = ["BOTH_WAYS", "COUNTRIES", "REGION", "region_of", "unaccounted"]
+__all__ = ["BOTH_WAYS", "COUNTRIES", "REGION", "RESPONSE", "region_of", "unaccounted"]

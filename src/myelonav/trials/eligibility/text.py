@@ -16,8 +16,17 @@ from myelonav.trials.eligibility.values import Value, Why
 _OTHER_TERMS = re.compile(r"\bBCMA\b|\bGPRC5D\b|\bCAR[\s-]?T\b|\bbispecific\b|\bFcRH5\b", re.I)
 
 
+# A disease stage the record does not hold ("Stage II or III disease according to
+# Salmon-Durie", "R-ISS stage I or II"): a missing fact, not a routine question.
+_STAGING = re.compile(
+    r"\bSalmon[\s-]+Durie\b|\b(?:R-?)?ISS\b(?:\s+stage)?|\bstage\s+(?:I{1,3}|[123])\b", re.I
+)
+
+
 def _other(f: PatientFacts, a: OtherAtom) -> Value:
     """Text we could not structure. If it names something this patient has had, it matters."""
+    if _STAGING.search(a.text):
+        return Truth.unknown, "disease stage not in the record; ask the study team", Why.missing
     named = {d.id for d in vocabulary().find_in_text(a.text)}
     had = sorted(named & {e.agent for e in f.exposures})
     classes = {c for e in f.exposures for c in e.classes}
