@@ -97,6 +97,7 @@ def _time_windows(
     return atoms, used
 
 
+_I = re.IGNORECASE
 _FITNESS_FOR = re.compile(
     r"\b(?:to\s+undergo|eligible\s+for|candidates?\s+for|fit\s+for)\s+(?:an?\s+)?(?:[\w-]+\s+){0,2}$",
     re.IGNORECASE,
@@ -114,7 +115,7 @@ def _window_cue(seg: str, w: re.Match[str]) -> bool:
         r"\s*(?:of age|old)\b", seg[w.end() :], re.I
     ):
         return False
-    if re.search(r"\b(?:aged?|ages)\b[^.;\d]{0,15}$", seg[max(0, w.start() - 30) : w.start()], re.I):
+    if re.search(r"\b(?:aged?|ages)\b[^.;\d]{0,15}$", seg[max(0, w.start() - 30) : w.start()], _I):
         return False  # "aged >= 65 years who were transplant-ineligible": an age, not a window
     sentence = re.split(r"[.;]\s", seg[: w.start()])[-1]
     if re.search(r"\bdefined\s+as\b", sentence, re.I) and re.search(
