@@ -28,6 +28,8 @@ from myelonav.trials.criteria.recognisers.labs import (
     gilbert_spans,
     support_spans,
 )
+from myelonav.trials.criteria.recognisers.response import RESPONSE as RESPONSE_PATTERN
+from myelonav.trials.criteria.recognisers.response import RESPONSE_NOTE
 
 _I = re.IGNORECASE
 
@@ -204,13 +206,8 @@ _OFF_SCALE = re.compile(
 # A required response to earlier therapy ("responsive (≥ 25 % decrease) to at least one line",
 # "achieved MR or better to at least 1 prior therapy"): the record does not hold responses,
 # so the criterion can be wrong either way.
-_RESPONSE = re.compile(
-    r"\b(?:responsive|responded|responding)\b(?:\s*\([^()]{0,160}\))?\s+to\b|"
-    r"\bachieved\s+(?:at\s+least\s+)?(?:an?\s+)?(?:minimal|partial)\s+response\b|"
-    r"\bachieved\s+(?:at\s+least\s+)?(?:an?\s+)?(?:MR|PR|VGPR)\b|"
-    r"\bresponse\s+of\s+(?:MR|PR|VGPR)\s+or\s+better\b",
-    _I,
-)
+_RESPONSE = RESPONSE_PATTERN
+_DEFINED_AS = re.compile(r"\bdefined\s+as\s+(?:an?\s+)?(?:initial\s+)?$", _I)
 # An exposure that must sit in one particular line ("as part of their immediate last
 # treatment", "refractory … to the last anti-myeloma regimen used just prior to study entry"):
 # the exposure recogniser reads any line, so a "met" can be wrong too.
@@ -224,6 +221,15 @@ _LAST_LINE = re.compile(
     r"\b(?:last|most\s+recent|latest)\s+(?:[\w-]+\s+){0,3}?(?:line|regimen|treatment|therapy)\b",
     _I,
 )
+# A class the exposure recogniser does not know, read as "any therapy" ("a monoclonal antibody
+# drug within 30 days", "anti-CD3 mAb"): the window or requirement may concern fewer drugs.
+_UNMAPPED_CLASS = re.compile(
+    r"\bmonoclonal\s+antibod\w*|\bmAbs?\b|\bantibody\s+(?:drugs?|therap\w*|treatments?)\b",
+    _I,
+)
+# High-dose alkylator therapy given as transplant conditioning (melphalan before an autologous
+# transplant) is not listed among the patient's therapies.
+_HIGH_DOSE_ALKYLATOR = re.compile(r"\bhigh[\s-]dose\b|\bconditioning\b", _I)
 # Which residues can also make a "met" wrong (the others only ever widen eligibility).
 REGION = "applies to one country or region"
 RESPONSE = "response to earlier therapy (not in the record)"
@@ -352,7 +358,9 @@ def unaccounted(
             lower,
             text,
         ):
-            if structured_exceptions and re.match(r"except|other|unless|with", m.group(0), re.I):
+            if structured_exceptions and re.match(
+                r"except|other|unless|with|not\s+(?:be\s+)?excluded", m.group(0), re.I
+            ):
                 continue
             found.append(f"exception or permission: {_snippet(text, m)}")
             break
@@ -372,11 +380,14 @@ def unaccounted(
         lower,
         text,
     ):
+        if _DEFINED_AS.search(text[max(0, m.start() - 40) : m.start()]):
+            continue  # "relapse is defined as an initial response to prior treatment, …"
         found.append(f"condition: {_snippet(text, m)}")
         break
-    for m in _scan(_RESPONSE, ("respon", "achieved"), lower, text):
-        found.append(f"{RESPONSE}: {_snippet(text, m)}")
-        break
+    if not any(isinstance(a, OtherAtom) and a.text == RESPONSE_NOTE for a in atoms):
+        for m in _scan(_RESPONSE, ("respon", "achieved"), lower, text):
+            found.append(f"{RESPONSE}: {_snippet(text, m)}")
+            break
     for m in _scan(_VAGUE, ("wash", "recovery", "interval", "time"), lower, text):
         found.append(f"vague limit: {_snippet(text, m)}")
         break
@@ -391,6 +402,18 @@ def unaccounted(
             _EVENT_INTERVAL, ("progress", "relaps", "refractor", "respon", "pd"), lower, text
         ):
             found.append(f"time measured from an event: {_snippet(text, m)}")
+            break
+    if any(
+        (isinstance(a, ExposureAtom) and a.any_therapy)
+        or (isinstance(a, TimeSinceAtom) and a.event == "last_therapy")
+        for a in atoms
+    ):
+        for m in _scan(_UNMAPPED_CLASS, ("antibod", "mab"), lower, text):
+            found.append(f"target: a drug class read as any therapy: {_snippet(text, m)}")
+            break
+    if any(isinstance(a, ExposureAtom) and any("alkylator" in g for g in a.groups) for a in atoms):
+        for m in _scan(_HIGH_DOSE_ALKYLATOR, ("high", "conditioning"), lower, text):
+            found.append(f"condition: transplant conditioning counts: {_snippet(text, m)}")
             break
     if exposure:
         for m in _scan(_LAST_LINE, ("part of", "immedi", "refractor", "within"), lower, text):

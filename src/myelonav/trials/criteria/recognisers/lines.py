@@ -14,6 +14,8 @@ from myelonav.trials.criteria.models import (
 def _lines(seg: str) -> list[Node]:
     # "anti-MM lines of therapy" (same length, so positions stay put)
     seg = re.sub(r"\banti[\s-]MM\b", "anti-my", seg, flags=re.I)
+    if re.search(r"\b(?:at|in)\s+(?:their\s+|the\s+)?first\s+relapse\b", seg, re.I):
+        return [PriorLinesAtom(min_lines=1, max_lines=1)]  # "myeloma at first relapse"
     m = lx.LINES.search(seg)
     if m is None:
         return []

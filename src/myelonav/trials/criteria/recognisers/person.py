@@ -70,7 +70,7 @@ def _performance(seg: str) -> list[Node]:
     atoms: list[Node] = []
     ecog = re.search(
         # "WHO" only in capitals: "patients who are relapsed … >= 2 prior lines" is not a scale
-        r"\b(?:ECOG|Eastern Cooperative Oncology Group|(?-i:WHO)|Zubrod)\b(?:[\s\w()/-]{0,40}?)"
+        r"\b(?:ECOG|Eastern Cooperative Oncology Group|(?-i:WHO)|Zubrod)\b(?:[\s\w()/:-]{0,40}?)"
         r"(?:\b(?:PS|score|status|of|grade)\b\s*)?(<=|<|>=|>|=|of)?\s*(\d)\b"
         r"((?:\s*(?:,|-|to|or|and|,\s*or)\s*\d\b)*)(\s*or\s+(?:higher|greater|more|above|worse))?",
         seg,

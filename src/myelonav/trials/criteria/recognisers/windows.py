@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import re
+from typing import Literal
 
 from myelonav.trials.criteria import lexicon as lx
 from myelonav.trials.criteria.models import (
+    Group,
     Node,
+    OtherAtom,
     Section,
     TimeSinceAtom,
     TransplantAtom,
@@ -98,6 +101,12 @@ def _time_windows(
 
 
 _I = re.IGNORECASE
+INELIGIBLE_NOTE = "considered ineligible for transplant (not in the record)"
+_UNDERGONE_OR_INELIGIBLE = re.compile(
+    r"\b(?:undergone|received|had)\b[^.;]{0,60}?\b(?:transplant\w*|SCT|ASCT|HCT|HSCT)\b"
+    r"[^.;]{0,15}?\bor\b[^.;]{0,40}?\b(?:transplant[\s-]+ineligible|ineligible\s+for)\b",
+    _I,
+)
 _FITNESS_FOR = re.compile(
     r"\b(?:to\s+undergo|eligible\s+for|candidates?\s+for|fit\s+for)\s+(?:an?\s+)?(?:[\w-]+\s+){0,2}$",
     re.IGNORECASE,
@@ -141,6 +150,11 @@ def _transplants(seg: str) -> list[Node]:
         m = pattern.search(seg)
         if m is not None and re.search(r"transplant|SCT|HCT|stem cell", seg, re.I):
             atoms.append(TransplantAtom(kind=kind, negate=_negated(seg, m.start())))
+    either = _UNDERGONE_OR_INELIGIBLE.search(seg)
+    if either is not None:
+        # "has undergone stem cell transplant or is considered transplant ineligible"
+        which: Literal["autologous", "any"] = "autologous" if lx.AUTO.search(seg) else "any"
+        return [Group(op="or", items=(TransplantAtom(kind=which), OtherAtom(text=INELIGIBLE_NOTE)))]
     if not atoms:
         m = lx.TRANSPLANT.search(seg)
         if (
