@@ -48,6 +48,7 @@ _CONDITIONAL = re.compile(
     r"approved|agreed|the\s+investigator|documented|confirmed|resolved|stable)\b|"
     r"\bunless\b|\bat\s+the\s+(?:discretion|investigator)\b|\bper\s+investigator\b|"
     r"\bbecause\s+of\b(?!\s+(?:the\s+)?(?:disease\s+)?progress)|\bafter\s+discussion\s+with\b|\bin\s+consultation\s+with\b|\bcase[\s-]by[\s-]case\b|"
+    r"\bwhichever\s+is\s+(?:shorter|less|earlier)\b|\b(?:subjects|patients|participants)\s+in\s+whom\b|"
     r"\bif\b(?!\s+(?:any|applicable|available|known|needed|necessary|required|present)\b)|\b(?:responsive|response|responded|responding)\s+"
     r"(?:\(\w+\s+or\s+better\)\s+)?to\b",
     _I,
@@ -207,6 +208,7 @@ _OFF_SCALE = re.compile(
 # "achieved MR or better to at least 1 prior therapy"): the record does not hold responses,
 # so the criterion can be wrong either way.
 _RESPONSE = RESPONSE_PATTERN
+_LONGER = re.compile(r"\bwhichever\s+is\s+(?:longer|greater|later)\b", _I)
 _DEFINED_AS = re.compile(r"\bdefined\s+as\s+(?:an?\s+)?(?:initial\s+)?$", _I)
 # An exposure that must sit in one particular line ("as part of their immediate last
 # treatment", "refractory … to the last anti-myeloma regimen used just prior to study entry"):
@@ -376,6 +378,8 @@ def unaccounted(
             "case",
             "because",
             "respon",
+            "whichever",
+            "whom",
         ),
         lower,
         text,
@@ -398,6 +402,9 @@ def unaccounted(
         found.append(f"{REGION}: {_snippet(text, m)}")
         break
     if any(isinstance(a, TimeSinceAtom) for a in atoms):
+        for m in _scan(_LONGER, ("whichever",), lower, text):
+            found.append(f"time measured from an event: window may be longer: {_snippet(text, m)}")
+            break
         for m in _scan(
             _EVENT_INTERVAL, ("progress", "relaps", "refractor", "respon", "pd"), lower, text
         ):

@@ -51,6 +51,13 @@ def _measurable(seg: str) -> list[Node]:
     return [MeasurableAtom(serum_g_dl=s, urine_mg_24h=u, flc_mg_dl=f, negate=negate)]
 
 
+_BIOPSY_SITE = re.compile(
+    r"\b(?:from|on|in)\s+(?:either\s+)?(?:(?:the\s+)?bone\s+marrow\s+or\s+)?(?:an?\s+)?"
+    r"(?:extramedullary\s+)?plasmacytomas?\b",
+    re.I,
+)
+
+
 def _features(seg: str) -> list[Node]:
     atoms: list[Node] = []
     for pattern, feature in ((lx.CNS, "cns"), (lx.PCL, "pcl"), (lx.NON_SECRETORY, "non_secretory")):
@@ -58,6 +65,9 @@ def _features(seg: str) -> list[Node]:
         if m is not None:
             atoms.append(FeatureAtom(feature=feature, negate=_negated(seg, m.start())))
     m = lx.EMD.search(seg)
+    site = _BIOPSY_SITE.search(seg)
+    if m is not None and site is not None and site.start() <= m.start() < site.end():
+        m = None  # "BCMA detected on marrow or a plasmacytoma": where the sample comes from
     if m is not None and not lx.SOLITARY.search(seg):
         atoms.append(
             FeatureAtom(

@@ -85,7 +85,8 @@ def _lab_value(analyte: str, c: Comparison) -> tuple[float | None, float | None]
 # alternatives, not a lab limit the patient must meet today.
 _CRAB_DEFINITION = re.compile(
     r"^\W*(?:\d{1,2}\.|[ivx]{1,4}\.|\[?[CRAB]\]?)?\s*(?:hypercalc\w*|renal\s+insufficiency|"
-    r"ana?emia|bone\s+lesions?)\s*:",
+    r"ana?emia|bone\s+lesions?)\s*:|^\W*evidence\s+of\s+end[\s-]organ\s+damage\b[^.;]{0,120}?"
+    r"\b(?:specifically|following|defined)\b",
     re.I,
 )
 # A value stated against the normal range ("hemoglobin > 2 g/dL below the lower limit of
@@ -154,6 +155,8 @@ def widen_for_carve_outs(tree: Node, text: str, section: Section) -> Node:
     unknown`` (not excluded when the limit is fine, else unknown). Kleene logic does the rest;
     limits on other analytes in the same item keep deciding on their own. A fragment that only
     states the Gilbert's exception is then accounted for and dropped."""
+    if _CRAB_DEFINITION.match(text):
+        return OtherAtom(text=text.strip())  # a definition list, whatever segments it split into
     widened: dict[str, str] = {}
     for pattern, analytes, note in _SUPPORT:
         if pattern.search(text):

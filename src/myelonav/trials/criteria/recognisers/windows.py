@@ -107,6 +107,7 @@ _UNDERGONE_OR_INELIGIBLE = re.compile(
     r"[^.;]{0,15}?\bor\b[^.;]{0,40}?\b(?:transplant[\s-]+ineligible|ineligible\s+for)\b",
     _I,
 )
+_WITH_OR_WITHOUT = re.compile(r"\bwith\s+or\s+without\s+(?:[\w-]+\s+){0,3}$", _I)
 _FITNESS_FOR = re.compile(
     r"\b(?:to\s+undergo|eligible\s+for|candidates?\s+for|fit\s+for)\s+(?:an?\s+)?(?:[\w-]+\s+){0,2}$",
     re.IGNORECASE,
@@ -148,6 +149,8 @@ def _transplants(seg: str) -> list[Node]:
     atoms: list[Node] = []
     for pattern, kind in ((lx.ALLO, "allogeneic"), (lx.AUTO, "autologous")):
         m = pattern.search(seg)
+        if m is not None and _WITH_OR_WITHOUT.search(seg[max(0, m.start() - 40) : m.start()]):
+            continue  # "induction with or without autologous transplant … is one line"
         if m is not None and re.search(r"transplant|SCT|HCT|stem cell", seg, re.I):
             atoms.append(TransplantAtom(kind=kind, negate=_negated(seg, m.start())))
     either = _UNDERGONE_OR_INELIGIBLE.search(seg)
@@ -160,6 +163,7 @@ def _transplants(seg: str) -> list[Node]:
         if (
             m is not None
             and not re.search(r"\beligible\b|\bineligible\b|\bcandidate\b", seg, re.I)
+            and not _WITH_OR_WITHOUT.search(seg[max(0, m.start() - 40) : m.start()])
             and not _FITNESS_FOR.search(seg[max(0, m.start() - 30) : m.start()])
         ):
             atoms.append(TransplantAtom(kind="any", negate=_negated(seg, m.start())))
