@@ -332,6 +332,8 @@ def unaccounted(
             and not any(p.fullmatch(e.strip(" ().")) for p in SUPPORT_PATTERNS)
             and e.strip()
         ]
+    if structured_exceptions and not any(isinstance(a, ExposureAtom) for a in atoms):
+        structured_exceptions = False  # the carve-out names a drug no part of the tree is about
     found: list[str] = [f"exception: {e}" for e in leftover_exceptions]
     lower = text.lower()
     if "gilbert" in lower and GILBERT_NOTE not in notes:
