@@ -351,7 +351,9 @@ def test_real_shaped_patterns(section: str, text: str, who: str, allowed: set[st
 def test_transfusion_allowed_scopes_to_platelets() -> None:
     """The project-set regression: ANC below its limit still fails although the same item
     lets platelets be reached with transfusion; low platelets alone read "unknown"."""
-    text = "Absolute neutrophil count ≥ 1,000/µL; platelet count ≥ 50,000/mm3 (transfusion allowed)."
+    text = (
+        "Absolute neutrophil count ≥ 1,000/µL; platelet count ≥ 50,000/mm3 (transfusion allowed)."
+    )
     base: PatientRecord = _h.post_car_t()
     low_anc = [lab for lab in base.labs if lab.analyte.value != "anc"]
     low_anc.append(_h.lab(_h.Analyte.anc, 0.8))
