@@ -373,3 +373,34 @@ def test_biopsy_site_is_not_extramedullary_disease() -> None:
         "I1",
     )
     assert "extramedullary" not in {k.value for k in c.kinds}
+
+
+@pytest.mark.parametrize(
+    ("text", "who", "allowed"),
+    [
+        # "</=" and ">/=" are registry-escaped comparators (test patient aged 68)
+        (
+            "Patients must be >/= 18 and </= 60 years of age at time of registration.",
+            "post_car_t",
+            {"not_met"},
+        ),
+        ("Patients must have Zubrod Performance Status </= 2.", "post_car_t", {"met"}),
+        # registration "prior to or after" a transplant does not require one
+        (
+            "Registration to Step 1 may take place prior to or after autologous stem cell "
+            "transplant (ASCT), but after completion of induction therapy.",
+            "never_treated",
+            {"met", "unknown", "ask", "screening"},
+        ),
+        # induction started years ago is not "within 12 months"
+        (
+            "Patients must have initiated induction therapy within 12 months prior to "
+            "registration Step 1 and have received at least two cycles of induction therapy.",
+            "post_car_t",
+            {"not_met"},
+        ),
+    ],
+    ids=lambda v: v[:30] if isinstance(v, str) else "",
+)
+def test_registry_comparators_and_induction_timing(text: str, who: str, allowed: set[str]) -> None:
+    assert _one("inclusion", text, who).value in allowed

@@ -38,6 +38,9 @@ _PROGRESSION_TIMING = re.compile(
     r"(?:of|after|from)\s+(?:the\s+)?(?:most\s+recent|last|recent)\b",
     re.I,
 )
+_INDUCTION_WITHIN = re.compile(
+    r"\binitiated\s+induction\s+(?:therapy\s+|treatment\s+)?within\s+(\d{1,2})\s+months\b", re.I
+)
 _FEMALE_ONLY = re.compile(r"^\W*(?:post-?menopausal\s+)?(?:females?|women)\b", re.I)
 
 
@@ -47,6 +50,16 @@ def _other(f: PatientFacts, a: OtherAtom) -> Value:
         return Truth.unknown, f"{a.text}; ask the study team", Why.missing
     if _FEMALE_ONLY.search(a.text) and f.record.demographics.sex.value == "male":
         return Truth.false, "male; this item is for women", None
+    induction = _INDUCTION_WITHIN.search(a.text)
+    if induction is not None:
+        starts = sorted(t.start for t in f.record.therapy_lines if t.start is not None)
+        if not f.record.therapy_lines:
+            return Truth.false, "no induction therapy recorded", None
+        if starts:
+            months = (f.as_of.year - starts[0].year) * 12 + f.as_of.month - starts[0].month
+            if months > int(induction.group(1)) + 1:
+                return Truth.false, f"induction started {starts[0]} ({months} months ago)", None
+        return Truth.unknown, "induction start date: ask the study team", Why.missing
     if _PROGRESSION_TIMING.search(a.text):
         return Truth.unknown, "progression timing not judged; ask the study team", Why.missing
     if _STAGING.search(a.text):

@@ -107,7 +107,13 @@ _UNDERGONE_OR_INELIGIBLE = re.compile(
     r"[^.;]{0,15}?\bor\b[^.;]{0,40}?\b(?:transplant[\s-]+ineligible|ineligible\s+for)\b",
     _I,
 )
-_WITH_OR_WITHOUT = re.compile(r"\bwith\s+or\s+without\s+(?:[\w-]+\s+){0,3}$", _I)
+# "induction with or without transplant", "registration prior to or after transplant",
+# "induction therapy prior to autologous transplantation": the transplant is context
+_WITH_OR_WITHOUT = re.compile(
+    r"\b(?:with\s+or\s+without|prior\s+to\s+or\s+after|before\s+or\s+after|prior\s+to|before)\s+"
+    r"(?:[\w-]+\s+){0,3}$",
+    _I,
+)
 _FITNESS_FOR = re.compile(
     r"\b(?:to\s+undergo|eligible\s+for|candidates?\s+for|fit\s+for)\s+(?:an?\s+)?(?:[\w-]+\s+){0,2}$",
     re.IGNORECASE,
