@@ -375,6 +375,26 @@ def test_biopsy_site_is_not_extramedullary_disease() -> None:
     assert "extramedullary" not in {k.value for k in c.kinds}
 
 
+def test_female_only_items_are_not_contraception_items() -> None:
+    """A women-only population fails for a man; a contraception item for women does not."""
+    base: PatientRecord = _h.post_car_t()
+    sex = type(base.demographics.sex)
+    man = base.model_copy(
+        update={"demographics": base.demographics.model_copy(update={"sex": sex("male")})}
+    )
+    got, _ = _judge(
+        man, "inclusion", "Postmenopausal female, defined as last menstrual cycle 12 months ago"
+    )
+    assert got is Result.not_met
+    got, _ = _judge(
+        man,
+        "inclusion",
+        "Female patients of childbearing potential must agree to use two reliable methods of "
+        "contraception and attend monthly pregnancy counselling sessions",
+    )
+    assert got is not Result.not_met
+
+
 @pytest.mark.parametrize(
     ("text", "who", "allowed"),
     [

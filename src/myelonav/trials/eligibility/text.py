@@ -41,7 +41,11 @@ _PROGRESSION_TIMING = re.compile(
 _INDUCTION_WITHIN = re.compile(
     r"\binitiated\s+induction\s+(?:therapy\s+|treatment\s+)?within\s+(\d{1,2})\s+months\b", re.I
 )
-_FEMALE_ONLY = re.compile(r"^\W*(?:post-?menopausal\s+)?(?:females?|women)\b", re.I)
+# A population of women only ("Postmenopausal female, defined as …", "Women only"); not
+# "Female patients of childbearing potential must …", which concerns contraception.
+_FEMALE_ONLY = re.compile(
+    r"^\W*(?:post-?menopausal\s+(?:females?|women)\b|(?:females?|women)\s+only\b)", re.I
+)
 
 
 def _other(f: PatientFacts, a: OtherAtom) -> Value:
