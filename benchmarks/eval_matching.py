@@ -34,6 +34,7 @@ from myelonav.patient.models import PatientRecord
 from myelonav.patient.profile_io import load_profile
 from myelonav.trials._facts import PatientFacts
 from myelonav.trials.criteria import parse_criteria
+from myelonav.trials.criteria.recognisers.labs import SUPPORT_NOTES
 from myelonav.trials.matching import Matcher, Result, TrialMatch, Verdict, match_study
 from myelonav.trials.models import Study
 from myelonav.trials.ranking import rank
@@ -76,6 +77,8 @@ class Report:
     ineligible_pairs: int = 0
     ineligible_caught: int = 0
     unknown_called_eligible: list[str] = field(default_factory=list)
+    # labelled unknown (ask the study team) but called likely ineligible: also a hidden trial
+    unknown_hidden: list[str] = field(default_factory=list)
     # per criterion kind: understood / wrongly excluding / wrongly including / unknown
     by_concept: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
 
@@ -116,6 +119,7 @@ class Report:
             "eligible_hidden": self.eligible_hidden,
             "ineligible_caught": f"{self.ineligible_caught}/{self.ineligible_pairs}",
             "unknown_called_eligible": self.unknown_called_eligible,
+            "unknown_hidden": self.unknown_hidden,
             "by_concept": {k: dict(v) for k, v in sorted(self.by_concept.items())},
             "ndcg_at_10": {k: round(v, 3) for k, v in sorted(self.ndcg.items())},
             "mean_ndcg_at_10": round(sum(self.ndcg.values()) / len(self.ndcg), 3)
@@ -128,10 +132,21 @@ def _norm(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", " ", text.lower()).strip()
 
 
+def _profile_dirs(directory: Path) -> list[Path]:
+    """The set's own ``profiles/`` and ``patients/``, then any ``profile_dirs`` that
+    ``set.json`` names (relative to the set), so a set can reuse another set's patients."""
+    dirs = [directory / "profiles", directory / "patients"]
+    set_file = directory / "set.json"
+    if set_file.exists():
+        extra = json.loads(set_file.read_text("utf-8")).get("profile_dirs", [])
+        dirs += [(directory / d).resolve() for d in extra]
+    return dirs
+
+
 def load_patient(directory: Path, patient_id: str, as_of: dt.date) -> PatientRecord:
-    for sub in ("profiles", "patients"):
+    for sub in _profile_dirs(directory):
         for ext in (".json", ".yaml"):
-            path = directory / sub / f"{patient_id}{ext}"
+            path = sub / f"{patient_id}{ext}"
             if path.exists():
                 return load_profile(path)
     bundle = directory / "bundles" / f"{patient_id}.json"
@@ -150,10 +165,37 @@ def load_patient(directory: Path, patient_id: str, as_of: dt.date) -> PatientRec
     return record
 
 
+def study_from_record(record: dict[str, Any]) -> Study:
+    """A corpus record (``records.jsonl``: registry eligibility text with provenance) as a
+    study carrying only that text. ``key`` is the NCT id, or an NCT990xxxxx harness id when
+    the page showed no NCT number."""
+    title = record.get("title") or f"Registry record {record['key']} (eligibility text only)"
+    return Study.from_v2(
+        {
+            "protocolSection": {
+                "identificationModule": {"nctId": record["key"], "briefTitle": title},
+                "statusModule": {"overallStatus": "RECRUITING"},
+                "conditionsModule": {"conditions": ["Multiple Myeloma"]},
+                "eligibilityModule": {"eligibilityCriteria": record["criteria_text"]},
+            }
+        }
+    )
+
+
+def load_records(directory: Path) -> list[dict[str, Any]]:
+    path = directory / "records.jsonl"
+    if not path.exists():
+        return []
+    return [json.loads(x) for x in path.read_text("utf-8").splitlines() if x.strip()]
+
+
 def load_studies(directory: Path) -> dict[str, Study]:
     studies: dict[str, Study] = {}
     for path in sorted((directory / "trials").glob("*.json")):
         study = Study.from_v2(json.loads(path.read_text("utf-8")))
+        studies[study.nct_id] = study
+    for record in load_records(directory):
+        study = study_from_record(record)
         studies[study.nct_id] = study
     return studies
 
@@ -254,6 +296,8 @@ def evaluate(directory: Path, as_of: dt.date | None = None, verbose: bool = Fals
                 report.ineligible_caught += got == "ineligible"
             if want == "unknown" and got == "eligible":
                 report.unknown_called_eligible.append(pair)
+            if want == "unknown" and got == "ineligible":
+                report.unknown_hidden.append(pair)
             if verbose and got != want:
                 print(f"  MISMATCH {patient_id} × {study.nct_id}: want {want}, got {got}")
                 for c in m.criteria:
@@ -360,6 +404,9 @@ def evaluate_readings(directory: Path) -> Readings:
     for path in sorted((directory / "studies").glob("*.json")):
         study = Study.from_v2(json.loads(path.read_text("utf-8")))
         parsed[study.nct_id] = parse_criteria(study.eligibility.criteria_text)
+    for record in load_records(directory):
+        study = study_from_record(record)
+        parsed[study.nct_id] = parse_criteria(study.eligibility.criteria_text)
     out = Readings(directory.name)
     for e in expected:
         out.total += 1
@@ -381,7 +428,12 @@ def evaluate_readings(directory: Path) -> Readings:
         )
         wrong = sorted(structured - allowed)
         atoms = _atoms_of(c.tree)
-        carved = any(getattr(a, "except_groups", ()) or getattr(a, "allowed", False) for a in atoms)
+        carved = any(
+            getattr(a, "except_groups", ())
+            or getattr(a, "allowed", False)
+            or getattr(a, "text", None) in SUPPORT_NOTES
+            for a in atoms
+        )
         decisive = bool(structured)
         dropped = (
             bool(e["exceptions"]) and decisive and not (getattr(c, "unaccounted", ()) or carved)
@@ -427,6 +479,14 @@ def print_report(report: Report, verbose: bool = False) -> None:
         f"({report.ineligible_caught_rate:.3f})"
     )
     print(f"unknown called elig.  {len(report.unknown_called_eligible)} (must be 0)")
+    for err in report.unknown_called_eligible:
+        print(f"   ! {err}")
+    print(
+        f"unknown hidden        {len(report.unknown_hidden)} (labelled unknown, called likely "
+        "ineligible)"
+    )
+    for err in report.unknown_hidden:
+        print(f"   ! {err}")
     print("per concept (understood / wrongly excluding / wrongly including / unknown):")
     for kind, cell in sorted(report.by_concept.items()):
         print(
@@ -461,6 +521,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     sets: list[Path] = args.set or [PROJECT_SET]
     if not args.set and not args.quick:
+        if (CORPUS / "labels.jsonl").exists():
+            sets.append(CORPUS)
         if SHARED_SET.exists():
             sets.append(SHARED_SET)
         else:
@@ -472,7 +534,8 @@ def main(argv: list[str] | None = None) -> int:
         reports.append(report.as_dict())
         if not args.json:
             print_report(report, verbose=args.verbose)
-        failed |= bool(report.safety_errors) or bool(report.eligible_hidden)
+        failed |= bool(report.safety_errors or report.eligible_hidden)
+        failed |= bool(report.unknown_called_eligible)
     if not args.set and not args.quick:
         for directory in (REAL_TRIALS, CORPUS):
             if (directory / "criteria-expected.jsonl").exists():

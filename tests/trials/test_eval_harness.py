@@ -63,3 +63,44 @@ def test_shared_set_has_no_safety_errors(capsys: pytest.CaptureFixture[str]) -> 
     assert report.eligible_hidden == []
     assert report.unknown_called_eligible == []
     assert report.ineligible_caught_rate >= 0.9
+
+
+CORPUS = ROOT / "tests" / "trials" / "corpus"
+
+
+def test_real_text_corpus_pairs(capsys: pytest.CaptureFixture[str]) -> None:
+    """Registry text nobody on the project wrote (46 records) x the four project patients,
+    judged by hand: no eligible or unknown pair is hidden, nothing not eligible is called
+    likely eligible, and most ineligible pairs are caught."""
+    h = _harness()
+    report = h.evaluate(CORPUS)
+    with capsys.disabled():  # the figures show in the CI log
+        h.print_report(report)
+    assert report.pairs == 184
+    assert report.eligible_hidden == []
+    assert report.unknown_hidden == []
+    assert report.unknown_called_eligible == []
+    assert report.safety_errors == []
+    assert report.ineligible_caught_rate >= 0.9
+    assert 0.0 < sum(report.ndcg.values()) / len(report.ndcg) <= 1.0
+
+
+def test_real_text_corpus_readings(capsys: pytest.CaptureFixture[str]) -> None:
+    h = _harness()
+    readings = h.evaluate_readings(CORPUS)
+    with capsys.disabled():
+        h.print_readings(readings)
+    assert readings.total >= 100
+    assert readings.accuracy >= 0.95
+
+
+def test_labels_name_the_deciding_criterion() -> None:
+    import json
+
+    lines = [json.loads(x) for x in (CORPUS / "labels.jsonl").read_text("utf-8").splitlines()]
+    assert {ln["label"] for ln in lines} == {"eligible", "ineligible", "unknown"}
+    for ln in lines:
+        if ln["label"] == "ineligible":
+            assert ln["failing"] and ln["relevance"] == 0
+        if ln["label"] == "unknown":
+            assert ln["unknown"]

@@ -49,11 +49,12 @@ from myelonav.trials.criteria.recognisers.disease import (
     _features,
     _measurable,
 )
-from myelonav.trials.criteria.recognisers.labs import _labs
+from myelonav.trials.criteria.recognisers.labs import _labs, widen_for_carve_outs
 from myelonav.trials.criteria.recognisers.lines import _lines
 from myelonav.trials.criteria.recognisers.mentions import _targets, _therapy_mentions, drug_spans
 from myelonav.trials.criteria.recognisers.negation import _negated
 from myelonav.trials.criteria.recognisers.person import _age, _performance
+from myelonav.trials.criteria.recognisers.response import require_response
 from myelonav.trials.criteria.recognisers.screening import _screening
 from myelonav.trials.criteria.recognisers.therapy import _any_therapy, _class_sets, _exposures
 from myelonav.trials.criteria.recognisers.windows import _time_windows, _transplants
@@ -99,7 +100,8 @@ def _parse_segment_uncached(
         ]
     measurable = _measurable(seg)
     if measurable:
-        return measurable
+        # "previously untreated … with measurable disease": the population still counts
+        return measurable + [a for a in _disease_states(seg) if not getattr(a, "negate", False)]
     atoms: list[Node] = []
     antigen_atoms, antigen_spans = _antigens(seg)
     atoms += _performance(seg)
@@ -224,7 +226,18 @@ def _exceptions(text: str) -> tuple[str, list[str]]:
         found.append((m.group(1) or m.group(2) or "").strip())
         return " "
 
-    return lx.EXCEPTION.sub(cut, text), [f for f in found if f]
+    main = lx.EXCEPTION.sub(cut, text)
+    # "Patients who have received prior BCMA-directed bispecifics or ADCs are not excluded."
+    main = _NOT_EXCLUDED.sub(cut, main)
+    return main, [f for f in found if f]
+
+
+_NOT_EXCLUDED = re.compile(
+    r"(?:(?<=[.;])|^)\s*(?:patients|participants|subjects)\s+(?:who\s+(?:have\s+)?"
+    r"(?:received|had)|with)\s+([^.;]{1,200}?)\s+(?:are|is)\s+not\s+(?:be\s+)?excluded\b()"
+    r"[^.;]{0,80}[.;]?",
+    re.IGNORECASE,
+)
 
 
 def _split(text: str, section: Section) -> tuple[list[str], bool]:
@@ -360,6 +373,7 @@ def _parse_criterion(text: str, listed: Section, criterion_id: str) -> Criterion
     else:
         op = "or" if section is Section.exclusion or explicit_or else "and"
         tree = Group(op=op, items=tuple(nodes))
+    tree = require_response(widen_for_carve_outs(tree, norm, section), norm, section)
     kinds = list(dict.fromkeys(_kind_of(tree)))
     if len(kinds) > 1 and CriterionKind.other in kinds:
         kinds.remove(CriterionKind.other)

@@ -13,7 +13,23 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from myelonav.trials.criteria.models import ExposureAtom, Group, Node, Section, TimeSinceAtom
+from myelonav.trials.criteria.models import (
+    ExposureAtom,
+    Group,
+    Node,
+    OtherAtom,
+    Section,
+    TimeSinceAtom,
+)
+from myelonav.trials.criteria.recognisers.labs import (
+    GILBERT_NOTE,
+    SUPPORT_NOTES,
+    SUPPORT_PATTERNS,
+    gilbert_spans,
+    support_spans,
+)
+from myelonav.trials.criteria.recognisers.response import RESPONSE as RESPONSE_PATTERN
+from myelonav.trials.criteria.recognisers.response import RESPONSE_NOTE
 
 _I = re.IGNORECASE
 
@@ -31,7 +47,8 @@ _CONDITIONAL = re.compile(
     r"\bif\s+(?:due|related|attributable|secondary|caused|considered|clinically|deemed|"
     r"approved|agreed|the\s+investigator|documented|confirmed|resolved|stable)\b|"
     r"\bunless\b|\bat\s+the\s+(?:discretion|investigator)\b|\bper\s+investigator\b|"
-    r"\bbecause\s+of\b|\bafter\s+discussion\s+with\b|\bin\s+consultation\s+with\b|\bcase[\s-]by[\s-]case\b|"
+    r"\bbecause\s+of\b(?!\s+(?:the\s+)?(?:disease\s+)?progress)|\bafter\s+discussion\s+with\b|\bin\s+consultation\s+with\b|\bcase[\s-]by[\s-]case\b|"
+    r"\bwhichever\s+is\s+(?:shorter|less|earlier)\b|\b(?:subjects|patients|participants)\s+in\s+whom\b|"
     r"\bif\b(?!\s+(?:any|applicable|available|known|needed|necessary|required|present)\b)|\b(?:responsive|response|responded|responding)\s+"
     r"(?:\(\w+\s+or\s+better\)\s+)?to\b",
     _I,
@@ -176,6 +193,7 @@ _KNOWN_TARGETS = frozenset(
         "receptor",
         "car",
         "t",
+        "cluster",
     }
 )
 
@@ -186,9 +204,38 @@ _OFF_SCALE = re.compile(
     r"\b(?:Karnofsky|KPS)\b[^.;\d]{0,30}(?:[1-9]\d{3,}|[2-9]\d\d|1[1-9]\d|10[1-9])\b",
     _I,
 )
+# A required response to earlier therapy ("responsive (≥ 25 % decrease) to at least one line",
+# "achieved MR or better to at least 1 prior therapy"): the record does not hold responses,
+# so the criterion can be wrong either way.
+_RESPONSE = RESPONSE_PATTERN
+_LONGER = re.compile(r"\bwhichever\s+is\s+(?:longer|greater|later)\b", _I)
+_DEFINED_AS = re.compile(r"\bdefined\s+as\s+(?:an?\s+)?(?:initial\s+)?$", _I)
+# An exposure that must sit in one particular line ("as part of their immediate last
+# treatment", "refractory … to the last anti-myeloma regimen used just prior to study entry"):
+# the exposure recogniser reads any line, so a "met" can be wrong too.
+_LAST_LINE = re.compile(
+    r"\bas\s+part\s+of\s+(?:the(?:ir)?\s+|his\s+or\s+her\s+)?(?:immedi\w*\s+)?"
+    r"(?:last|most\s+recent|latest)\b|"
+    r"\bimmedi\w*\s+(?:last|prior|preceding|previous)\s+(?:line|treatment|regimen|therapy)\b|"
+    r"\brefractory\b[^.;]{0,100}?\b(?:last|most\s+recent|latest)\s+(?:[\w-]+\s+){0,3}?"
+    r"(?:line|regimen|treatment|therapy)\b|"
+    r"\b(?:PD|progress\w*)\b[^.;]{0,40}?\bwithin\s+\d+\s+days\b[^.;]{0,100}?"
+    r"\b(?:last|most\s+recent|latest)\s+(?:[\w-]+\s+){0,3}?(?:line|regimen|treatment|therapy)\b",
+    _I,
+)
+# A class the exposure recogniser does not know, read as "any therapy" ("a monoclonal antibody
+# drug within 30 days", "anti-CD3 mAb"): the window or requirement may concern fewer drugs.
+_UNMAPPED_CLASS = re.compile(
+    r"\bmonoclonal\s+antibod\w*|\bmAbs?\b|\bantibody\s+(?:drugs?|therap\w*|treatments?)\b",
+    _I,
+)
+# High-dose alkylator therapy given as transplant conditioning (melphalan before an autologous
+# transplant) is not listed among the patient's therapies.
+_HIGH_DOSE_ALKYLATOR = re.compile(r"\bhigh[\s-]dose\b|\bconditioning\b", _I)
 # Which residues can also make a "met" wrong (the others only ever widen eligibility).
 REGION = "applies to one country or region"
-BOTH_WAYS = ("time measured from an event", "target:", "value off its scale")
+RESPONSE = "response to earlier therapy (not in the record)"
+BOTH_WAYS = ("time measured from an event", "target:", "value off its scale", RESPONSE)
 
 
 # Country names as registries write them in country notes → ISO 3166-1 alpha-2.
@@ -268,9 +315,29 @@ def unaccounted(
     ``leftover_exceptions``: exception clauses the parser cut out but could not structure;
     ``structured_exceptions``: some clause became an exposure carve-out (accounted for).
     """
+    atoms = list(_atoms(tree))
+    notes = {a.text for a in atoms if isinstance(a, OtherAtom)} & SUPPORT_NOTES
+    if notes:
+        # carve-outs the lab recogniser structured (transfusion or growth factor support,
+        # Gilbert's syndrome) are accounted for: blank them before looking for leftovers
+        spans = support_spans(text) + (gilbert_spans(text) if GILBERT_NOTE in notes else [])
+        chars = list(text)
+        for a, b in spans:
+            chars[a:b] = " " * (b - a)
+        text = "".join(chars)
+        leftover_exceptions = [
+            e
+            for e in leftover_exceptions
+            if not (GILBERT_NOTE in notes and "gilbert" in e.lower())
+            and not any(p.fullmatch(e.strip(" ().")) for p in SUPPORT_PATTERNS)
+            and e.strip()
+        ]
+    if structured_exceptions and not any(isinstance(a, ExposureAtom) for a in atoms):
+        structured_exceptions = False  # the carve-out names a drug no part of the tree is about
     found: list[str] = [f"exception: {e}" for e in leftover_exceptions]
     lower = text.lower()
-    atoms = list(_atoms(tree))
+    if "gilbert" in lower and GILBERT_NOTE not in notes:
+        found.append("exception: Gilbert's syndrome (not recorded)")
     exposure = any(isinstance(a, ExposureAtom | TimeSinceAtom) for a in atoms)
     permissive_exposure = any(isinstance(a, ExposureAtom) and a.allowed for a in atoms)
     if not (structured_exceptions or permissive_exposure) or section is Section.exclusion:
@@ -295,7 +362,9 @@ def unaccounted(
             lower,
             text,
         ):
-            if structured_exceptions and re.match(r"except|other|unless|with", m.group(0), re.I):
+            if structured_exceptions and re.match(
+                r"except|other|unless|with|not\s+(?:be\s+)?excluded", m.group(0), re.I
+            ):
                 continue
             found.append(f"exception or permission: {_snippet(text, m)}")
             break
@@ -311,12 +380,20 @@ def unaccounted(
             "case",
             "because",
             "respon",
+            "whichever",
+            "whom",
         ),
         lower,
         text,
     ):
+        if _DEFINED_AS.search(text[max(0, m.start() - 40) : m.start()]):
+            continue  # "relapse is defined as an initial response to prior treatment, …"
         found.append(f"condition: {_snippet(text, m)}")
         break
+    if not any(isinstance(a, OtherAtom) and a.text == RESPONSE_NOTE for a in atoms):
+        for m in _scan(_RESPONSE, ("respon", "achieved"), lower, text):
+            found.append(f"{RESPONSE}: {_snippet(text, m)}")
+            break
     for m in _scan(_VAGUE, ("wash", "recovery", "interval", "time"), lower, text):
         found.append(f"vague limit: {_snippet(text, m)}")
         break
@@ -327,12 +404,30 @@ def unaccounted(
         found.append(f"{REGION}: {_snippet(text, m)}")
         break
     if any(isinstance(a, TimeSinceAtom) for a in atoms):
+        for m in _scan(_LONGER, ("whichever",), lower, text):
+            found.append(f"time measured from an event: window may be longer: {_snippet(text, m)}")
+            break
         for m in _scan(
             _EVENT_INTERVAL, ("progress", "relaps", "refractor", "respon", "pd"), lower, text
         ):
             found.append(f"time measured from an event: {_snippet(text, m)}")
             break
+    if any(
+        (isinstance(a, ExposureAtom) and a.any_therapy)
+        or (isinstance(a, TimeSinceAtom) and a.event == "last_therapy")
+        for a in atoms
+    ):
+        for m in _scan(_UNMAPPED_CLASS, ("antibod", "mab"), lower, text):
+            found.append(f"target: a drug class read as any therapy: {_snippet(text, m)}")
+            break
+    if any(isinstance(a, ExposureAtom) and any("alkylator" in g for g in a.groups) for a in atoms):
+        for m in _scan(_HIGH_DOSE_ALKYLATOR, ("high", "conditioning"), lower, text):
+            found.append(f"condition: transplant conditioning counts: {_snippet(text, m)}")
+            break
     if exposure:
+        for m in _scan(_LAST_LINE, ("part of", "immedi", "refractor", "within"), lower, text):
+            found.append(f"time measured from an event: one line only: {_snippet(text, m)}")
+            break
         for m in _scan(
             _INVESTIGATIONAL, ("investigational", "experimental", "clinical"), lower, text
         ):
@@ -360,4 +455,4 @@ def unaccounted(
     return tuple(dict.fromkeys(found))
 
 
-__all__ = ["BOTH_WAYS", "COUNTRIES", "REGION", "region_of", "unaccounted"]
+__all__ = ["BOTH_WAYS", "COUNTRIES", "REGION", "RESPONSE", "region_of", "unaccounted"]

@@ -11,13 +11,63 @@ from myelonav.trials.criteria.models import (
     OtherAtom,
     ScreeningAtom,
 )
+from myelonav.trials.criteria.recognisers.labs import SUPPORT_NOTES
+from myelonav.trials.criteria.recognisers.response import RESPONSE_NOTE
+from myelonav.trials.criteria.recognisers.windows import INELIGIBLE_NOTE
 from myelonav.trials.eligibility.values import Value, Why
 
 _OTHER_TERMS = re.compile(r"\bBCMA\b|\bGPRC5D\b|\bCAR[\s-]?T\b|\bbispecific\b|\bFcRH5\b", re.I)
 
 
+# A fact the record does not hold that decides eligibility (a disease stage, bone lesions,
+# menopausal status, a tissue type): a missing fact, not a routine question.
+_STAGING = re.compile(
+    r"\bSalmon[\s-]+Durie\b|\b(?:R-?)?ISS\b(?:\s+stage)?|\bstage\s+(?:I{1,3}|[123])\b|"
+    r"\b(?:osteo)?lytic\b|\bbone\s+lesions?\b|\bpost-?menopausal\b|\bHLA-?[A-Z]\b|\bNY-ESO-1\b",
+    re.I,
+)
+
+
+# Parts a recogniser set aside because the record cannot answer them (a carve-out that may
+# widen a lab limit, a required response, transplant ineligibility): unknown, not "ask".
+_NOTES = frozenset({*SUPPORT_NOTES, RESPONSE_NOTE, INELIGIBLE_NOTE})
+# Progression timed against the last treatment ("PD within 60 days of the most recent
+# treatment"): the matcher does not time it for text it could not structure.
+_PROGRESSION_TIMING = re.compile(
+    r"\b(?:progress\w*|PD|relaps\w*)\b[^.;]{0,40}?\bwithin\s+\d+\s+(?:days?|months?)\s+"
+    r"(?:of|after|from)\s+(?:the\s+)?(?:most\s+recent|last|recent)\b",
+    re.I,
+)
+_INDUCTION_WITHIN = re.compile(
+    r"\binitiated\s+induction\s+(?:therapy\s+|treatment\s+)?within\s+(\d{1,2})\s+months\b", re.I
+)
+# A population of women only ("Postmenopausal female, defined as …", "Women only"); not
+# "Female patients of childbearing potential must …", which concerns contraception.
+_FEMALE_ONLY = re.compile(
+    r"^\W*(?:post-?menopausal\s+(?:females?|women)\b|(?:females?|women)\s+only\b)", re.I
+)
+
+
 def _other(f: PatientFacts, a: OtherAtom) -> Value:
     """Text we could not structure. If it names something this patient has had, it matters."""
+    if a.text in _NOTES:
+        return Truth.unknown, f"{a.text}; ask the study team", Why.missing
+    if _FEMALE_ONLY.search(a.text) and f.record.demographics.sex.value == "male":
+        return Truth.false, "male; this item is for women", None
+    induction = _INDUCTION_WITHIN.search(a.text)
+    if induction is not None:
+        starts = sorted(t.start for t in f.record.therapy_lines if t.start is not None)
+        if not f.record.therapy_lines:
+            return Truth.false, "no induction therapy recorded", None
+        if starts:
+            months = (f.as_of.year - starts[0].year) * 12 + f.as_of.month - starts[0].month
+            if months > int(induction.group(1)) + 1:
+                return Truth.false, f"induction started {starts[0]} ({months} months ago)", None
+        return Truth.unknown, "induction start date: ask the study team", Why.missing
+    if _PROGRESSION_TIMING.search(a.text):
+        return Truth.unknown, "progression timing not judged; ask the study team", Why.missing
+    if _STAGING.search(a.text):
+        return Truth.unknown, "not in the record; ask the study team", Why.missing
     named = {d.id for d in vocabulary().find_in_text(a.text)}
     had = sorted(named & {e.agent for e in f.exposures})
     classes = {c for e in f.exposures for c in e.classes}

@@ -51,6 +51,13 @@ def _measurable(seg: str) -> list[Node]:
     return [MeasurableAtom(serum_g_dl=s, urine_mg_24h=u, flc_mg_dl=f, negate=negate)]
 
 
+_BIOPSY_SITE = re.compile(
+    r"\b(?:from|on|in)\s+(?:either\s+)?(?:(?:the\s+)?bone\s+marrow\s+or\s+)?(?:an?\s+)?"
+    r"(?:extramedullary\s+)?plasmacytomas?\b",
+    re.I,
+)
+
+
 def _features(seg: str) -> list[Node]:
     atoms: list[Node] = []
     for pattern, feature in ((lx.CNS, "cns"), (lx.PCL, "pcl"), (lx.NON_SECRETORY, "non_secretory")):
@@ -58,6 +65,9 @@ def _features(seg: str) -> list[Node]:
         if m is not None:
             atoms.append(FeatureAtom(feature=feature, negate=_negated(seg, m.start())))
     m = lx.EMD.search(seg)
+    site = _BIOPSY_SITE.search(seg)
+    if m is not None and site is not None and site.start() <= m.start() < site.end():
+        m = None  # "BCMA detected on marrow or a plasmacytoma": where the sample comes from
     if m is not None and not lx.SOLITARY.search(seg):
         atoms.append(
             FeatureAtom(
@@ -97,14 +107,31 @@ def _cytogenetics(seg: str) -> list[Node]:
     return atoms
 
 
+_ATTRIBUTED_TO = re.compile(
+    r"\b(?:attribut\w+|due|related|secondary|caused)\s+(?:to|by)\s+(?:the\s+)?(?:underlying\s+)?$",
+    re.I,
+)
+
+
+# "Relapsed or refractory disease as defined below: …" (the item opens with the population)
+_RR_DISEASE = re.compile(
+    r"^\W*(?:relapsed\s*(?:and/or|/|or|and)\s*refractory|relapsed|refractory)\s+(?:disease|MM)\b",
+    re.I,
+)
+
+
 def _disease_states(seg: str) -> list[Node]:
     atoms: list[Node] = []
     for pattern, state in lx.DISEASE_STATES:
         for m in pattern.finditer(seg):
             if _THERAPY_FOR.search(seg[max(0, m.start() - 50) : m.start()]):
                 continue
+            if _ATTRIBUTED_TO.search(seg[max(0, m.start() - 40) : m.start()]):
+                continue  # "organ damage attributed to the underlying SMM": a cause, not a state
             atoms.append(DiseaseStateAtom(states=(state,), negate=_negated(seg, m.start())))
             break
+    if _RR_DISEASE.match(seg) and not lx.RRMM_PHRASE.search(seg):
+        atoms.append(DiseaseStateAtom(states=("rrmm",)))
     if lx.RRMM_PHRASE.search(seg) and not any(
         isinstance(a, DiseaseStateAtom) and "ndmm" in a.states for a in atoms
     ):
@@ -115,6 +142,9 @@ def _disease_states(seg: str) -> list[Node]:
     positive = [a for a in atoms if isinstance(a, DiseaseStateAtom) and not a.negate]
     if len(positive) > 1:
         states = tuple(dict.fromkeys(st for a in positive for st in a.states))
+        if "ndmm" in states:
+            # "previously untreated, symptomatic myeloma": one population qualified, not two
+            states = tuple(st for st in states if st != "active_mm")
         merged = DiseaseStateAtom(states=states)
         atoms = [merged] + [a for a in atoms if a not in positive]
     return atoms

@@ -12,6 +12,10 @@ from myelonav.trials.criteria.models import (
 
 
 def _lines(seg: str) -> list[Node]:
+    # "anti-MM lines of therapy" (same length, so positions stay put)
+    seg = re.sub(r"\banti[\s-]MM\b", "anti-my", seg, flags=re.I)
+    if re.search(r"\b(?:at|in)\s+(?:their\s+|the\s+)?first\s+relapse\b", seg, re.I):
+        return [PriorLinesAtom(min_lines=1, max_lines=1)]  # "myeloma at first relapse"
     m = lx.LINES.search(seg)
     if m is None:
         return []
@@ -24,6 +28,13 @@ def _lines(seg: str) -> list[Node]:
     before = seg[max(0, m.start() - 25) : m.start()]
     if second:
         return [PriorLinesAtom(min_lines=n, max_lines=num(second))]
+    # "between 1 and 3 prior lines" ("1 \\& 3" in escaped registry markdown): both bounds
+    low = re.search(
+        r"\bbetween\s+(\d{1,2}|one|two|three|four|five)\s*(?:and|\\?&)\s*$", before, re.I
+    )
+    if low is not None and op is None:
+        bottom = num(low.group(1))
+        return [PriorLinesAtom(min_lines=bottom, max_lines=max(bottom, n))]
     if op in {">=", ">"}:
         return [PriorLinesAtom(min_lines=n + (1 if op == ">" else 0))]
     if op in {"<=", "<"}:

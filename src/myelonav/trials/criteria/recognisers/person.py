@@ -12,7 +12,13 @@ from myelonav.trials.criteria.models import (
 )
 
 
+def _slashed(seg: str) -> str:
+    """Registry comparators written "</=" and ">/=" as "<=" and ">=" (same length kept)."""
+    return seg.replace("</=", " <=").replace(">/=", " >=")
+
+
 def _age(seg: str) -> list[Node]:
+    seg = _slashed(seg)
     if not re.search(r"\bage\b|\baged\b|\byears?\b|\byrs?\b", seg, re.I):
         return []
     rng = re.search(
@@ -67,9 +73,11 @@ def _age(seg: str) -> list[Node]:
 
 
 def _performance(seg: str) -> list[Node]:
+    seg = _slashed(seg)
     atoms: list[Node] = []
     ecog = re.search(
-        r"\b(?:ECOG|Eastern Cooperative Oncology Group|WHO|Zubrod)\b(?:[\s\w()/-]{0,40}?)"
+        # "WHO" only in capitals: "patients who are relapsed … >= 2 prior lines" is not a scale
+        r"\b(?:ECOG|Eastern Cooperative Oncology Group|(?-i:WHO)|Zubrod)\b(?:[\s\w()/:-]{0,40}?)"
         r"(?:\b(?:PS|score|status|of|grade)\b\s*)?(<=|<|>=|>|=|of)?\s*(\d)\b"
         r"((?:\s*(?:,|-|to|or|and|,\s*or)\s*\d\b)*)(\s*or\s+(?:higher|greater|more|above|worse))?",
         seg,

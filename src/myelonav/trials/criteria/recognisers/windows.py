@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import re
+from typing import Literal
 
 from myelonav.trials.criteria import lexicon as lx
 from myelonav.trials.criteria.models import (
+    Group,
     Node,
+    OtherAtom,
     Section,
     TimeSinceAtom,
     TransplantAtom,
@@ -80,6 +83,8 @@ def _time_windows(
         for start, end, event, groups, drugs, ti in near:
             if event == "exposure" and not groups and not drugs:
                 continue
+            if "transplant" in event and _FITNESS_FOR.search(seg[max(0, start - 30) : start]):
+                continue  # "organ function to undergo a PBSC transplant": fitness, not history
             gap = seg[end : w.start()] if end <= w.start() else seg[w.end() : start]
             if lx.TEST_WORDS.search(gap):
                 # "... expresses BCMA on a biopsy within 60 days": the window dates the test
@@ -95,6 +100,24 @@ def _time_windows(
     return atoms, used
 
 
+_I = re.IGNORECASE
+INELIGIBLE_NOTE = "considered ineligible for transplant (not in the record)"
+_UNDERGONE_OR_INELIGIBLE = re.compile(
+    r"\b(?:undergone|received|had)\b[^.;]{0,60}?\b(?:transplant\w*|SCT|ASCT|HCT|HSCT)\b"
+    r"[^.;]{0,15}?\bor\b[^.;]{0,40}?\b(?:transplant[\s-]+ineligible|ineligible\s+for)\b",
+    _I,
+)
+# "induction with or without transplant", "registration prior to or after transplant",
+# "induction therapy prior to autologous transplantation": the transplant is context
+_WITH_OR_WITHOUT = re.compile(
+    r"\b(?:with\s+or\s+without|prior\s+to\s+or\s+after|before\s+or\s+after|prior\s+to|before)\s+"
+    r"(?:[\w-]+\s+){0,3}$",
+    _I,
+)
+_FITNESS_FOR = re.compile(
+    r"\b(?:to\s+undergo|eligible\s+for|candidates?\s+for|fit\s+for)\s+(?:an?\s+)?(?:[\w-]+\s+){0,2}$",
+    re.IGNORECASE,
+)
 _CUE_AFTER = re.compile(
     r"^\s*(?:or (?:more|longer|greater)\s*)?(?:\b(?:since|after|from|before|prior to|preceding|"
     r"of (?:the )?(?:first|start|initiation|enrol|randomi|screening|study)|ago|post)\b)",
@@ -108,6 +131,13 @@ def _window_cue(seg: str, w: re.Match[str]) -> bool:
         r"\s*(?:of age|old)\b", seg[w.end() :], re.I
     ):
         return False
+    if re.search(r"\b(?:aged?|ages)\b[^.;\d]{0,15}$", seg[max(0, w.start() - 30) : w.start()], _I):
+        return False  # "aged >= 65 years who were transplant-ineligible": an age, not a window
+    sentence = re.split(r"[.;]\s", seg[: w.start()])[-1]
+    if re.search(r"\bdefined\s+as\b", sentence, re.I) and re.search(
+        r"\b(?:relaps\w*|refractor\w*|progress\w*|PD|respon\w*)\b", sentence, re.I
+    ):
+        return False  # "relapse is defined as PD > 60 days after cessation": a definition
     if w.group(1) or w.group(0).lower().startswith("within"):
         return True
     return bool(_CUE_AFTER.match(seg[w.end() : w.end() + 40])) or bool(
@@ -125,10 +155,22 @@ def _transplants(seg: str) -> list[Node]:
     atoms: list[Node] = []
     for pattern, kind in ((lx.ALLO, "allogeneic"), (lx.AUTO, "autologous")):
         m = pattern.search(seg)
+        if m is not None and _WITH_OR_WITHOUT.search(seg[max(0, m.start() - 40) : m.start()]):
+            continue  # "induction with or without autologous transplant … is one line"
         if m is not None and re.search(r"transplant|SCT|HCT|stem cell", seg, re.I):
             atoms.append(TransplantAtom(kind=kind, negate=_negated(seg, m.start())))
+    either = _UNDERGONE_OR_INELIGIBLE.search(seg)
+    if either is not None:
+        # "has undergone stem cell transplant or is considered transplant ineligible"
+        which: Literal["autologous", "any"] = "autologous" if lx.AUTO.search(seg) else "any"
+        return [Group(op="or", items=(TransplantAtom(kind=which), OtherAtom(text=INELIGIBLE_NOTE)))]
     if not atoms:
         m = lx.TRANSPLANT.search(seg)
-        if m is not None and not re.search(r"\beligible\b|\bineligible\b|\bcandidate\b", seg, re.I):
+        if (
+            m is not None
+            and not re.search(r"\beligible\b|\bineligible\b|\bcandidate\b", seg, re.I)
+            and not _WITH_OR_WITHOUT.search(seg[max(0, m.start() - 40) : m.start()])
+            and not _FITNESS_FOR.search(seg[max(0, m.start() - 30) : m.start()])
+        ):
             atoms.append(TransplantAtom(kind="any", negate=_negated(seg, m.start())))
     return atoms
