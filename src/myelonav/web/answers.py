@@ -115,8 +115,10 @@ def _show(value: float) -> str:
 
 def plain_number(value: float) -> str:
     """``value`` as one unambiguous answer ("1.4", "1400"): what a confirm button sends."""
-    text = f"{value:.6f}".rstrip("0").rstrip(".")
-    return text or "0"
+    text = f"{value:.6f}".rstrip("0").rstrip(".") or "0"
+    frac = text.partition(".")[2]
+    # "1.402" could be read as 1402 (a dot grouping thousands); "1.4020" cannot
+    return f"{text}0" if len(frac) == 3 else text
 
 
 def shown_number(value: float) -> str:

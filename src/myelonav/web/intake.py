@@ -243,10 +243,17 @@ FIELD_WORDS: dict[str, str] = {
 }
 
 
+_ROW_PARTS = {"regimen": "name", "start": "start date", "end": "end date",
+              "outcome": "how it ended"}
+
+
 def field_words(name: str) -> str:
     """A form field's name as a person would say it ("CAR T date", not "car_t_date")."""
     if name in NUMBER_FIELDS:
         return NUMBER_FIELDS[name].label
+    row, _, part = name.partition("_")
+    if row.startswith("line") and row[4:].isdigit() and part in _ROW_PARTS:
+        return f"Treatment {row[4:]} {_ROW_PARTS[part]}"
     return FIELD_WORDS.get(name) or name.replace("_", " ").capitalize()
 
 
@@ -479,6 +486,8 @@ def _treatment_rows(r: _Reader, infusion: dt.date | None) -> list[TherapyLine]:
                              "dara + pom + dex), or clear this row")
             continue
         agents, unknown = regimen_agents(text)
+        if not agents and not unknown:  # only separators ("+", ",")
+            unknown = [text]
         if unknown:
             r.errors.add(f"{key}_regimen", f"we don't know {unknown[0][:40]!r}; check the "
                          "spelling, write the drug names, or tick the medicines above")
@@ -686,6 +695,20 @@ def record_from_intake(form: Mapping[str, Any], *, today: dt.date | None = None)
                           if best is ResponseCategory.PR else "answer below partial response"),
                 text=said))
 
+    if not car_t:  # side effects told without a CAR T to attach them to: kept as notes
+        for name, grade, label in (("crs", crs_grade, "CRS"), ("icans", icans_grade, "ICANS")):
+            answer = r.text(name)
+            if answer in ("yes", "no") and not any(n.path == f"intake.{name}" for n in notes):
+                notes.append(UnmappedItem(
+                    path=f"intake.{name}", text=answer,
+                    reason=f"{label} after CAR T told as '{answer}'; the CAR T product or "
+                           "date is not known"))
+            if grade:
+                notes.append(UnmappedItem(
+                    path=f"intake.{name}_grade", text=str(grade),
+                    reason=f"worst {label} grade {grade} told; the CAR T product or date is "
+                           "not known"))
+
     cytogenetics: list[CytogeneticFinding] = []
     for name, abnormality in (("t11_14", CytogeneticAbnormality.t_11_14),
                               ("del17p", CytogeneticAbnormality.del_17p)):
@@ -814,7 +837,12 @@ def intake_values(record: PatientRecord) -> dict[str, Any]:
         v[name] = _tri(record.has_abnormality(abnormality))
 
     episode = record.last_car_t()
-    if episode is not None:
+    if episode is None:  # answers kept as notes until the CAR T is known
+        v["car_t_date"] = said.get("car_t_date") or said.get("car_t", "")
+        for name in ("crs", "icans"):
+            v[name] = said.get(name, UNKNOWN)
+            v[f"{name}_grade"] = said.get(f"{name}_grade", UNKNOWN)
+    else:
         known = {p for p, _ in CAR_T_PRODUCTS}
         v["car_t_product"] = episode.product if episode.product in known else "other"
         v["car_t_other"] = "" if episode.product in known else episode.product
@@ -839,7 +867,9 @@ def intake_values(record: PatientRecord) -> dict[str, Any]:
                          for a in line.agents})
     for i, line in enumerate(rows[:LINE_ROWS], start=1):
         key = f"line{i}"
-        v[f"{key}_regimen"] = line.regimen or " + ".join(line.agents)
+        as_written = line.regimen or ""
+        understood = bool(as_written) and not regimen_agents(as_written)[1]
+        v[f"{key}_regimen"] = as_written if understood else " + ".join(line.agents)
         v[f"{key}_start"] = day(f"{key}_start", line.start)
         v[f"{key}_end"] = day(f"{key}_end", line.end)
         v[f"{key}_outcome"] = outcomes.get(line.stop_reason, UNKNOWN)
@@ -879,6 +909,8 @@ def intake_values(record: PatientRecord) -> dict[str, Any]:
     grade = com.peripheral_neuropathy_grade
     v["neuropathy_grade"] = str(grade) if grade is not None and grade <= 3 else UNKNOWN
     v["infection_detail"] = com.infection_detail or ""
+    if not v.get("lab_date") and "lab_date" in said:  # a date given without any value
+        v["lab_date"] = said["lab_date"]
     return v
 
 
