@@ -238,3 +238,18 @@ def test_any_specialist_answers_give_a_record_or_a_named_error(form: dict[str, s
     else:
         assert record.id.startswith("intake-")
         _same(record, record_from_intake(intake_values(record), today=TODAY))
+
+
+@pytest.mark.parametrize(("name", "raw", "words"), [
+    ("report.jpg", b"\xff\xd8\xff\xe0" + b"\0" * 64, "photo or a scan"),
+    ("scan.png", b"\x89PNG\r\n\x1a\n" + b"\0" * 64, "photo or a scan"),
+    ("labs.pdf", b"%PDF-1.7\n" + b"\0" * 64, "This is a PDF"),
+    ("export.json", b'{"patient": {"name": "x"}, "labs": 5}', "not a FHIR health record"),
+    ("record.xml", b"<html><body>not a record</body></html>", "C-CDA"),
+])
+def test_upload_errors_say_what_to_try_instead(client: Any, name: str, raw: bytes,
+                                               words: str) -> None:
+    r = client.post("/upload", files={"file": (name, raw, "application/octet-stream")})
+    assert r.status_code == 422
+    assert words in r.text and 'href="/intake"' in r.text
+    assert "We could not read this file." in r.text

@@ -151,8 +151,10 @@ def page_router() -> APIRouter:
             record, _summary, kind = record_from_upload(raw, as_of=None,
                                                        filename=file.filename or "upload")
         except MyelonavError as exc:
+            from myelonav.web.upload_help import upload_advice
+
             return page(request, "upload.html", status_code=422, section="upload",
-                        error=str(exc))
+                        error=str(exc), advice=upload_advice(raw, file.filename or ""))
         saved = store.create(record, kind)
         return RedirectResponse(f"/p/{saved.id}", status_code=303)
 
@@ -289,11 +291,13 @@ def page_router() -> APIRouter:
     from myelonav.web.pages.account_pages import account_router
 
     router.include_router(account_router())
+    from myelonav.web.pages.clinician_pages import clinician_router
     from myelonav.web.pages.intake_pages import intake_router
     from myelonav.web.pages.options_pages import options_router
 
     router.include_router(intake_router())
     router.include_router(options_router())
+    router.include_router(clinician_router())
     if visit_available():
         from myelonav.web.pages.visit_pages import visit_router
 
