@@ -56,4 +56,4 @@ def test_voice_link_and_tools_in_the_profile_nav(client: Any) -> None:
     assert f'href="{base}/clinician"' not in plain.split("</nav>", 2)[1]
     clinician = client.get(base + "?audience=clinician").text
     assert f'href="{base}/clinician"' in clinician
-    assert "Use plain words" in client.get(base + "/options").text, "the voice is remembered"
+    assert "Switch to plain words" in client.get(base + "/trials").text, "voice remembered"

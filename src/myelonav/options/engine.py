@@ -128,7 +128,7 @@ def format_citation(citation: Citation) -> str:
         f"doi:{citation.doi}" if citation.doi else None,
         citation.url if not (citation.pmid or citation.doi) else None,
     ]
-    head = f"{citation.authors}. " if citation.authors else ""
+    head = f"{citation.authors.rstrip('.')}. " if citation.authors else ""
     title = f"{citation.title}. " if citation.title else ""
     return f"{head}{title}{citation.source} {citation.year}. " + "; ".join(i for i in ids if i)
 

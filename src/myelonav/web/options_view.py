@@ -146,8 +146,20 @@ def _why(
     return out
 
 
+def first_sentence(text: str) -> str:
+    """The first sentence of ``text`` (a closed card shows one line, the open card the rest)."""
+    for i, char in enumerate(text):
+        if char in ".!?" and (i + 1 == len(text) or text[i + 1] == " ") and i > 20:
+            return text[: i + 1]
+    return text
+
+
 def _headline(option: dict[str, Any], why: list[ReasonView], patient: bool) -> str:
     """The one-line reason shown on the closed card."""
+    return first_sentence(_reason_line(option, why, patient))
+
+
+def _reason_line(option: dict[str, Any], why: list[ReasonView], patient: bool) -> str:
     status = option["status"]
     decided = {r["text"]: r for r in option["reasons"] if r["result"] != "unknown"}
 
