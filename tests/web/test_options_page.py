@@ -91,3 +91,14 @@ def test_clinician_voice_is_remembered(client: Any) -> None:
     assert 'class="facts-used"' in again, "the choice holds without the parameter"
     back = client.get(base + "/options?audience=patient").text
     assert 'class="facts-used"' not in back and "ORR " not in back
+
+
+def test_month_only_dates_are_shown_as_given(client: Any) -> None:
+    form = {"car_t_product": "ciltacabtagene autoleucel", "car_t_date": "March 2026",
+            "progression_date": "August 2026"}
+    r = client.post("/intake", data=form, follow_redirects=False)
+    assert r.status_code == 303
+    text = client.get(r.headers["location"]).text
+    assert "You had CAR T (ciltacabtagene autoleucel) in March 2026." in text
+    assert "growing again in August 2026" in text
+    assert "March 15" not in text and "August 15" not in text
