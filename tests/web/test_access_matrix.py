@@ -89,6 +89,8 @@ MATRIX: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/profiles/{profile_id}/share"): "change",
     ("DELETE", "/api/v1/profiles/{profile_id}"): "delete",
     ("POST", "/p/{profile_id}/delete"): "delete",
+    # s2-i15-options: clinician tools (the CLI's calculators on one profile)
+    ("GET", "/p/{profile_id}/clinician"): "read",
 }
 
 

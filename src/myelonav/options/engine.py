@@ -128,7 +128,7 @@ def format_citation(citation: Citation) -> str:
         f"doi:{citation.doi}" if citation.doi else None,
         citation.url if not (citation.pmid or citation.doi) else None,
     ]
-    head = f"{citation.authors}. " if citation.authors else ""
+    head = f"{citation.authors.rstrip('.')}. " if citation.authors else ""
     title = f"{citation.title}. " if citation.title else ""
     return f"{head}{title}{citation.source} {citation.year}. " + "; ".join(i for i in ids if i)
 
@@ -176,10 +176,14 @@ def _facts_used(rule: Rule, facts: Facts) -> list[FactUsed]:
     return out
 
 
-def _missing_message(rule: Rule, facts: Facts) -> str:
+def _missing_message(rule: Rule, facts: Facts, audience: Audience = "clinician") -> str:
     if rule.missing_fact_message:
         return rule.missing_fact_message
     names = unknown_facts(rule.when, facts.values)
+    if audience == "patient":  # the picture's plain words, not "X not recorded"
+        return " ".join(facts.plain.get(n) or facts.describe(n) for n in names) or (
+            "Something this option depends on is not known yet."
+        )
     return "; ".join(facts.describe(n) for n in names) or "a needed fact is not known"
 
 
@@ -197,7 +201,7 @@ def assess_option(option: Option, facts: Facts, audience: Audience = "patient") 
         used = _facts_used(rule, facts)
         cites = [format_citation(c) for c in rule.citations]
         if truth is Truth.unknown:
-            message = _missing_message(rule, facts)
+            message = _missing_message(rule, facts, audience)
             # an unknown preference-style favours/disfavours rule is not worth a question
             worth_asking = rule.missing_fact_message or rule.effect not in ("favours", "disfavours")
             if worth_asking and message not in missing:

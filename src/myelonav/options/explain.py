@@ -30,7 +30,8 @@ def explain_failure(facts: Facts, audience: Audience = "patient") -> dict[str, A
         )
     if outcome is None:
         return {"car_t": None, "explanations": entries}
-    summary = outcome.explanation if audience == "clinician" else _plain_summary(outcome)
+    said = _dates_as_given(facts)
+    summary = outcome.explanation if audience == "clinician" else _plain_summary(outcome, said)
     return {
         "car_t": {
             "product": outcome.product,
@@ -54,12 +55,35 @@ def _day(day: dt.date) -> str:
     return f"{day:%B} {day.day}, {day.year}"
 
 
-def _plain_summary(outcome: CarTOutcome) -> str:
+def _dates_as_given(facts: Facts) -> dict[str, str]:
+    """Dates the person gave with less than a day's precision ("March 2026"), by intake
+    field, so the plain summary never shows the stored middle of the month as known."""
+    record = facts.picture.record if facts.picture is not None else None
+    if record is None:
+        return {}
+    return {
+        n.path.removeprefix("intake."): n.text
+        for n in record.unmapped
+        if n.path in ("intake.car_t_date", "intake.progression_date") and n.text
+    }
+
+
+def _when(day: dt.date, given: str | None) -> str:
+    return f"in {given}" if given else f"on {_day(day)}"
+
+
+def _plain_summary(outcome: CarTOutcome, said: dict[str, str] | None = None) -> str:
     """The CAR T course in plain words (the clinician voice keeps the IMWG wording)."""
-    infused = f"You had CAR T ({outcome.product}) on {_day(outcome.infusion_date)}."
+    said = said or {}
+    infused = (
+        f"You had CAR T ({outcome.product}) {_when(outcome.infusion_date, said.get('car_t_date'))}."
+    )
     if outcome.relapse_class == "primary_refractory":
         return f"{infused} Your myeloma did not shrink by half or more after it."
     if outcome.progression_date is not None and outcome.months_to_progression is not None:
+        # a date told vaguely is shown as told; one computed from labs as its day
+        recorded = outcome.progression_source == "as recorded"
+        progressed = said.get("progression_date") if recorded else None
         months = round(outcome.months_to_progression)
         about = (
             "less than a month"
@@ -67,8 +91,8 @@ def _plain_summary(outcome: CarTOutcome) -> str:
             else ("about 1 month" if months == 1 else f"about {months} months")
         )
         return (
-            f"{infused} Your blood tests or scans showed the myeloma growing again on "
-            f"{_day(outcome.progression_date)}, {about} later."
+            f"{infused} Your blood tests or scans showed the myeloma growing again "
+            f"{_when(outcome.progression_date, progressed)}, {about} later."
         )
     return f"{infused} Your record does not show when, or whether, the myeloma came back."
 

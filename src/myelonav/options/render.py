@@ -7,6 +7,7 @@ from typing import Any
 from myelonav import DISCLAIMER
 from myelonav.knowledge.cost import cost_help
 from myelonav.options.engine import Audience, EvidenceView, Status
+from myelonav.options.frequency import SMALL_GROUP, clinician_figures, patient_figures
 
 PATIENT_STATUS = {
     Status.fits: "May fit you",
@@ -15,10 +16,6 @@ PATIENT_STATUS = {
     Status.unlikely: "Unlikely to fit you now",
 }
 
-# Below this many people, or from a selected (retrospective) series, a response rate is shown
-# with its size and a plain hedge, never as "about N in 10".
-SMALL_GROUP = 50
-_SELECTED_DESIGNS = frozenset({"retrospective", "case_series"})
 _POST_RANK = {"yes": 0, "partial": 1, "not_reported": 2, "no": 3}
 
 _EFFECT_LABEL = {
@@ -31,55 +28,9 @@ _EFFECT_LABEL = {
 
 
 def _figures(e: EvidenceView, audience: Audience) -> str:
-    f = e.figures
-    parts: list[str] = []
     if audience == "patient":
-        if "orr_pct" in f and isinstance(f["orr_pct"], float | int):
-            parts.append(_response_rate(float(f["orr_pct"]), e))
-        if "cr_or_better_pct" in f:
-            parts.append(
-                f"{f['cr_or_better_pct']:g}% had no myeloma found in blood tests (CR or better)"
-            )
-        for key, label in (
-            ("median_pfs_months", "half of people had no worsening for"),
-            ("median_dor_months", "responses lasted a median of"),
-            ("median_os_months", "half of people lived at least"),
-        ):
-            if key in f:
-                value = f[key]
-                shown = (
-                    "longer than the study followed them"
-                    if value == "not_reached"
-                    else f"{value:g} months"
-                )
-                parts.append(f"{label} {shown}")
-    else:
-        labels = {
-            "orr_pct": "ORR {}%",
-            "cr_or_better_pct": "≥CR {}%",
-            "median_pfs_months": "mPFS {} mo",
-            "median_dor_months": "mDoR {} mo",
-            "median_os_months": "mOS {} mo",
-        }
-        for key, template in labels.items():
-            if key in f:
-                value = f[key]
-                parts.append(template.format("NR" if value == "not_reached" else f"{value:g}"))
-    return "; ".join(parts)
-
-
-def _response_rate(orr: float, e: EvidenceView) -> str:
-    selected = e.design in _SELECTED_DESIGNS
-    small = e.n is None or e.n < SMALL_GROUP
-    if not (selected or small):
-        return f"{orr:g}% of people responded (about {round(orr / 10)} in 10)"
-    size = f"of {e.n} people" if e.n else "(size not reported)"
-    group = "small group" if small else "group"
-    chosen = " chosen for this treatment" if selected else ""
-    return (
-        f"{orr:g}% responded, in a {group} {size}{chosen}; "
-        "results from small or selected groups are less certain"
-    )
+        return "; ".join(patient_figures(e.figures, e.n, e.design, survival=True))
+    return "; ".join(clinician_figures(e.figures))
 
 
 def _evidence_order(evidence: list[dict[str, Any]]) -> list[dict[str, Any]]:

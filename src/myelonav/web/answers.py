@@ -44,6 +44,8 @@ class NumberAnswer:
     value: float | None
     message: str | None = None
     suggestion: float | None = None
+    # every value the person may have meant, most likely first: one click confirms one
+    choices: tuple[float, ...] = ()
 
 
 def _is_digits(text: str) -> bool:
@@ -111,6 +113,19 @@ def _show(value: float) -> str:
     return f"{value:,.6g}" if value >= 1000 else f"{value:.6g}"
 
 
+def plain_number(value: float) -> str:
+    """``value`` as one unambiguous answer ("1.4", "1400"): what a confirm button sends."""
+    text = f"{value:.6f}".rstrip("0").rstrip(".") or "0"
+    frac = text.partition(".")[2]
+    # "1.402" could be read as 1402 (a dot grouping thousands); "1.4020" cannot
+    return f"{text}0" if len(frac) == 3 else text
+
+
+def shown_number(value: float) -> str:
+    """``value`` as a person reads it ("1.4", "1,400")."""
+    return _show(value)
+
+
 def read_number(text: str, spec: NumberField) -> NumberAnswer:
     """Read one numeric answer; an unclear or implausible one comes back as a question."""
     readings = number_readings(text, decimal_comma=spec.decimal_comma)
@@ -135,6 +150,7 @@ def read_number(text: str, spec: NumberField) -> NumberAnswer:
             f"enter {_show(best).replace(',', '')}; otherwise check the "
             "number on your report",
             best,
+            (best,),
         )
     if len(plausible) > 1:
         shown = " or ".join(f"{_show(v)}{unit}" for v in plausible)
@@ -143,6 +159,8 @@ def read_number(text: str, spec: NumberField) -> NumberAnswer:
             f"{spec.label}: did you mean {shown}? Enter the number "
             "without a thousands separator, with a dot for decimals "
             "(for example 1.4)",
+            None,
+            tuple(plausible),
         )
     value = readings[0]
     for words, factor in spec.alternatives:
@@ -154,6 +172,7 @@ def read_number(text: str, spec: NumberField) -> NumberAnswer:
                 f"you mean {_show(converted)}{unit}? If so, enter "
                 f"{_show(converted).replace(',', '')}",
                 converted,
+                (converted,),
             )
     whole = "a whole number " if spec.whole else ""
     return NumberAnswer(
@@ -352,6 +371,8 @@ __all__ = [
     "NumberField",
     "PartialDate",
     "number_readings",
+    "plain_number",
     "read_date",
     "read_number",
+    "shown_number",
 ]

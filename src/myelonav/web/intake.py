@@ -27,10 +27,13 @@ from myelonav.patient.models import (
     Analyte,
     AntigenStatus,
     CarTEpisode,
+    Comorbidities,
     CytogeneticAbnormality,
     CytogeneticFinding,
     Demographics,
     Diagnosis,
+    DiseaseSite,
+    DiseaseSiteKind,
     EcogAssessment,
     HeavyChain,
     Isotype,
@@ -50,7 +53,15 @@ from myelonav.patient.models import (
 from myelonav.patient.profile_io import first_error
 from myelonav.patient.units import PLAUSIBLE
 from myelonav.patient.vocabulary import vocabulary
-from myelonav.web.answers import DateFormatError, NumberField, PartialDate, read_date, read_number
+from myelonav.web.answers import (
+    DateFormatError,
+    NumberField,
+    PartialDate,
+    plain_number,
+    read_date,
+    read_number,
+    shown_number,
+)
 
 UNKNOWN = "unknown"
 
@@ -107,6 +118,12 @@ NUMBER_FIELDS: dict[str, NumberField] = {
     "creatinine": _lab("Creatinine", "mg/dL", Analyte.creatinine,
                        (("a value in µmol/L", 1 / 88.42),)),
     "weight_kg": _lab("Weight", "kg", Analyte.body_weight, (("a weight in pounds", 0.45359237),)),
+    "m_protein": _lab("M-protein (M-spike)", "g/dL", Analyte.serum_m_protein,
+                      (("a value in g/L", 0.1),)),
+    "kappa_flc": _lab("Kappa free light chains", "mg/L", Analyte.kappa_flc),
+    "lambda_flc": _lab("Lambda free light chains", "mg/L", Analyte.lambda_flc),
+    "igg": _lab("IgG", "mg/dL", Analyte.igg, (("a value in g/L", 100.0),)),
+    "lvef_pct": NumberField("Heart pumping strength (LVEF)", "%", 5, 90),
     "travel_miles": NumberField("Travel distance", "miles", 0, 25000, decimal_comma=False),
 }
 
@@ -139,6 +156,60 @@ def allowed_prior_drugs() -> frozenset[str]:
     return frozenset(d.id for _, _, drugs in prior_choices() for d in drugs)
 
 
+# Free light chains are reported in mg/L or mg/dL (10 mg/L = 1 mg/dL); the person says which.
+FLC_UNITS: tuple[tuple[str, str, float], ...] = (
+    ("mg/L", "mg/L (milligrams per litre)", 1.0),
+    ("mg/dL", "mg/dL (milligrams per decilitre)", 10.0),
+)
+
+# Worst grade of a CAR T side effect (ASTCT consensus grading, Lee et al., Biol Blood Marrow
+# Transplant 2019;25:625-38, doi:10.1016/j.bbmt.2018.12.758, PMID 30592986), as a patient
+# may have been told it.
+CRS_GRADES: tuple[tuple[str, str], ...] = (
+    ("1", "Grade 1 (fever only)"),
+    ("2", "Grade 2 (fever with low blood pressure or needing some oxygen)"),
+    ("3", "Grade 3 (needed a drug to raise blood pressure, or a lot of oxygen)"),
+    ("4", "Grade 4 (needed several such drugs, or a breathing machine)"),
+)
+ICANS_GRADES: tuple[tuple[str, str], ...] = (
+    ("1", "Grade 1 (mild confusion or trouble with words)"),
+    ("2", "Grade 2 (more confused, but easy to wake)"),
+    ("3", "Grade 3 (hard to wake, a seizure that stopped quickly, or brain swelling seen)"),
+    ("4", "Grade 4 (could not be woken, long seizures, or severe brain swelling)"),
+)
+
+# Numbness and tingling in the patient's words (CTCAE v5 peripheral sensory neuropathy grades
+# 0-3; grade 4, life-threatening, is not something a person reports at home).
+NEUROPATHY_PLAIN: tuple[tuple[str, str], ...] = (
+    ("0", "No numbness or tingling"),
+    ("1", "Numbness or tingling, but it does not get in my way"),
+    ("2", "It gets in the way of things like buttons, writing or cooking"),
+    ("3", "It stops me looking after myself (washing, dressing)"),
+)
+
+# The record's comorbidities asked as yes / no / I don't know: (field, name in words, question)
+COMORBIDITY_QUESTIONS: tuple[tuple[str, str, str], ...] = (
+    ("heart_failure", "Heart failure",
+     "Have you been told you have heart failure (a weak heart)?"),
+    ("eye_disease", "Eye surface problems",
+     "Do you have a problem with the front of your eyes (the cornea), such as severe dry "
+     "eye or keratitis?"),
+    ("active_infection", "Infection now",
+     "Do you have an infection right now that is being treated?"),
+    ("movement_disorder_after_car_t", "Movement problems after CAR T",
+     "Since CAR T, have you had new problems with movement: shaking, stiffness, slow "
+     "movements, or smaller handwriting?"),
+    ("secondary_malignancy", "Another cancer",
+     "Have you ever had another kind of cancer (not myeloma)?"),
+    ("transfusion_dependent", "Regular transfusions",
+     "Do you need regular blood or platelet transfusions?"),
+)
+
+# Multi-valued form fields (checkbox groups); every other field has one value.
+LIST_FIELDS = frozenset({"prior", "transplant"})
+CONFIRM_PREFIX = "confirm_"
+
+
 FIELD_WORDS: dict[str, str] = {
     "birth_date": "Date of birth",
     "sex": "Sex",
@@ -158,25 +229,48 @@ FIELD_WORDS: dict[str, str] = {
     "lab_date": "Date of the lab results",
     "ecog": "Daily activity",
     "trial_interest": "Clinical trials",
+    "m_protein_not_detected": "M-protein (M-spike)",
+    "flc_unit": "Unit of the free light chains",
+    "crs": "CRS after CAR T",
+    "crs_grade": "Worst CRS grade",
+    "icans": "ICANS after CAR T",
+    "icans_grade": "Worst ICANS grade",
+    "emd": "Myeloma outside the bones",
+    "emd_where": "Where the myeloma outside the bones is",
+    "neuropathy_grade": "Numbness or tingling (neuropathy)",
+    "infection_detail": "What the infection is",
+    **{name: words for name, words, _ in COMORBIDITY_QUESTIONS},
 }
+
+
+_ROW_PARTS = {"regimen": "name", "start": "start date", "end": "end date",
+              "outcome": "how it ended"}
 
 
 def field_words(name: str) -> str:
     """A form field's name as a person would say it ("CAR T date", not "car_t_date")."""
     if name in NUMBER_FIELDS:
         return NUMBER_FIELDS[name].label
+    row, _, part = name.partition("_")
+    if row.startswith("line") and row[4:].isdigit() and part in _ROW_PARTS:
+        return f"Treatment {row[4:]} {_ROW_PARTS[part]}"
     return FIELD_WORDS.get(name) or name.replace("_", " ").capitalize()
 
 
 @dataclass
 class IntakeErrors:
     by_field: dict[str, str] = field(default_factory=dict)
+    # for an ambiguous or implausible number: what the person may have meant, as
+    # (the answer a one-click confirm sends, the words on its button)
+    choices: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
 
-    def add(self, name: str, message: str) -> None:
+    def add(self, name: str, message: str, choices: Sequence[tuple[str, str]] = ()) -> None:
         """Keep the first problem per field, led by the field's name in words."""
         words = field_words(name)
         if not message.startswith(words):
             message = f"{words}: {message}"
+        if name not in self.by_field and choices:
+            self.choices[name] = list(choices)
         self.by_field.setdefault(name, message)
 
     def __bool__(self) -> bool:
@@ -240,15 +334,55 @@ class _Reader:
         when = self.partial(name, not_future=not_future)
         return when.date if when is not None else None
 
-    def number(self, name: str) -> float | None:
+    def number(self, name: str, spec: NumberField | None = None) -> float | None:
         value = self.text(name)
         if not value:
             return None
-        answer = read_number(value, NUMBER_FIELDS[name])
+        spec = spec or NUMBER_FIELDS[name]
+        answer = read_number(value, spec)
         if answer.message is not None:
-            self.errors.add(name, answer.message)
+            self.errors.add(name, answer.message, confirm_buttons(answer.choices, spec))
             return None
         return answer.value
+
+    def yes_no(self, name: str) -> bool | None:
+        """Yes → True, no → False, "I don't know" or no answer → None (never False)."""
+        answer = self.choice(name, ["yes", "no"])
+        return None if answer == UNKNOWN else answer == "yes"
+
+    def words(self, name: str, limit: int) -> str:
+        value = self.text(name)
+        if len(value) > limit:
+            self.errors.add(name, f"keep this under {limit} characters")
+            return ""
+        return value
+
+
+def confirm_buttons(choices: Sequence[float], spec: NumberField) -> list[tuple[str, str]]:
+    """One-click answers for a number the reader asked about: "Yes, 1.4 mg/dL is right" when
+    there is one likely meaning, "I meant 1,400 mg/dL" for each of several."""
+    unit = f" {spec.unit}" if spec.unit else ""
+    if len(choices) == 1:
+        return [(plain_number(choices[0]), f"Yes, {shown_number(choices[0])}{unit} is right")]
+    return [(plain_number(v), f"I meant {shown_number(v)}{unit}") for v in choices]
+
+
+def form_answers(form: Mapping[str, Any]) -> dict[str, Any]:
+    """The submitted form as plain values (lists for checkbox groups) with any one-click
+    confirmation applied: ``confirm_creatinine=1.4`` replaces the creatinine answer, so the
+    person never retypes anything."""
+    getlist = getattr(form, "getlist", None)
+    values: dict[str, Any] = {}
+    for key in form:
+        raw = getlist(key) if callable(getlist) else form[key]
+        items = [v for v in (raw if isinstance(raw, list) else [raw]) if isinstance(v, str)]
+        values[key] = items if key in LIST_FIELDS else (items[-1] if items else "")
+    for key in [k for k in values if k.startswith(CONFIRM_PREFIX)]:
+        name = key.removeprefix(CONFIRM_PREFIX)
+        confirmed = values.pop(key)
+        if name in NUMBER_FIELDS and isinstance(confirmed, str) and confirmed.strip():
+            values[name] = confirmed.strip()
+    return values
 
 
 def _list(form: Mapping[str, Any], name: str) -> list[str]:
@@ -260,6 +394,8 @@ def _list(form: Mapping[str, Any], name: str) -> list[str]:
 
 
 LINE_ROWS = 4
+# the one undated line that holds the ticked medicines
+PRIOR_REGIMEN = "treatments named at intake (grouping into lines not given)"
 
 # "How did it end?" for one treatment, in the patient's words, and what the record stores
 LINE_OUTCOMES: tuple[tuple[str, str, StopReason], ...] = (
@@ -350,6 +486,8 @@ def _treatment_rows(r: _Reader, infusion: dt.date | None) -> list[TherapyLine]:
                              "dara + pom + dex), or clear this row")
             continue
         agents, unknown = regimen_agents(text)
+        if not agents and not unknown:  # only separators ("+", ",")
+            unknown = [text]
         if unknown:
             r.errors.add(f"{key}_regimen", f"we don't know {unknown[0][:40]!r}; check the "
                          "spelling, write the drug names, or tick the medicines above")
@@ -378,6 +516,97 @@ def _treatment_rows(r: _Reader, infusion: dt.date | None) -> list[TherapyLine]:
             after_car_t=bool(start and infusion and start.earliest > infusion),
         ))
     return lines
+
+
+def _side_effect_grade(r: _Reader, name: str, label: str,
+                       grades: Sequence[tuple[str, str]]) -> int | None:
+    """The worst grade of CRS or ICANS after CAR T: "no" is grade 0, "yes" with a grade is
+    that grade, "yes" without one (or "I don't know") stays unknown, with a note for "yes"."""
+    answer = r.choice(name, ["yes", "no"])
+    grade = r.choice(f"{name}_grade", [g for g, _ in grades])
+    if answer == "no" and grade != UNKNOWN:
+        r.errors.add(f"{name}_grade", f"you said there was no {label}; choose \"I don't "
+                     f"know\" here, or change the answer above")
+        return None
+    if answer == "no":
+        return 0
+    if grade != UNKNOWN:
+        return int(grade)
+    if answer == "yes":
+        r.notes.append(UnmappedItem(path=f"intake.{name}", reason=f"{label} after CAR T; "
+                                    "worst grade not known", text="yes"))
+    return None
+
+
+def _m_protein(r: _Reader) -> float | None:
+    """The serum M-protein; "not detected" is a measurement of 0 (IMWG 2016, Kumar et al.,
+    Lancet Oncol 2016;17:e328-46), not a missing one."""
+    value = r.number("m_protein")
+    if r.text("m_protein_not_detected") not in ("", "on"):
+        r.errors.add("m_protein_not_detected", "tick the box or leave it empty")
+    elif r.text("m_protein_not_detected") == "on":
+        if r.text("m_protein"):
+            r.errors.add("m_protein", "you ticked \"not detected\" and gave a number; keep "
+                         "the one your report shows")
+            return None
+        return 0.0
+    return value
+
+
+def _light_chains(r: _Reader) -> dict[Analyte, float | None]:
+    """Kappa and lambda free light chains in mg/L, read in the unit the person chose."""
+    units = {code: factor for code, _, factor in FLC_UNITS}
+    unit = r.choice("flc_unit", list(units))
+    out: dict[Analyte, float | None] = {}
+    for name, analyte in (("kappa_flc", Analyte.kappa_flc), ("lambda_flc", Analyte.lambda_flc)):
+        if not r.text(name):
+            out[analyte] = None
+            continue
+        if unit == UNKNOWN:
+            r.errors.add("flc_unit", "choose the unit printed next to the light chain numbers "
+                         "on your report (mg/L or mg/dL); 10 mg/L is 1 mg/dL")
+            out[analyte] = None
+            continue
+        base = NUMBER_FIELDS[name]
+        factor = units[unit]
+        spec = NumberField(base.label, unit, base.low / factor, base.high / factor)
+        value = r.number(name, spec)
+        out[analyte] = round(value * factor, 6) if value is not None else None
+    return out
+
+
+def _comorbidities(r: _Reader) -> Comorbidities:
+    """Each condition as told: yes, no, or unknown ("I don't know" is never "no")."""
+    told: dict[str, Any] = {name: r.yes_no(name) for name, _, _ in COMORBIDITY_QUESTIONS}
+    lvef = r.number("lvef_pct")
+    neuropathy = r.choice("neuropathy_grade", [g for g, _ in NEUROPATHY_PLAIN])
+    detail = r.words("infection_detail", 500)
+    if detail and told["active_infection"] is not True:
+        r.errors.add("infection_detail", "choose \"Yes\" above if you have an infection now, "
+                     "or clear this box")
+    answered = (any(v is not None for v in told.values()) or lvef is not None
+                or neuropathy != UNKNOWN)
+    return Comorbidities(
+        recorded_on=r.today if answered else None,
+        lvef_pct=lvef,
+        peripheral_neuropathy_grade=int(neuropathy) if neuropathy != UNKNOWN else None,
+        infection_detail=detail or None,
+        **told,
+    )
+
+
+def _extramedullary(r: _Reader) -> list[DiseaseSite]:
+    """Myeloma outside the bones, where the person knows it is (an active site)."""
+    answer = r.choice("emd", ["yes", "no"])
+    where = r.words("emd_where", 200)
+    if where and answer != "yes":
+        r.errors.add("emd_where", "choose \"Yes\" above if there is myeloma outside the bones, "
+                     "or clear this box")
+        return []
+    if answer != "yes":
+        return []
+    return [DiseaseSite(kind=DiseaseSiteKind.extramedullary_plasmacytoma,
+                        location=where or None, active=True)]
 
 
 def record_from_intake(form: Mapping[str, Any], *, today: dt.date | None = None) -> PatientRecord:
@@ -440,6 +669,8 @@ def record_from_intake(form: Mapping[str, Any], *, today: dt.date | None = None)
     if product == UNKNOWN and infusion is not None:
         notes.append(UnmappedItem(path="intake.car_t", reason="CAR T date given but product "
                                   "not known", text=infusion.isoformat()))
+    crs_grade = _side_effect_grade(r, "crs", "CRS", CRS_GRADES)
+    icans_grade = _side_effect_grade(r, "icans", "ICANS", ICANS_GRADES)
     if product != UNKNOWN and infusion is not None and not r.errors:
         best = {"responded": ResponseCategory.PR,
                 "never_responded": ResponseCategory.SD}.get(response)
@@ -452,6 +683,8 @@ def record_from_intake(form: Mapping[str, Any], *, today: dt.date | None = None)
             progression_date=progression,
             antigen_status_at_relapse=AntigenStatus(bcma) if bcma != UNKNOWN else None,
             investigational=bool(drug and drug.investigational),
+            crs_max_grade=crs_grade,
+            icans_max_grade=icans_grade,
         ))
         if best is not None:
             said = "it worked at first" if response == "responded" else "it never worked"
@@ -461,6 +694,20 @@ def record_from_intake(form: Mapping[str, Any], *, today: dt.date | None = None)
                        + ("least response that counts (partial response)"
                           if best is ResponseCategory.PR else "answer below partial response"),
                 text=said))
+
+    if not car_t:  # side effects told without a CAR T to attach them to: kept as notes
+        for name, grade, label in (("crs", crs_grade, "CRS"), ("icans", icans_grade, "ICANS")):
+            answer = r.text(name)
+            if answer in ("yes", "no") and not any(n.path == f"intake.{name}" for n in notes):
+                notes.append(UnmappedItem(
+                    path=f"intake.{name}", text=answer,
+                    reason=f"{label} after CAR T told as '{answer}'; the CAR T product or "
+                           "date is not known"))
+            if grade:
+                notes.append(UnmappedItem(
+                    path=f"intake.{name}_grade", text=str(grade),
+                    reason=f"worst {label} grade {grade} told; the CAR T product or date is "
+                           "not known"))
 
     cytogenetics: list[CytogeneticFinding] = []
     for name, abnormality in (("t11_14", CytogeneticAbnormality.t_11_14),
@@ -481,7 +728,7 @@ def record_from_intake(form: Mapping[str, Any], *, today: dt.date | None = None)
     if prior and not bad:
         lines.append(TherapyLine(
             agents=prior,
-            regimen="treatments named at intake (grouping into lines not given)",
+            regimen=PRIOR_REGIMEN,
         ))
     prior_lines = r.number("prior_lines")
     transplants = [Transplant(kind=TransplantKind(k))
@@ -495,6 +742,9 @@ def record_from_intake(form: Mapping[str, Any], *, today: dt.date | None = None)
         Analyte.anc: r.number("anc"),
         Analyte.creatinine: r.number("creatinine"),
         Analyte.body_weight: r.number("weight_kg"),
+        Analyte.serum_m_protein: _m_protein(r),
+        Analyte.igg: r.number("igg"),
+        **_light_chains(r),
     }
     if any(v is not None for v in lab_values.values()) and lab_date is None:
         r.errors.add("lab_date", "enter the date of these results (old results can mislead)")
@@ -509,6 +759,9 @@ def record_from_intake(form: Mapping[str, Any], *, today: dt.date | None = None)
     travel = r.number("travel_miles")
     interest = r.choice("trial_interest", [t.value for t in TrialInterest])
     preferences = Preferences(max_travel_miles=travel, trial_interest=TrialInterest(interest))
+
+    comorbidities = _comorbidities(r)
+    disease_sites = _extramedullary(r)
 
     if r.errors:
         raise IntakeError(r.errors)
@@ -525,6 +778,8 @@ def record_from_intake(form: Mapping[str, Any], *, today: dt.date | None = None)
             labs=labs,
             ecog=ecog,
             preferences=preferences,
+            comorbidities=comorbidities,
+            disease_sites=disease_sites,
             unmapped=notes,
         )
     except ValidationError as exc:
@@ -532,12 +787,146 @@ def record_from_intake(form: Mapping[str, Any], *, today: dt.date | None = None)
         raise IntakeError(IntakeErrors({err.location or "intake": err.message})) from None
 
 
+# ---- the other direction: a saved record as intake answers (for "edit my answers")
+
+_INTAKE_LABS: dict[Analyte, str] = {
+    Analyte.platelets: "platelets",
+    Analyte.anc: "anc",
+    Analyte.creatinine: "creatinine",
+    Analyte.body_weight: "weight_kg",
+    Analyte.serum_m_protein: "m_protein",
+    Analyte.igg: "igg",
+    Analyte.kappa_flc: "kappa_flc",
+    Analyte.lambda_flc: "lambda_flc",
+}
+
+
+def _tri(value: bool | None) -> str:
+    return UNKNOWN if value is None else ("yes" if value else "no")
+
+
+def intake_values(record: PatientRecord) -> dict[str, Any]:
+    """The intake form's answers for ``record``: the inverse of ``record_from_intake`` (a
+    record built from these answers says the same), so editing shows every question,
+    including dates as the person wrote them ("March 2024")."""
+    said = {n.path.removeprefix("intake."): n.text for n in record.unmapped
+            if n.path.startswith("intake.") and n.text}
+
+    def day(name: str, value: dt.date | None) -> str:
+        if value is None:
+            return ""
+        return said.get(name) or value.isoformat()
+
+    v: dict[str, Any] = {}
+    demo = record.demographics
+    v["birth_date"] = day("birth_date", demo.birth_date)
+    v["age"] = str(demo.age_years) if demo.age_years is not None and not demo.birth_date else ""
+    v["sex"] = demo.sex.value
+    v["zip"] = demo.postal_code or ""
+    iso = record.diagnosis.isotype
+    v["heavy_chain"] = (
+        "non_secretory" if iso.non_secretory
+        else iso.heavy_chain.value if iso.heavy_chain is not None
+        else "light_chain_only" if iso.light_chain is not None or "heavy_chain" in said
+        else UNKNOWN
+    )
+    v["light_chain"] = iso.light_chain.value if iso.light_chain is not None else UNKNOWN
+    v["diagnosis_date"] = day("diagnosis_date", record.diagnosis.date)
+    for name, abnormality in (("t11_14", CytogeneticAbnormality.t_11_14),
+                              ("del17p", CytogeneticAbnormality.del_17p)):
+        v[name] = _tri(record.has_abnormality(abnormality))
+
+    episode = record.last_car_t()
+    if episode is None:  # answers kept as notes until the CAR T is known
+        v["car_t_date"] = said.get("car_t_date") or said.get("car_t", "")
+        for name in ("crs", "icans"):
+            v[name] = said.get(name, UNKNOWN)
+            v[f"{name}_grade"] = said.get(f"{name}_grade", UNKNOWN)
+    else:
+        known = {p for p, _ in CAR_T_PRODUCTS}
+        v["car_t_product"] = episode.product if episode.product in known else "other"
+        v["car_t_other"] = "" if episode.product in known else episode.product
+        v["car_t_date"] = day("car_t_date", episode.infusion_date)
+        best = episode.best_response
+        v["car_t_response"] = (
+            UNKNOWN if best is None
+            else "never_responded" if best in (ResponseCategory.SD, ResponseCategory.PD)
+            else "responded"
+        )
+        v["progression_date"] = day("progression_date", episode.progression_date)
+        status = episode.antigen_status_at_relapse
+        v["bcma"] = status.value if status is not None else UNKNOWN
+        for name, grade in (("crs", episode.crs_max_grade), ("icans", episode.icans_max_grade)):
+            v[name] = ("no" if grade == 0 else "yes" if grade is not None or name in said
+                       else UNKNOWN)
+            v[f"{name}_grade"] = str(grade) if grade else UNKNOWN
+
+    outcomes = {reason: key for key, _, reason in LINE_OUTCOMES}
+    rows = [line for line in record.therapy_lines if line.regimen != PRIOR_REGIMEN]
+    v["prior"] = sorted({a for line in record.therapy_lines if line.regimen == PRIOR_REGIMEN
+                         for a in line.agents})
+    for i, line in enumerate(rows[:LINE_ROWS], start=1):
+        key = f"line{i}"
+        as_written = line.regimen or ""
+        understood = bool(as_written) and not regimen_agents(as_written)[1]
+        v[f"{key}_regimen"] = as_written if understood else " + ".join(line.agents)
+        v[f"{key}_start"] = day(f"{key}_start", line.start)
+        v[f"{key}_end"] = day(f"{key}_end", line.end)
+        v[f"{key}_outcome"] = outcomes.get(line.stop_reason, UNKNOWN)
+    for line in rows[LINE_ROWS:]:  # more rows than the form has: ticked, never dropped
+        v["prior"] = sorted(set(v["prior"]) | set(line.agents))
+    reported = record.lines_before_car_t_reported
+    v["prior_lines"] = str(reported) if reported is not None else ""
+    v["transplant"] = sorted({t.kind.value for t in record.transplants})
+
+    dated = [lab for lab in record.labs if lab.analyte in _INTAKE_LABS and lab.value is not None]
+    if dated:
+        when = max(lab.date for lab in dated)
+        v["lab_date"] = day("lab_date", when)
+        for lab in dated:
+            if lab.date == when and lab.value is not None:
+                v[_INTAKE_LABS[lab.analyte]] = plain_number(lab.value)
+        if v.get("m_protein") == "0":
+            v["m_protein"], v["m_protein_not_detected"] = "", "on"
+        if "kappa_flc" in v or "lambda_flc" in v:
+            v["flc_unit"] = "mg/L"
+
+    ecog = record.latest_ecog()
+    v["ecog"] = str(ecog.score) if ecog is not None and ecog.score <= 4 else UNKNOWN
+    prefs = record.preferences
+    v["travel_miles"] = (plain_number(prefs.max_travel_miles)
+                         if prefs.max_travel_miles is not None else "")
+    v["trial_interest"] = prefs.trial_interest.value
+
+    emd = [s for s in record.disease_sites
+           if s.kind is DiseaseSiteKind.extramedullary_plasmacytoma and s.active is True]
+    v["emd"] = "yes" if emd else UNKNOWN
+    v["emd_where"] = ", ".join(s.location for s in emd if s.location)
+    com = record.comorbidities
+    for name, _, _ in COMORBIDITY_QUESTIONS:
+        v[name] = _tri(getattr(com, name))
+    v["lvef_pct"] = plain_number(com.lvef_pct) if com.lvef_pct is not None else ""
+    grade = com.peripheral_neuropathy_grade
+    v["neuropathy_grade"] = str(grade) if grade is not None and grade <= 3 else UNKNOWN
+    v["infection_detail"] = com.infection_detail or ""
+    if not v.get("lab_date") and "lab_date" in said:  # a date given without any value
+        v["lab_date"] = said["lab_date"]
+    return v
+
+
 __all__ = [
     "CAR_T_PRODUCTS",
+    "COMORBIDITY_QUESTIONS",
+    "CONFIRM_PREFIX",
+    "CRS_GRADES",
     "ECOG_PLAIN",
     "FIELD_WORDS",
+    "FLC_UNITS",
+    "ICANS_GRADES",
     "LINE_OUTCOMES",
     "LINE_ROWS",
+    "LIST_FIELDS",
+    "NEUROPATHY_PLAIN",
     "NUMBER_FIELDS",
     "PRIOR_CLASSES",
     "SHORT_NAMES",
@@ -546,7 +935,10 @@ __all__ = [
     "IntakeError",
     "IntakeErrors",
     "allowed_prior_drugs",
+    "confirm_buttons",
     "field_words",
+    "form_answers",
+    "intake_values",
     "prior_choices",
     "record_from_intake",
     "regimen_agents",

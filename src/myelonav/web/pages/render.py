@@ -37,12 +37,19 @@ def _plain(value: Any) -> str:
     return str(value).replace("_", " ")
 
 
+def _capitalize_first(value: Any) -> str:
+    """Capitalise the first letter only (Jinja's ``capitalize`` lowers the rest: "IgG")."""
+    text = str(value)
+    return text[:1].upper() + text[1:]
+
+
 def _templates() -> Jinja2Templates:
     folder = resources.files("myelonav.web.pages").joinpath("templates")
     templates = Jinja2Templates(directory=str(folder))
     env = templates.env
     env.filters["plain"] = _plain
     env.filters["status_class"] = _status_class
+    env.filters["capitalize_first"] = _capitalize_first
     env.globals.update(
         disclaimer=DISCLAIMER, STATUS_TEXT=STATUS_TEXT, VERDICT_TEXT=VERDICT_TEXT,
         RESULT_TEXT=RESULT_TEXT,
@@ -75,7 +82,11 @@ def page(request: Request, name: str, status_code: int = 200, **context: Any) ->
     context.setdefault("has_trials", trials_available())
     context.setdefault("has_visit", visit_available())
     context.setdefault("today", dt.date.today().isoformat())
-    return TEMPLATES.TemplateResponse(request, name, context, status_code=status_code)
+    from myelonav.web.voice import remember_voice, voice_for
+
+    context.setdefault("voice", voice_for(request))
+    response = TEMPLATES.TemplateResponse(request, name, context, status_code=status_code)
+    return remember_voice(response, request.query_params.get("audience"), request)
 
 
 __all__ = ["RESULT_TEXT", "STATUS_TEXT", "TEMPLATES", "VERDICT_TEXT", "page"]

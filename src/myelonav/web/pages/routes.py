@@ -40,19 +40,9 @@ from myelonav.web.deps import (
     require_profile,
 )
 from myelonav.web.errors import error_body, status_for
-from myelonav.web.intake import (
-    CAR_T_PRODUCTS,
-    ECOG_PLAIN,
-    IntakeError,
-    prior_choices,
-    record_from_intake,
-)
 from myelonav.web.pages.render import page
 from myelonav.web.services import (
-    Audience,
     default_as_of,
-    options_for,
-    parse_as_of_param,
     record_from_upload,
     trial_matches,
     trials_available,
@@ -95,22 +85,15 @@ def _context(saved: SavedProfile, section: str) -> dict[str, Any]:
 
 def _intake_context(values: dict[str, Any] | None = None,
                     errors: dict[str, str] | None = None) -> dict[str, Any]:
-    return {
-        "values": values or {},
-        "errors": errors or {},
-        "prior_groups": prior_choices(),
-        "car_t_products": list(CAR_T_PRODUCTS),
-        "ecog_plain": ECOG_PLAIN,
-        "section": "intake",
-    }
+    from myelonav.web.pages.intake_pages import intake_context
+
+    return intake_context(values, errors)
 
 
 def _form_values(form: Any) -> dict[str, Any]:
-    values: dict[str, Any] = {}
-    for key in form:
-        items = form.getlist(key)
-        values[key] = items if key in ("prior", "transplant") else (items[-1] if items else "")
-    return values
+    from myelonav.web.intake import form_answers
+
+    return form_answers(form)
 
 
 ProfileQuery = Annotated[
@@ -156,21 +139,6 @@ def page_router() -> APIRouter:
         saved = store.create(sample_profile(sample_id), "sample")
         return RedirectResponse(f"/p/{saved.id}", status_code=303)
 
-    @router.get("/intake", response_class=HTMLResponse)
-    def intake_form(request: Request) -> HTMLResponse:
-        return page(request, "intake.html", **_intake_context())
-
-    @router.post("/intake", response_class=HTMLResponse, response_model=None)
-    async def intake_submit(request: Request, store: Store) -> Response:
-        form = await request.form()
-        try:
-            record = record_from_intake(form)
-        except IntakeError as exc:
-            return page(request, "intake.html", status_code=422,
-                        **_intake_context(_form_values(form), exc.errors.by_field))
-        saved = store.create(record, "intake")
-        return RedirectResponse(f"/p/{saved.id}/options", status_code=303)
-
     @router.get("/upload", response_class=HTMLResponse)
     def upload_form(request: Request) -> HTMLResponse:
         return page(request, "upload.html", section="upload")
@@ -183,8 +151,10 @@ def page_router() -> APIRouter:
             record, _summary, kind = record_from_upload(raw, as_of=None,
                                                        filename=file.filename or "upload")
         except MyelonavError as exc:
+            from myelonav.web.upload_help import upload_advice
+
             return page(request, "upload.html", status_code=422, section="upload",
-                        error=str(exc))
+                        error=str(exc), advice=upload_advice(raw, file.filename or ""))
         saved = store.create(record, kind)
         return RedirectResponse(f"/p/{saved.id}", status_code=303)
 
@@ -211,19 +181,6 @@ def page_router() -> APIRouter:
                              location="travel_miles") from None
         store.update_preferences(profile_id, changes)
         return RedirectResponse(f"/p/{profile_id}", status_code=303)
-
-    @router.get("/p/{profile_id}/options", response_class=HTMLResponse)
-    def options(request: Request, store: Store, profile_id: ProfileId,
-                audience: Audience = "patient",
-                as_of: Annotated[str | None, Query(max_length=10)] = None) -> HTMLResponse:
-        saved = require_profile(store, profile_id)
-        when = parse_as_of_param(as_of) or default_as_of(saved.record)
-        report = options_for(saved.record, when, audience)
-        groups: dict[str, list[dict[str, Any]]] = {}
-        for option in report["options"]:
-            groups.setdefault(option["status"], []).append(option)
-        return page(request, "options.html", report=report, groups=groups, audience=audience,
-                    **_context(saved, "options"))
 
     @router.get("/p/{profile_id}/trials", response_class=HTMLResponse)
     def trials(request: Request, store: Store, db: TrialsDb, profile_id: ProfileId,
@@ -334,6 +291,13 @@ def page_router() -> APIRouter:
     from myelonav.web.pages.account_pages import account_router
 
     router.include_router(account_router())
+    from myelonav.web.pages.clinician_pages import clinician_router
+    from myelonav.web.pages.intake_pages import intake_router
+    from myelonav.web.pages.options_pages import options_router
+
+    router.include_router(intake_router())
+    router.include_router(options_router())
+    router.include_router(clinician_router())
     if visit_available():
         from myelonav.web.pages.visit_pages import visit_router
 
