@@ -97,6 +97,15 @@ class ScopedStore(ProfileStore):
             self._log(self._action, profile_id, saved.team_id)
         return saved
 
+    def check_read(self, profile_id: str) -> bool:
+        """May this principal read the profile? Audited as ``get`` audits a read: a page
+        served from the page cache (``web.cache``) is still a read of the profile."""
+        ok, _ = self._check(profile_id, "read")
+        if ok:
+            _, team_id, _ = self._base.team_of(profile_id)
+            self._log("read", profile_id, team_id)
+        return bool(ok)
+
     def replace_record(self, profile_id: str, record: PatientRecord) -> SavedProfile | None:
         if not self._allowed(profile_id, "change"):
             return None

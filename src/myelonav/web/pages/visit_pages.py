@@ -36,7 +36,8 @@ def visit_router() -> APIRouter:
         saved = require_profile(store, profile_id)
         as_of = default_as_of(saved.record)
         name = f"myelonav-packet{'-SAMPLE' if saved.sample else ''}-{as_of.isoformat()}.pdf"
-        return Response(packet_pdf(saved.record, as_of, db), media_type="application/pdf",
+        return Response(packet_pdf(saved.record, as_of, db, saved.source),
+                        media_type="application/pdf",
                         headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
     return router
