@@ -25,7 +25,7 @@ from myelonav.web.api import api_router
 from myelonav.web.auth.middleware import AuthMiddleware
 from myelonav.web.cache import PageCache, PageCacheMiddleware, row_revision
 from myelonav.web.errors import install_api_errors
-from myelonav.web.limits import HeavyRequestGate
+from myelonav.web.limits import GateStats, HeavyRequestGate
 from myelonav.web.pages import install_page_errors, page_router
 from myelonav.web.rematch import Rematcher
 from myelonav.web.security import SecurityMiddleware
@@ -121,8 +121,9 @@ def create_app(cfg: Settings | None = None, *, bind_host: str | None = None) -> 
     # page cache -> heavy-request gate -> routes
     page_cache = PageCache(max_bytes=cfg.page_cache_mb * 1024 * 1024)
     app.state.page_cache = page_cache
+    app.state.heavy_stats = GateStats()
     app.add_middleware(HeavyRequestGate, slots=cfg.heavy_slots or None, queue=cfg.heavy_queue,
-                       wait_s=cfg.heavy_wait_s)
+                       wait_s=cfg.heavy_wait_s, stats=app.state.heavy_stats)
     if cfg.page_cache_mb > 0:
         app.add_middleware(PageCacheMiddleware, cache=page_cache, trials_db=Path(cfg.trials_db),
                            revision=row_revision(profiles.engine),

@@ -125,7 +125,7 @@ class PageCache:
 
     def put(self, profile_id: str, key: tuple[object, ...], response: CachedResponse) -> bool:
         size = response.size
-        if size > self.max_entry_bytes:
+        if size > min(self.max_entry_bytes, self.max_bytes):
             return False
         with self._lock:
             self._drop(key)

@@ -60,13 +60,14 @@ class HeavyRequestGate:
         queue: int | None = None,
         wait_s: float = 10.0,
         retry_after_s: int = 2,
+        stats: GateStats | None = None,
     ) -> None:
         self.app = app
         self.slots = slots if slots and slots > 0 else default_slots()
         self.queue = queue if queue is not None and queue >= 0 else 4 * self.slots
         self.wait_s = wait_s
         self.retry_after_s = retry_after_s
-        self.stats = GateStats()
+        self.stats = stats if stats is not None else GateStats()
         self._sem: asyncio.Semaphore | None = None
 
     def _semaphore(self) -> asyncio.Semaphore:
