@@ -89,6 +89,8 @@ MATRIX: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/profiles/{profile_id}/share"): "change",
     ("DELETE", "/api/v1/profiles/{profile_id}"): "delete",
     ("POST", "/p/{profile_id}/delete"): "delete",
+    # issue 15 load/packet (s2-i15-load)
+    ("POST", "/p/{profile_id}/packet-name"): "change",
 }
 
 
