@@ -117,3 +117,41 @@ def test_workers_option_is_bounded(workers: str) -> None:
         timeout=60,
     )
     assert result.returncode != 0 and "--workers" in result.stderr
+
+
+_APPEND = """
+import os, sys, time
+from myelonav.store.audit import AuditLog
+from myelonav.store.profiles import make_engine
+log = AuditLog(make_engine(sys.argv[1]))
+while not os.path.exists(sys.argv[4]):  # start together
+    time.sleep(0.01)
+for _ in range(int(sys.argv[2])):
+    log.append(actor=sys.argv[3], role="local", action="read", profile_id="p" * 32)
+"""
+
+
+def test_workers_append_to_one_audit_chain(tmp_path: Path) -> None:
+    """Two processes writing the SQLite audit trail at once: every row kept, chain intact
+    (a deferred transaction failed at once with "database is locked" or forked the chain)."""
+    from myelonav.store.audit import AuditLog
+
+    url = f"sqlite:///{tmp_path / 'audit.sqlite3'}"
+    engine = make_engine(url)
+    log = AuditLog(engine)
+    go = tmp_path / "go"
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", _APPEND, url, "150", f"w{i}", str(go)], stderr=subprocess.PIPE
+        )
+        for i in range(2)
+    ]
+    time.sleep(3)
+    go.touch()
+    errors = [p.communicate(timeout=300)[1].decode() for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], errors
+    events = log.events(limit=1000)
+    assert len(events) == 300
+    assert [e.seq for e in events] == list(range(1, 301))
+    assert log.verify() is None
+    engine.dispose()

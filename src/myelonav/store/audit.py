@@ -122,6 +122,11 @@ class AuditLog:
                     # one writer at a time across processes, so the chain never forks
                     session.connection().exec_driver_sql(
                         "LOCK TABLE audit_events IN SHARE ROW EXCLUSIVE MODE")
+                elif self.engine.dialect.name == "sqlite":
+                    # the same on SQLite (several ``serve`` workers): take the write lock
+                    # before reading the last row; a deferred transaction would read it,
+                    # then fail to upgrade (SQLITE_BUSY at once, no wait) or fork the chain
+                    session.connection().exec_driver_sql("BEGIN IMMEDIATE")
                 last = session.execute(
                     select(AuditRow.seq, AuditRow.hash).order_by(AuditRow.seq.desc()).limit(1)
                 ).first()
