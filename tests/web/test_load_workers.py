@@ -155,3 +155,27 @@ def test_workers_append_to_one_audit_chain(tmp_path: Path) -> None:
     assert [e.seq for e in events] == list(range(1, 301))
     assert log.verify() is None
     engine.dispose()
+
+
+def test_deferred_reads_are_written_in_order_and_soon(tmp_path: Path) -> None:
+    """Reads queued for a group write keep their place before a change written at once,
+    and reach the database without anyone asking (the flusher thread)."""
+    from myelonav.store.audit import FLUSH_INTERVAL_S, AuditLog
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'audit.sqlite3'}")
+    log = AuditLog(engine)
+    for i in range(5):
+        log.append(actor=f"r{i}", role="local", action="read", deferred=True)
+    log.append(actor="c", role="local", action="change")
+    log.append(actor="r5", role="local", action="read", deferred=True)
+    deadline = time.monotonic() + 60 * FLUSH_INTERVAL_S + 10
+    with engine.connect() as conn:
+        while time.monotonic() < deadline:
+            rows = conn.exec_driver_sql("SELECT count(*) FROM audit_events").scalar()
+            if rows == 7:
+                break
+            time.sleep(FLUSH_INTERVAL_S)
+    assert rows == 7, "the queued read was not written by the flusher"
+    assert [e.actor for e in log.events()] == ["r0", "r1", "r2", "r3", "r4", "c", "r5"]
+    assert log.verify() is None
+    engine.dispose()

@@ -54,9 +54,11 @@ class ScopedStore(ProfileStore):
 
     def _log(self, action: str, profile_id: str | None = None, team_id: str | None = None,
              count: int | None = None) -> None:
+        # reads are written in groups (``AuditLog.append``): one transaction per page view
+        # would cap the whole server at the disk's fsync rate
         self._audit.append(actor=self.who.username, role=self.who.role, action=action,
                            profile_id=profile_id, team_id=team_id, client=self._client,
-                           count=count)
+                           count=count, deferred=action == "read")
 
     def _check(self, profile_id: str, action: Action) -> tuple[bool | None, bool]:
         """(allowed, may_read): allowed is None when there is no such profile."""

@@ -97,6 +97,7 @@ def create_app(cfg: Settings | None = None, *, bind_host: str | None = None) -> 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
+        audit.flush()  # the read events still queued (``AuditLog.append(deferred=True)``)
         profiles.close()
 
     app = FastAPI(

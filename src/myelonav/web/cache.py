@@ -31,6 +31,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import select
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -261,7 +262,7 @@ class PageCacheMiddleware:
             await self.app(scope, receive, send)
             return
         hit = self.cache.get(key)
-        if hit is not None and self.check_read(scope, pid):
+        if hit is not None and await run_in_threadpool(self.check_read, scope, pid):
             scope["route"] = SimpleNamespace(path_format=template + " (cached)")
             await send(
                 {"type": "http.response.start", "status": hit.status, "headers": list(hit.headers)}
@@ -271,8 +272,6 @@ class PageCacheMiddleware:
         await self._render_and_keep(scope, receive, send, pid, key)
 
     async def _key(self, scope: Scope, pid: str) -> tuple[object, ...] | None:
-        from starlette.concurrency import run_in_threadpool
-
         rev = await run_in_threadpool(self.revision, pid)
         if rev is None:
             return None
