@@ -99,14 +99,24 @@ class ScopedStore(ProfileStore):
             self._log(self._action, profile_id, saved.team_id)
         return saved
 
-    def check_read(self, profile_id: str) -> bool:
+    def check_read(self, profile_id: str,
+                   place: tuple[str | None, str | None] | None = None) -> bool:
         """May this principal read the profile? Audited as ``get`` audits a read: a page
-        served from the page cache (``web.cache``) is still a read of the profile."""
-        ok, _ = self._check(profile_id, "read")
-        if ok:
-            _, team_id, _ = self._base.team_of(profile_id)
-            self._log("read", profile_id, team_id)
-        return bool(ok)
+        served from the page cache (``web.cache``) is still a read of the profile.
+        ``place``: the profile's (team, owner) when the caller has just read them."""
+        if place is None:
+            exists, team_id, owner_id = self._base.team_of(profile_id)
+            if not exists:
+                return False
+        else:
+            team_id, owner_id = place
+        shared = (self.who.role == "patient" and owner_id != self.who.user_id
+                  and self._accounts.shared_with(profile_id, self.who.user_id))
+        if not can(self.who, "read", team_id=team_id, owner_id=owner_id, shared=shared):
+            self._log("denied", profile_id, team_id)
+            return False
+        self._log("read", profile_id, team_id)
+        return True
 
     def replace_record(self, profile_id: str, record: PatientRecord) -> SavedProfile | None:
         if not self._allowed(profile_id, "change"):

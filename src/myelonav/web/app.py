@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib import resources
 from pathlib import Path
@@ -23,7 +23,7 @@ from myelonav.store.install_secret import install_secret, remove_stale_temps
 from myelonav.store.profiles import ProfileStore
 from myelonav.web.api import api_router
 from myelonav.web.auth.middleware import AuthMiddleware
-from myelonav.web.cache import PageCache, PageCacheMiddleware, row_revision
+from myelonav.web.cache import PageCache, PageCacheMiddleware, ReadCheck, row_revision
 from myelonav.web.errors import install_api_errors
 from myelonav.web.limits import GateStats, HeavyRequestGate
 from myelonav.web.pages import install_page_errors, page_router
@@ -57,17 +57,17 @@ def allowed_hosts(cfg: Settings, bind_host: str | None) -> list[str]:
 
 
 def _cached_read_check(profiles: ProfileStore, audit: AuditLog,
-                       accounts: Accounts) -> Callable[[Scope, str], bool]:
+                       accounts: Accounts) -> ReadCheck:
     """The access check (and audit entry) a read of the profile makes, for a cached page."""
     from myelonav.web.access import ScopedStore
     from myelonav.web.auth.principal import LOCAL, Principal
 
-    def check(scope: Scope, profile_id: str) -> bool:
+    def check(scope: Scope, profile_id: str, team_id: str | None, owner_id: str | None) -> bool:
         who = scope.get("state", {}).get("principal")
         client = scope.get("client")
         scoped = ScopedStore(profiles, who if isinstance(who, Principal) else LOCAL, audit,
                              accounts, client=client[0] if client else None, action="read")
-        return scoped.check_read(profile_id)
+        return scoped.check_read(profile_id, (team_id, owner_id))
 
     return check
 

@@ -190,6 +190,8 @@ def trial_store_version(path: Path) -> str:
 
 
 Revision = Callable[[str], tuple[str, str | None, str | None] | None]
+# (scope, profile id, its team, its owner) -> may read (and the read is audited)
+ReadCheck = Callable[[Scope, str, str | None, str | None], bool]
 
 
 def row_revision(engine: Any) -> Revision:
@@ -227,7 +229,7 @@ class PageCacheMiddleware:
         cache: PageCache,
         trials_db: Path,
         revision: Revision,
-        check_read: Callable[[Scope, str], bool],
+        check_read: ReadCheck,
     ) -> None:
         self.app = app
         self.cache = cache
@@ -257,25 +259,28 @@ class PageCacheMiddleware:
             await self.app(scope, receive, send)
             return
         pid, template = found
-        key = await self._key(scope, pid)
-        if key is None:  # no such profile: the route answers 404
-            await self.app(scope, receive, send)
-            return
-        hit = self.cache.get(key)
-        if hit is not None and await run_in_threadpool(self.check_read, scope, pid):
+        key, hit = await run_in_threadpool(self._lookup, scope, pid)
+        if hit is not None:
             scope["route"] = SimpleNamespace(path_format=template + " (cached)")
             await send(
                 {"type": "http.response.start", "status": hit.status, "headers": list(hit.headers)}
             )
             await send({"type": "http.response.body", "body": hit.body})
             return
+        if key is None:  # no such profile (the route answers 404), or not this principal's
+            await self.app(scope, receive, send)
+            return
         await self._render_and_keep(scope, receive, send, pid, key)
 
-    async def _key(self, scope: Scope, pid: str) -> tuple[object, ...] | None:
-        rev = await run_in_threadpool(self.revision, pid)
+    def _lookup(
+        self, scope: Scope, pid: str
+    ) -> tuple[tuple[object, ...] | None, CachedResponse | None]:
+        """(key, kept answer): one trip off the event loop for the revision, the store
+        version, the look-up and, on a hit, the access check and its audit entry."""
+        rev = self.revision(pid)
         if rev is None:
-            return None
-        version = await run_in_threadpool(trial_store_version, self.trials_db)
+            return None, None
+        digest, team_id, owner_id = rev
         headers = Headers(scope=scope)
         cookie = hashlib.sha256(headers.get("cookie", "").encode("latin-1")).hexdigest()
         who = scope.get("state", {}).get("principal")
@@ -284,17 +289,22 @@ class PageCacheMiddleware:
             getattr(who, "role", None),
             getattr(who, "team_id", None),
         )
-        query = scope.get("query_string", b"")
-        return (
+        key = (
             str(scope.get("path")),
-            query,
+            scope.get("query_string", b""),
             who_key,
             cookie,
-            rev[0],
-            version,
+            digest,
+            trial_store_version(self.trials_db),
             dt.date.today().isoformat(),
             headers.get("accept", ""),
         )
+        hit = self.cache.get(key)
+        if hit is None:
+            return key, None
+        if not self.check_read(scope, pid, team_id, owner_id):
+            return None, None  # the route gives the refusal its usual shape
+        return key, hit
 
     async def _render_and_keep(
         self, scope: Scope, receive: Receive, send: Send, pid: str, key: tuple[object, ...]
@@ -339,6 +349,7 @@ __all__ = [
     "CachedResponse",
     "PageCache",
     "PageCacheMiddleware",
+    "ReadCheck",
     "cached_route",
     "profile_in_path",
     "row_revision",
