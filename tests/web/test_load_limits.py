@@ -176,6 +176,7 @@ def test_multi_worker_config_prepares_shared_state(
         "MYELONAV_BEHIND_PROXY",
         "MYELONAV_HOME",
         "MALLOC_ARENA_MAX",
+        "MYELONAV_HEAVY_SLOTS",
     ):
         monkeypatch.delenv(name, raising=False)
     cfg = Settings(home=tmp_path / "home")
@@ -188,6 +189,7 @@ def test_multi_worker_config_prepares_shared_state(
 
     assert os.environ["MYELONAV_HOME"] == str(cfg.home)
     assert os.environ["MYELONAV_SERVE_BIND_HOST"] == "127.0.0.1"
+    assert os.environ["MYELONAV_HEAVY_SLOTS"] == str(max(1, (os.cpu_count() or 1) // 2))
     config.load()  # imports the app in this process as a worker would: settings from env
     assert config.loaded_app is not None
 

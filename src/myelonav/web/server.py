@@ -223,6 +223,8 @@ def multi_worker_config(host: str, port: int, workers: int, cfg: Settings) -> uv
     remove_stale_temps(cfg.home_dir)
     create_app(cfg, bind_host=host).state.profiles.close()
     _worker_environment(host, cfg)
+    if not cfg.heavy_slots:  # the cores are shared by the workers: one heavy slot per core
+        os.environ["MYELONAV_HEAVY_SLOTS"] = str(max(1, (os.cpu_count() or 1) // workers))
     return uvicorn.Config(
         "myelonav.web.server:worker_app",
         factory=True,
