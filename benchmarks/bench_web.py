@@ -137,7 +137,9 @@ class Server:
         return total / 2**20
 
     def workers(self) -> int:
-        return max(1, len(self.processes()) - 1)
+        """Worker processes (uvicorn's spawned children), or 1 for a single process."""
+        spawned = [p for p in self.processes()[1:] if "spawn_main" in " ".join(p.cmdline())]
+        return max(1, len(spawned))
 
     def stop(self) -> None:
         self.process.terminate()
@@ -188,6 +190,7 @@ class Result:
     latencies_ms: list[float] = field(default_factory=list)
     errors: dict[int, int] = field(default_factory=dict)
     seconds: float = 0.0
+    server_cpu_s: float = 0.0
 
     def pct(self, q: float) -> float:
         if not self.latencies_ms:
@@ -289,8 +292,10 @@ def run_rounds(server: Server, pid: str, args: argparse.Namespace) -> dict[str, 
     for round_no in (1, 2, 3):
         cpu0, gen0, wall0 = server.cpu_s(), _self_cpu(), time.perf_counter()
         for name in PAGES:
-            last[name] = drive(
-                server.url, page_path(name, pid), args.seconds, args.users, args.think / 1000
+            before = server.cpu_s()
+            last[name] = drive(server.url, page_path(name, pid), args.seconds, args.users,
+                               args.think / 1000)
+            last[name].server_cpu_s = server.cpu_s() - before
             )
         wall = time.perf_counter() - wall0
         print(
@@ -309,7 +314,7 @@ def report(label: str, results: dict[str, Result]) -> None:
         print(
             f"  {label:4s} {name:12s} {n:6d} req {n / r.seconds:7.1f}/s  "
             f"p50 {r.pct(0.5):8.1f}  p95 {r.pct(0.95):8.1f}  p99 {r.pct(0.99):8.1f} ms  "
-            f"errors {errs}"
+            f"server CPU {1000 * r.server_cpu_s / max(n, 1):5.2f} ms/req  errors {errs}"
         )
 
 
