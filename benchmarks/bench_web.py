@@ -293,10 +293,10 @@ def run_rounds(server: Server, pid: str, args: argparse.Namespace) -> dict[str, 
         cpu0, gen0, wall0 = server.cpu_s(), _self_cpu(), time.perf_counter()
         for name in PAGES:
             before = server.cpu_s()
-            last[name] = drive(server.url, page_path(name, pid), args.seconds, args.users,
-                               args.think / 1000)
-            last[name].server_cpu_s = server.cpu_s() - before
+            last[name] = drive(
+                server.url, page_path(name, pid), args.seconds, args.users, args.think / 1000
             )
+            last[name].server_cpu_s = server.cpu_s() - before
         wall = time.perf_counter() - wall0
         print(
             f"  [{server.label}] round {round_no}: RSS {server.rss_mib():.0f} MiB, server CPU "
