@@ -74,6 +74,20 @@ class Settings(BaseSettings):
     # Failed logins per account (and per client address) before a 15-minute lockout.
     login_max_failures: int = 5
 
+    # --- web server under load -------------------------------------------------------------
+    # Worker processes for ``myelonav serve``: 0 = automatic (``web_workers_large`` when the
+    # trial store holds at least ``large_store_studies`` studies, else 1).
+    web_workers: int = Field(default=0, ge=0, le=64)
+    web_workers_large: int = Field(default=2, ge=1, le=64)
+    large_store_studies: int = Field(default=1000, ge=0)
+    # Heavy requests (trial matching, plot, packet) running at once per worker: 0 = one per
+    # core; up to ``heavy_queue`` more wait at most ``heavy_wait_s`` s, then get a 503.
+    heavy_slots: int = Field(default=0, ge=0, le=256)
+    heavy_queue: int = Field(default=16, ge=0, le=10_000)
+    heavy_wait_s: float = Field(default=10.0, gt=0, le=300)
+    # Rendered pages kept per worker (options, trials, questions and their API answers).
+    page_cache_mb: int = Field(default=64, ge=0, le=4096)
+
     @property
     def home_dir(self) -> Path:
         return self.home.expanduser()

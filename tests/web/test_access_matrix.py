@@ -91,6 +91,8 @@ MATRIX: dict[tuple[str, str], str] = {
     ("POST", "/p/{profile_id}/delete"): "delete",
     # s2-i15-options: clinician tools (the CLI's calculators on one profile)
     ("GET", "/p/{profile_id}/clinician"): "read",
+    # issue 15 load/packet (s2-i15-load)
+    ("POST", "/p/{profile_id}/packet-name"): "change",
 }
 
 

@@ -18,6 +18,10 @@ def serve(
     behind_proxy: bool = typer.Option(
         False, "--behind-proxy", help="Clinic mode: a TLS reverse proxy on this host forwards "
                                       "to us, so a network address needs no certificate here."),
+    workers: int = typer.Option(
+        0, "--workers", min=0, max=64,
+        help="Worker processes (0: automatic, 2 when the trial store is large; "
+             "MYELONAV_WEB_WORKERS)."),
 ) -> None:
     """Serve the navigator in a browser, with the REST API under /api/v1."""
     from myelonav.errors import InputError
@@ -38,7 +42,7 @@ def serve(
     scheme = "https" if cfg.tls_certfile else "http"
     typer.echo(f"myelonav ({cfg.mode} mode): open {scheme}://{host}:{port}/ in a browser "
                "(Ctrl+C to stop)", err=True)
-    run(host, port, cfg)
+    run(host, port, cfg, workers=workers or None)
 
 
 def register(app: typer.Typer) -> None:

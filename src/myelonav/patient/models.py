@@ -237,6 +237,14 @@ class TrialInterest(StrEnum):
     unknown = "unknown"
 
 
+class FactSource(StrEnum):
+    """Where one fact came from, when the record says (else the profile's source decides:
+    the intake form is the patient's word, a FHIR or C-CDA import is the medical record)."""
+
+    patient = "patient"
+    records = "records"
+
+
 # --------------------------------------------------------------------------- parts
 
 Grade = Annotated[int, Field(ge=0, le=5)]
@@ -302,6 +310,9 @@ class CytogeneticFinding(_Model):
     date: dt.date | None = None
     method: Literal["FISH", "karyotype", "NGS", "other"] | None = None
     clone_fraction_pct: float | None = Field(None, ge=0, le=100)
+    reported_by: FactSource | None = Field(
+        None, description="patient (told by the patient) or records (medical records); "
+                          "unset: the profile's source says.")
 
 
 class TherapyLine(_Model):
@@ -322,6 +333,9 @@ class TherapyLine(_Model):
     )
     regimen: str | None = Field(None, description="The regimen as written in the source.")
     after_car_t: bool = False
+    reported_by: FactSource | None = Field(
+        None, description="patient (told by the patient) or records (medical records); "
+                          "unset: the profile's source says.")
 
     @model_validator(mode="after")
     def _dates_in_order(self) -> TherapyLine:
@@ -345,6 +359,9 @@ class CarTEpisode(_Model):
     )
     antigen_status_date: dt.date | None = None
     investigational: bool = False
+    reported_by: FactSource | None = Field(
+        None, description="patient (told by the patient) or records (medical records); "
+                          "unset: the profile's source says.")
 
     @model_validator(mode="after")
     def _progression_after_infusion(self) -> CarTEpisode:
@@ -361,6 +378,9 @@ class Transplant(_Model):
     conditioning: str | None = None
     line_number: int | None = Field(None, ge=1, description="Line number as the source gave it.")
     best_response: ResponseCategory | None = None
+    reported_by: FactSource | None = Field(
+        None, description="patient (told by the patient) or records (medical records); "
+                          "unset: the profile's source says.")
 
 
 class RadiationCourse(_Model):
@@ -385,6 +405,9 @@ class LabResult(_Model):
     qualitative: Qualitative | None = None
     upper_limit_normal: float | None = Field(None, ge=0)
     source_code: str | None = Field(None, description="e.g. LOINC code of the source observation")
+    reported_by: FactSource | None = Field(
+        None, description="patient (told by the patient) or records (medical records); "
+                          "unset: the profile's source says.")
 
     @model_validator(mode="after")
     def _value_or_qualitative(self) -> LabResult:
@@ -409,6 +432,9 @@ class LabResult(_Model):
 class EcogAssessment(_Model):
     date: dt.date | None = None
     score: int = Field(ge=0, le=5)
+    reported_by: FactSource | None = Field(
+        None, description="patient (told by the patient) or records (medical records); "
+                          "unset: the profile's source says.")
 
 
 class DiseaseSite(_Model):
@@ -427,6 +453,9 @@ class DiseaseSite(_Model):
     cord_compression: bool | None = Field(
         None, description="The lesion presses on the spinal cord or its nerve roots."
     )
+    reported_by: FactSource | None = Field(
+        None, description="patient (told by the patient) or records (medical records); "
+                          "unset: the profile's source says.")
 
     @field_validator("active", mode="before")
     @classmethod
@@ -486,6 +515,11 @@ class Preferences(_Model):
             "found: a matched or haploidentical donor has been found; none_found: a donor "
             "search found no suitable donor; unknown: not searched or not known."
         ),
+    )
+    name_on_packet: str | None = Field(
+        None, max_length=120,
+        description="The name to print on the visit packet, only if the patient wants it "
+                    "there; unset (the default): no name.",
     )
 
 
@@ -595,6 +629,7 @@ __all__ = [
     "DiseaseSite",
     "DiseaseSiteKind",
     "EcogAssessment",
+    "FactSource",
     "Goal",
     "HeavyChain",
     "Isotype",

@@ -8,10 +8,12 @@ ids, roles and addresses only, never clinical content.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import json
 import threading
+import time
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -25,6 +27,9 @@ from myelonav.errors import StoreError
 ACTIONS = frozenset({"create", "read", "change", "export", "delete", "delete_all", "export_all",
                      "denied", "login", "login_failed", "logout", "user_change", "share"})
 GENESIS = "0" * 64
+# queued read events are written together at most this long after the first of them
+FLUSH_INTERVAL_S = 0.05
+MAX_QUEUED = 10_000  # beyond this (the database is failing) reads are written one by one
 
 
 class _Base(DeclarativeBase):
@@ -99,6 +104,10 @@ class AuditLog:
         self.engine = engine
         self._sessions = sessionmaker(engine, expire_on_commit=False)
         self._lock = threading.Lock()
+        self._queue_lock = threading.Lock()
+        self._queue: list[dict[str, Any]] = []
+        self._wake = threading.Event()
+        self._flusher: threading.Thread | None = None
         try:
             _Base.metadata.create_all(engine)
             with engine.begin() as conn:
@@ -113,33 +122,86 @@ class AuditLog:
 
     def append(self, *, actor: str, role: str, action: str, profile_id: str | None = None,
                team_id: str | None = None, client: str | None = None,
-               count: int | None = None) -> None:
+               count: int | None = None, deferred: bool = False) -> None:
+        """Write one event. ``deferred`` (reads only): queue it and write it with the other
+        queued events in one transaction within ``FLUSH_INTERVAL_S``; each transaction costs
+        a few fsyncs (~30 ms on a busy disk), which a page view cannot afford one by one.
+        Any event written at once first writes the queue, so the chain keeps their order."""
         if action not in ACTIONS:
             raise StoreError(f"unknown audit action {action!r}", location="action")
+        fields = {"at": dt.datetime.now(dt.UTC).replace(microsecond=0), "actor": actor[:120],
+                  "role": role, "action": action, "profile_id": profile_id,
+                  "team_id": team_id, "client": (client or "")[:64] or None, "count": count}
+        if deferred and action == "read":
+            with self._queue_lock:
+                if len(self._queue) < MAX_QUEUED:
+                    self._queue.append(fields)
+                    self._wake.set()
+                    self._start_flusher()
+                    return
+        with self._lock:
+            self._write([*self._take(), fields])
+
+    def flush(self) -> None:
+        """Write every queued event now."""
+        with self._lock:
+            queued = self._take()
+            if queued:
+                self._write(queued)
+
+    def _take(self) -> list[dict[str, Any]]:
+        with self._queue_lock:
+            queued, self._queue = self._queue, []
+            return queued
+
+    def _start_flusher(self) -> None:
+        if self._flusher is None or not self._flusher.is_alive():
+            self._flusher = threading.Thread(target=self._flush_loop, name="audit-flush",
+                                             daemon=True)
+            self._flusher.start()
+
+    def _flush_loop(self) -> None:
+        while True:
+            self._wake.wait()
+            time.sleep(FLUSH_INTERVAL_S)  # gather what arrives meanwhile into one write
+            self._wake.clear()
+            # a failed write keeps the queued reads for the next one (``_write``)
+            with contextlib.suppress(StoreError):
+                self.flush()
+
+    def _write(self, items: list[dict[str, Any]]) -> None:
+        if not items:
+            return
         try:
-            with self._lock, self._sessions.begin() as session:
+            with self._sessions.begin() as session:
                 if self.engine.dialect.name == "postgresql":
                     # one writer at a time across processes, so the chain never forks
                     session.connection().exec_driver_sql(
                         "LOCK TABLE audit_events IN SHARE ROW EXCLUSIVE MODE")
+                elif self.engine.dialect.name == "sqlite":
+                    # the same on SQLite (several ``serve`` workers): take the write lock
+                    # before reading the last row; a deferred transaction would read it,
+                    # then fail to upgrade (SQLITE_BUSY at once, no wait) or fork the chain
+                    session.connection().exec_driver_sql("BEGIN IMMEDIATE")
                 last = session.execute(
                     select(AuditRow.seq, AuditRow.hash).order_by(AuditRow.seq.desc()).limit(1)
                 ).first()
                 prev = last[1] if last else GENESIS
                 seq = (last[0] + 1) if last else 1
-                row = AuditRow(seq=seq, at=dt.datetime.now(dt.UTC).replace(microsecond=0),
-                               actor=actor[:120], role=role, action=action,
-                               profile_id=profile_id, team_id=team_id,
-                               client=(client or "")[:64] or None, count=count,
-                               prev_hash=prev, hash="")
-                row.hash = _digest(prev, _fields(row))
-                session.add(row)
+                for fields in items:
+                    row = AuditRow(seq=seq, prev_hash=prev, hash="", **fields)
+                    row.hash = _digest(prev, _fields(row))
+                    session.add(row)
+                    prev, seq = row.hash, seq + 1
         except SQLAlchemyError as exc:
+            with self._queue_lock:  # queued reads are kept for the next write
+                self._queue[:0] = [f for f in items if f["action"] == "read"]
             raise StoreError(f"cannot write the audit trail: {exc.__class__.__name__}",
                              location="audit_events") from None
 
     def events(self, *, profile_id: str | None = None, limit: int = 1000,
                after_seq: int = 0) -> list[AuditEvent]:
+        self.flush()
         stmt = select(AuditRow).where(AuditRow.seq > after_seq).order_by(AuditRow.seq)
         if profile_id is not None:
             stmt = stmt.where(AuditRow.profile_id == profile_id)
@@ -149,6 +211,7 @@ class AuditLog:
 
     def verify(self) -> int | None:
         """The ``seq`` of the first row whose chain link is broken, or ``None`` if intact."""
+        self.flush()
         prev = GENESIS
         expected_seq = 1
         with self._sessions.begin() as session:

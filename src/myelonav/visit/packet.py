@@ -31,7 +31,7 @@ from myelonav.errors import CalculationError
 from myelonav.knowledge.cost import cost_help
 from myelonav.options.report import options_report
 from myelonav.patient.lines import imwg_lines
-from myelonav.patient.models import PatientRecord
+from myelonav.patient.models import Analyte, FactSource, PatientRecord
 from myelonav.patient.summary import summarise
 from myelonav.picture import clinical_picture
 from myelonav.support.diary import Diary, reported_symptoms
@@ -41,6 +41,7 @@ from myelonav.visit.content import centre_content, threshold_content
 from myelonav.visit.labs import STATUS_TEXT as LAB_STATUS
 from myelonav.visit.labs import lab_checks
 from myelonav.visit.plot import describe, render_plot
+from myelonav.visit.provenance import LEGEND, MARK_TEXT, mark, profile_default
 from myelonav.visit.questions import build_questions
 from myelonav.visit.trials import TrialRow
 
@@ -60,6 +61,9 @@ class PacketInputs:
     as_of: dt.date
     trials: Sequence[TrialRow] | None = None
     diary: Diary | None = None
+    # how the profile was made (intake, fhir, ccda, profile, sample): decides whether a fact
+    # without its own ``reported_by`` is the patient's word or the record's
+    source: str | None = None
 
 
 @cache
@@ -84,7 +88,8 @@ def _stage(system: str, inputs: Any) -> dict[str, Any]:
     return {"system": system, "label": stage.label, "detail": "; ".join(stage.reasons)}
 
 
-def _car_t_rows(record: PatientRecord, as_of: dt.date) -> list[dict[str, Any]]:
+def _car_t_rows(record: PatientRecord, as_of: dt.date,
+                default: FactSource | None = None) -> list[dict[str, Any]]:
     rows = []
     for episode in record.car_t:
         if episode.infusion_date > as_of:
@@ -107,6 +112,7 @@ def _car_t_rows(record: PatientRecord, as_of: dt.date) -> list[dict[str, Any]]:
             "antigen": episode.antigen_status_at_relapse.value
             if episode.antigen_status_at_relapse else "unknown",
             "notes": [*f.disagreements, *f.notes],
+            "source": mark(episode, default),
         })
     return rows
 
@@ -140,14 +146,16 @@ def _diary_rows(diary: Diary | None, as_of: dt.date) -> list[dict[str, Any]]:
     ]
 
 
-def _timeline(record: PatientRecord, as_of: dt.date) -> dict[str, Any]:
+def _timeline(record: PatientRecord, as_of: dt.date,
+              default: FactSource | None = None) -> dict[str, Any]:
     lines = imwg_lines(record, as_of)
     regimens = [
         {"regimen": ln.regimen or " + ".join(ln.agents), "agents": ", ".join(ln.agents),
          "start": ln.start.isoformat() if ln.start else None,
          "end": ln.end.isoformat() if ln.end else None,
          "best_response": ln.best_response.value if ln.best_response else None,
-         "stop": ln.stop_reason.value, "refractory": ln.refractory}
+         "stop": ln.stop_reason.value, "refractory": ln.refractory,
+         "source": mark(ln, default)}
         for ln in record.therapy_lines if ln.start is None or ln.start <= as_of
     ]
     return {
@@ -155,9 +163,25 @@ def _timeline(record: PatientRecord, as_of: dt.date) -> dict[str, Any]:
                    "parts": ln.parts, "refractory": ln.refractory} for ln in lines],
         "regimens": regimens,
         "transplants": [{"kind": t.kind.value, "date": t.date.isoformat() if t.date else None,
-                         "best_response": t.best_response.value if t.best_response else None}
+                         "best_response": t.best_response.value if t.best_response else None,
+                         "source": mark(t, default)}
                         for t in record.transplants if t.date is None or t.date <= as_of],
     }
+
+
+def _summary_with_sources(record: PatientRecord, as_of: dt.date,
+                          default: FactSource | None) -> dict[str, Any]:
+    """``summarise`` with a ``source`` mark on every fact it lists."""
+    summary = summarise(record, as_of)
+    for row, fact in zip(summary["cytogenetics"], record.cytogenetics, strict=True):
+        row["source"] = mark(fact, default)
+    for row, site in zip(summary["disease_sites"], record.disease_sites, strict=True):
+        row["source"] = mark(site, default)
+    if summary["ecog"] is not None:
+        summary["ecog"]["source"] = mark(record.latest_ecog(as_of), default)
+    for lab in summary["latest_labs"]:
+        lab["source"] = mark(record.latest(Analyte(lab["analyte"]), as_of), default)
+    return summary
 
 
 def packet_context(inputs: PacketInputs) -> dict[str, Any]:
@@ -167,6 +191,7 @@ def packet_context(inputs: PacketInputs) -> dict[str, Any]:
     report = options_report(record, as_of, "clinician", picture)
     patient_report = options_report(record, as_of, "patient", picture)
     staging_inputs = inputs_from_record(record, as_of=as_of)
+    default = profile_default(inputs.source or ("sample" if record.sample else None))
     svg = render_plot(record, as_of, "svg")
     questions = build_questions(record, as_of, report=patient_report,
                                 trials=inputs.trials or (), diary=inputs.diary,
@@ -178,11 +203,15 @@ def packet_context(inputs: PacketInputs) -> dict[str, Any]:
         "version": __version__,
         "disclaimer": DISCLAIMER,
         "privacy": PRIVACY_NOTE,
-        "summary": summarise(record, as_of),
-        "timeline": _timeline(record, as_of),
+        "patient_name": record.preferences.name_on_packet or None,
+        "sources": MARK_TEXT,
+        "source_legend": LEGEND,
+        "lines_reported": record.lines_before_car_t_reported,
+        "summary": _summary_with_sources(record, as_of, default),
+        "timeline": _timeline(record, as_of, default),
         "plot_src": "data:image/svg+xml;base64," + base64.b64encode(svg).decode("ascii"),
         "plot_alt": describe(record, as_of),
-        "car_t": _car_t_rows(record, as_of),
+        "car_t": _car_t_rows(record, as_of, default),
         "car_t_failure": report["car_t_failure"],
         "data_quality": report.get("data_quality", []),
         "lines_of_therapy": report["facts"]["lines_of_therapy"]["value"],
@@ -220,10 +249,17 @@ def _fetcher() -> Any:
     return URLFetcher(allowed_protocols={"data", "file"}, allow_redirects=False)
 
 
+PDF_VARIANT = "pdf/ua-1"
+
+
 def html_to_pdf(html: str) -> bytes:
+    """A tagged PDF (PDF/UA-1): screen readers get the headings, tables with their header
+    cells, the plot's text alternative and the reading order of the HTML; the document
+    language and title come from ``<html lang>`` and ``<title>``."""
     from weasyprint import HTML  # type: ignore[import-untyped,unused-ignore]
 
-    pdf: bytes = HTML(string=html, base_url=None, url_fetcher=_fetcher()).write_pdf()
+    pdf: bytes = HTML(string=html, base_url=None, url_fetcher=_fetcher()).write_pdf(
+        pdf_variant=PDF_VARIANT)
     return pdf
 
 
@@ -242,6 +278,7 @@ def write_packet(
 
 
 __all__ = [
+    "PDF_VARIANT",
     "PRIVACY_NOTE",
     "SECTION_IDS",
     "PacketInputs",

@@ -54,9 +54,11 @@ class ScopedStore(ProfileStore):
 
     def _log(self, action: str, profile_id: str | None = None, team_id: str | None = None,
              count: int | None = None) -> None:
+        # reads are written in groups (``AuditLog.append``): one transaction per page view
+        # would cap the whole server at the disk's fsync rate
         self._audit.append(actor=self.who.username, role=self.who.role, action=action,
                            profile_id=profile_id, team_id=team_id, client=self._client,
-                           count=count)
+                           count=count, deferred=action == "read")
 
     def _check(self, profile_id: str, action: Action) -> tuple[bool | None, bool]:
         """(allowed, may_read): allowed is None when there is no such profile."""
@@ -96,6 +98,25 @@ class ScopedStore(ProfileStore):
         if saved is not None and self._action in ("read", "export"):
             self._log(self._action, profile_id, saved.team_id)
         return saved
+
+    def check_read(self, profile_id: str,
+                   place: tuple[str | None, str | None] | None = None) -> bool:
+        """May this principal read the profile? Audited as ``get`` audits a read: a page
+        served from the page cache (``web.cache``) is still a read of the profile.
+        ``place``: the profile's (team, owner) when the caller has just read them."""
+        if place is None:
+            exists, team_id, owner_id = self._base.team_of(profile_id)
+            if not exists:
+                return False
+        else:
+            team_id, owner_id = place
+        shared = (self.who.role == "patient" and owner_id != self.who.user_id
+                  and self._accounts.shared_with(profile_id, self.who.user_id))
+        if not can(self.who, "read", team_id=team_id, owner_id=owner_id, shared=shared):
+            self._log("denied", profile_id, team_id)
+            return False
+        self._log("read", profile_id, team_id)
+        return True
 
     def replace_record(self, profile_id: str, record: PatientRecord) -> SavedProfile | None:
         if not self._allowed(profile_id, "change"):

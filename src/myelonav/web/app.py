@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from starlette.formparsers import MultiPartParser
 from starlette.middleware.trustedhost import TrustedHostMiddleware
+from starlette.types import Scope
 
 from myelonav import DISCLAIMER, __version__
 from myelonav.errors import InputError
@@ -22,7 +23,9 @@ from myelonav.store.install_secret import install_secret, remove_stale_temps
 from myelonav.store.profiles import ProfileStore
 from myelonav.web.api import api_router
 from myelonav.web.auth.middleware import AuthMiddleware
+from myelonav.web.cache import PageCache, PageCacheMiddleware, ReadCheck, row_revision
 from myelonav.web.errors import install_api_errors
+from myelonav.web.limits import GateStats, HeavyRequestGate
 from myelonav.web.pages import install_page_errors, page_router
 from myelonav.web.rematch import Rematcher
 from myelonav.web.security import SecurityMiddleware
@@ -53,6 +56,22 @@ def allowed_hosts(cfg: Settings, bind_host: str | None) -> list[str]:
     return sorted(hosts)
 
 
+def _cached_read_check(profiles: ProfileStore, audit: AuditLog,
+                       accounts: Accounts) -> ReadCheck:
+    """The access check (and audit entry) a read of the profile makes, for a cached page."""
+    from myelonav.web.access import ScopedStore
+    from myelonav.web.auth.principal import LOCAL, Principal
+
+    def check(scope: Scope, profile_id: str, team_id: str | None, owner_id: str | None) -> bool:
+        who = scope.get("state", {}).get("principal")
+        client = scope.get("client")
+        scoped = ScopedStore(profiles, who if isinstance(who, Principal) else LOCAL, audit,
+                             accounts, client=client[0] if client else None, action="read")
+        return scoped.check_read(profile_id, (team_id, owner_id))
+
+    return check
+
+
 def create_app(cfg: Settings | None = None, *, bind_host: str | None = None) -> FastAPI:
     """A ready app: profile store from ``cfg.profiles_db_url``, trials from ``cfg.trials_db``.
 
@@ -78,6 +97,7 @@ def create_app(cfg: Settings | None = None, *, bind_host: str | None = None) -> 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
+        audit.flush()  # the read events still queued (``AuditLog.append(deferred=True)``)
         profiles.close()
 
     app = FastAPI(
@@ -98,7 +118,17 @@ def create_app(cfg: Settings | None = None, *, bind_host: str | None = None) -> 
     app.state.trials_db = Path(cfg.trials_db)
     app.state.settings = cfg
     secure = bool(cfg.tls_certfile) or cfg.behind_proxy
-    # added innermost first: TrustedHost -> Security (CSRF, body limits) -> Auth -> routes
+    # added innermost first: TrustedHost -> Security (CSRF, body limits) -> Auth ->
+    # page cache -> heavy-request gate -> routes
+    page_cache = PageCache(max_bytes=cfg.page_cache_mb * 1024 * 1024)
+    app.state.page_cache = page_cache
+    app.state.heavy_stats = GateStats()
+    app.add_middleware(HeavyRequestGate, slots=cfg.heavy_slots or None, queue=cfg.heavy_queue,
+                       wait_s=cfg.heavy_wait_s, stats=app.state.heavy_stats)
+    if cfg.page_cache_mb > 0:
+        app.add_middleware(PageCacheMiddleware, cache=page_cache, trials_db=Path(cfg.trials_db),
+                           revision=row_revision(profiles.engine),
+                           check_read=_cached_read_check(profiles, audit, accounts))
     app.add_middleware(AuthMiddleware, clinic=clinic, accounts=accounts, secure_cookie=secure)
     app.add_middleware(SecurityMiddleware, max_body_bytes=cfg.max_body_bytes,
                        body_timeout_s=cfg.body_timeout_s)

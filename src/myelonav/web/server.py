@@ -15,6 +15,9 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import logging
+import os
+import sqlite3
+from pathlib import Path
 from typing import Any
 
 import h11
@@ -160,9 +163,101 @@ def uvicorn_config(host: str, port: int, cfg: Settings | None = None) -> uvicorn
     )
 
 
-def serve(host: str = "127.0.0.1", port: int = 8000, cfg: Settings | None = None) -> None:
-    uvicorn.Server(uvicorn_config(host, port, cfg)).run()
+BIND_HOST_ENV = "MYELONAV_SERVE_BIND_HOST"
 
 
-__all__ = ["LOG_FORMAT", "GuardedH11Protocol", "NoPatientDataFilter", "check_bind",
-           "is_loopback", "log_config", "serve", "uvicorn_config"]
+def study_count(trials_db: Path) -> int:
+    """How many studies the trial store holds (0 when there is none yet), read-only."""
+    if not trials_db.exists():
+        return 0
+    try:
+        conn = sqlite3.connect(f"file:{trials_db}?mode=ro", uri=True, timeout=5)
+        try:
+            row = conn.execute("SELECT count(*) FROM studies").fetchone()
+        finally:
+            conn.close()
+    except sqlite3.Error:
+        return 0
+    return int(row[0])
+
+
+def worker_count(cfg: Settings) -> int:
+    """``web_workers`` when set; else ``web_workers_large`` for a large trial store, else 1."""
+    if cfg.web_workers:
+        return cfg.web_workers
+    if study_count(Path(cfg.trials_db)) >= cfg.large_store_studies:
+        return cfg.web_workers_large
+    return 1
+
+
+def worker_app() -> Any:
+    """The app in one worker process (``uvicorn --workers``): settings from the environment,
+    which ``serve`` filled in before starting the workers."""
+    from myelonav.web.app import create_app
+
+    cfg = settings()
+    GuardedH11Protocol.header_timeout_s = cfg.header_timeout_s
+    return create_app(cfg, bind_host=os.environ.get(BIND_HOST_ENV) or None)
+
+
+def _worker_environment(host: str, cfg: Settings) -> None:
+    """Hand the command line's choices to the workers (they read settings afresh)."""
+    os.environ[BIND_HOST_ENV] = host
+    os.environ["MYELONAV_MODE"] = cfg.mode
+    os.environ["MYELONAV_BEHIND_PROXY"] = "true" if cfg.behind_proxy else "false"
+    os.environ["MYELONAV_HOME"] = str(cfg.home)
+    # each worker's threads would otherwise grow up to 8 x cores malloc arenas, and with them
+    # a resident size that never shrinks between load bursts
+    os.environ.setdefault("MALLOC_ARENA_MAX", "2")
+
+
+def multi_worker_config(host: str, port: int, workers: int, cfg: Settings) -> uvicorn.Config:
+    """Several worker processes on one socket. Everything a worker would otherwise create
+    on first use (home folder, install secret, data key, tables) is created here first, so
+    workers never race to create it; sessions live in the database and CSRF tokens derive
+    from the secret key, so any worker serves any request."""
+    from myelonav.web.app import create_app
+
+    check_bind(host, cfg)
+    cfg.ensure_home()
+    remove_stale_temps(cfg.home_dir)
+    create_app(cfg, bind_host=host).state.profiles.close()
+    _worker_environment(host, cfg)
+    if not cfg.heavy_slots:  # the cores are shared by the workers: one heavy slot per core
+        os.environ["MYELONAV_HEAVY_SLOTS"] = str(max(1, (os.cpu_count() or 1) // workers))
+    return uvicorn.Config(
+        "myelonav.web.server:worker_app",
+        factory=True,
+        workers=workers,
+        host=host,
+        port=port,
+        http="myelonav.web.server:GuardedH11Protocol",
+        access_log=False,
+        log_config=log_config(),
+        server_header=False,
+        proxy_headers=cfg.behind_proxy,
+        forwarded_allow_ips="127.0.0.1" if cfg.behind_proxy else None,
+        limit_concurrency=cfg.max_connections,
+        timeout_keep_alive=5,
+        h11_max_incomplete_event_size=16 * 1024,
+        ssl_certfile=str(cfg.tls_certfile) if cfg.tls_certfile else None,
+        ssl_keyfile=str(cfg.tls_keyfile) if cfg.tls_keyfile else None,
+    )
+
+
+def serve(host: str = "127.0.0.1", port: int = 8000, cfg: Settings | None = None,
+          workers: int | None = None) -> None:
+    cfg = cfg or settings()
+    n = workers or worker_count(cfg)
+    if n <= 1:
+        uvicorn.Server(uvicorn_config(host, port, cfg)).run()
+        return
+    from uvicorn.supervisors import Multiprocess
+
+    config = multi_worker_config(host, port, n, cfg)
+    Multiprocess(config, sockets=[config.bind_socket()]).run()
+
+
+__all__ = ["BIND_HOST_ENV", "LOG_FORMAT", "GuardedH11Protocol", "NoPatientDataFilter",
+           "check_bind", "is_loopback", "log_config", "multi_worker_config", "serve",
+           "study_count", "uvicorn_config", "worker_app", "worker_count"]

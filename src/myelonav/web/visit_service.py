@@ -23,10 +23,12 @@ def questions_for(record: PatientRecord, as_of: dt.date, trials_db: Path) -> lis
     return [q.as_json() for q in questions]
 
 
-def packet_pdf(record: PatientRecord, as_of: dt.date, trials_db: Path) -> bytes:
+def packet_pdf(record: PatientRecord, as_of: dt.date, trials_db: Path,
+               source: str | None = None) -> bytes:
+    """``source``: how the saved profile was made (marks patient-reported facts)."""
     from myelonav.visit.packet import PacketInputs, html_to_pdf, render_html
 
-    inputs = PacketInputs(record, as_of, visit_trials(record, as_of, trials_db))
+    inputs = PacketInputs(record, as_of, visit_trials(record, as_of, trials_db), source=source)
     return html_to_pdf(render_html(inputs))
 
 

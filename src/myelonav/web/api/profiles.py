@@ -57,6 +57,8 @@ class PreferencesUpdate(BaseModel):
     notes: str | None = Field(None, max_length=2000)
     care_team_phone: str | None = Field(None, max_length=40, pattern=PHONE_PATTERN)
     after_hours_phone: str | None = Field(None, max_length=40, pattern=PHONE_PATTERN)
+    name_on_packet: str | None = Field(
+        None, max_length=120, description="Name printed on the visit packet; null: no name.")
 
 
 class ExportOut(BaseModel):

@@ -49,7 +49,7 @@ def get_packet(store: Store, db: TrialsDb, profile_id: ProfileId,
                as_of: AsOfQuery = None) -> Response:
     saved = require_profile(store, profile_id)
     when = parse_as_of_param(as_of) or default_as_of(saved.record)
-    pdf = packet_pdf(saved.record, when, db)
+    pdf = packet_pdf(saved.record, when, db, saved.source)
     name = f"myelonav-packet{'-SAMPLE' if saved.sample else ''}-{when.isoformat()}.pdf"
     return Response(pdf, media_type="application/pdf",
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})

@@ -23,7 +23,8 @@ def visit_router() -> APIRouter:
         as_of = default_as_of(saved.record)
         return page(request, "questions.html", questions=questions_for(saved.record, as_of, db),
                     plot_description=describe(saved.record, as_of), as_of=as_of,
-                    profile_id=saved.id, sample=saved.sample, section="questions")
+                    profile_id=saved.id, sample=saved.sample, section="questions",
+                    name_on_packet=saved.record.preferences.name_on_packet)
 
     @router.get("/p/{profile_id}/plot.svg")
     def plot(store: Store, profile_id: ProfileId) -> Response:
@@ -36,9 +37,13 @@ def visit_router() -> APIRouter:
         saved = require_profile(store, profile_id)
         as_of = default_as_of(saved.record)
         name = f"myelonav-packet{'-SAMPLE' if saved.sample else ''}-{as_of.isoformat()}.pdf"
-        return Response(packet_pdf(saved.record, as_of, db), media_type="application/pdf",
+        return Response(packet_pdf(saved.record, as_of, db, saved.source),
+                        media_type="application/pdf",
                         headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
+    from myelonav.web.pages.packet_pages import packet_router
+
+    router.include_router(packet_router())
     return router
 
 
