@@ -6,7 +6,6 @@ work without JavaScript and print cleanly.
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Annotated, Any
 
@@ -168,7 +167,9 @@ def page_router() -> APIRouter:
         except IntakeError as exc:
             return page(request, "intake.html", status_code=422,
                         **_intake_context(_form_values(form), exc.errors.by_field))
-        saved = store.create(record, "intake")
+        from myelonav.web.pages.profile_pages import intake_answers
+
+        saved = store.create(record, "intake", answers=intake_answers(form))
         return RedirectResponse(f"/p/{saved.id}/options", status_code=303)
 
     @router.get("/upload", response_class=HTMLResponse)
@@ -178,8 +179,13 @@ def page_router() -> APIRouter:
     @router.post("/upload", response_class=HTMLResponse, response_model=None)
     async def upload_submit(request: Request, store: Store,
                             file: Annotated[UploadFile, File()]) -> Response:
+        from myelonav.web.pages.profile_pages import import_profile_file
+
         raw = await file.read()
         try:
+            moved = import_profile_file(raw, file.filename or "upload", store)
+            if moved is not None:  # a profile file from this app, with answers and history
+                return RedirectResponse(f"/p/{moved.id}", status_code=303)
             record, _summary, kind = record_from_upload(raw, as_of=None,
                                                        filename=file.filename or "upload")
         except MyelonavError as exc:
@@ -258,23 +264,6 @@ def page_router() -> APIRouter:
         return page(request, "trials.html", result=result, filters=filters, error=error,
                     status_code=422 if error else 200, **_context(saved, "trials"))
 
-    @router.get("/p/{profile_id}/export.json")
-    def export(store: Store, profile_id: ProfileId) -> Response:
-        from myelonav.patient.fhir_export import export_bundle
-
-        saved = require_profile(store, profile_id)
-        payload = {"profile": saved.export(), "fhir_bundle": export_bundle(saved.record)}
-        return Response(
-            json.dumps(payload, indent=2, ensure_ascii=False), media_type="application/json",
-            headers={"Content-Disposition": f'attachment; filename="myelonav-{saved.id}.json"'},
-        )
-
-    @router.post("/p/{profile_id}/delete", response_class=HTMLResponse)
-    def delete(request: Request, store: Store, profile_id: ProfileId) -> HTMLResponse:
-        require_profile(store, profile_id)
-        store.delete(profile_id)
-        return page(request, "deleted.html", section="deleted")
-
     @router.get("/support", response_class=HTMLResponse)
     def support(request: Request, profile: ProfileQuery = None) -> HTMLResponse:
         saved = _symptom_profile(request, profile)
@@ -332,8 +321,10 @@ def page_router() -> APIRouter:
         return page(request, "privacy.html", section="privacy")
 
     from myelonav.web.pages.account_pages import account_router
+    from myelonav.web.pages.profile_pages import profile_router
 
     router.include_router(account_router())
+    router.include_router(profile_router())
     if visit_available():
         from myelonav.web.pages.visit_pages import visit_router
 
