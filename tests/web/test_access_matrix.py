@@ -92,6 +92,22 @@ MATRIX: dict[tuple[str, str], str] = {
 }
 
 
+# --- issue 15, profiles that last: my profiles, edit, history, labs, delete with undo -------
+EXPECTED["mine"] = {"any": CLINICAL}  # a list of one's own (or team's) profiles; no admin
+MATRIX.update({
+    ("GET", "/profiles"): "mine",
+    ("POST", "/p/{profile_id}/label"): "change",
+    ("GET", "/p/{profile_id}/edit"): "change",
+    ("POST", "/p/{profile_id}/edit"): "change",
+    ("GET", "/p/{profile_id}/history"): "read",
+    ("GET", "/p/{profile_id}/labs"): "read",
+    ("POST", "/p/{profile_id}/labs"): "change",
+    ("GET", "/p/{profile_id}/delete"): "delete",
+    ("POST", "/p/{profile_id}/restore"): "delete",
+    ("POST", "/p/{profile_id}/erase"): "delete",
+})
+
+
 def served_routes(app: Any) -> set[tuple[str, str]]:
     """Every (method, path) in the OpenAPI spec, plus the pages (kept out of the spec)."""
     from myelonav.web.pages import page_router

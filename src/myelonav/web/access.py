@@ -174,7 +174,7 @@ class ScopedStore(ProfileStore):
     def erase_trashed(self, profile_id: str) -> bool:
         if not self._trashed_allowed(profile_id):
             return False
-        done = super().erase_trashed(profile_id)
+        done = self._base.erase_trashed(profile_id)
         if done:
             self._log("delete", profile_id)
         return done

@@ -203,6 +203,17 @@ class LabForm:
     suggestion: float | None = None
 
 
+def _confirmed(text: str, choice: LabChoice | None) -> float | None:
+    """A value we offered back (written by us with a dot for decimals), if it is in range."""
+    if not text or choice is None or len(text) > 32:
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    return value if choice.spec.low <= value <= choice.spec.high else None
+
+
 def read_lab(form: Mapping[str, Any], record: PatientRecord, *, today: dt.date) -> LabForm:
     """Read the add-a-lab form: a full date, a listed analyte and a value the intake's number
     reader accepts; a duplicate of a saved result is refused."""
@@ -233,7 +244,10 @@ def read_lab(form: Mapping[str, Any], record: PatientRecord, *, today: dt.date) 
     value: float | None = None
     suggestion: float | None = None
     raw_value = text("value")
-    if choice is not None:
+    confirmed = _confirmed(text("confirmed_value"), choice)
+    if confirmed is not None:
+        value = confirmed  # the person pressed "Yes, I meant ..." on the reading we offered
+    elif choice is not None:
         if not raw_value:
             errors["value"] = f"Result: enter the {choice.label} result in {choice.unit}"
         else:
