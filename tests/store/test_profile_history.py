@@ -105,6 +105,16 @@ def test_purge_erases_only_after_the_deadline(store: ProfileStore) -> None:
     assert store.get(keep.id) is not None
 
 
+def test_purge_runs_on_reads_at_most_once_a_minute(store: ProfileStore) -> None:
+    saved = store.create(PatientRecord(id="p"), "intake")
+    store.trash(saved.id, dt.timedelta(0))
+    assert store.purge_due() == [saved.id]
+    again = store.create(PatientRecord(id="q"), "intake")
+    store.trash(again.id, dt.timedelta(0))
+    assert store.purge_due() == [], "not again within the minute"
+    assert store.trashed_until(again.id) is not None
+
+
 def test_erase_trashed_only_erases_the_trash(store: ProfileStore) -> None:
     saved = store.create(PatientRecord(id="p"), "intake")
     assert store.erase_trashed(saved.id) is False  # live: use trash first

@@ -105,6 +105,7 @@ MATRIX.update({
     ("GET", "/p/{profile_id}/delete"): "delete",
     ("POST", "/p/{profile_id}/restore"): "delete",
     ("POST", "/p/{profile_id}/erase"): "delete",
+    ("GET", "/api/v1/profiles/{profile_id}/history"): "read",
 })
 
 

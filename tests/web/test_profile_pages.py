@@ -52,6 +52,9 @@ def test_edit_reopens_the_intake_filled_in_and_updates_the_same_profile(client: 
     assert "Age" in history and "by you" in history
     assert client.get(f"/p/{pid}/options").status_code == 200
     assert client.get("/profiles").text.count(f"/p/{pid}\"") >= 1
+    api = client.get(f"/api/v1/profiles/{pid}/history").json()
+    assert {(c["field"], c["old"], c["new"]) for c in api["changes"]} == {
+        ("creatinine", "1,4", "1.1"), ("age", "61", "62")}
 
 
 def test_an_unchanged_edit_saves_nothing(client: Any) -> None:

@@ -2,7 +2,10 @@
 
 Each profile is one row: a random id (the only handle to it, so it is unguessable), the
 record as JSON, where it came from, and timestamps. Every write is one transaction, so a
-failed write changes nothing. Delete means gone: SQLite runs with ``secure_delete`` so the
+failed write changes nothing. The intake answers and a history of changes (``profile_history``)
+are sealed like the record. A page delete first moves the profile to the trash
+(``trash``/``restore``) until its undo deadline; ``purge_expired`` then erases it. Erased means
+gone: SQLite runs with ``secure_delete`` so the
 deleted row's bytes are overwritten in the file, and the rollback journal (not a WAL, which
 would keep old pages around) is removed at each commit.
 
@@ -17,6 +20,7 @@ import datetime as dt
 import json
 import os
 import secrets
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -47,6 +51,7 @@ from myelonav.settings import PRIVATE_FILE_MODE, make_private_dir
 from myelonav.store.crypto import RecordCipher
 
 SOURCES = frozenset({"intake", "fhir", "profile", "sample"})
+PURGE_EVERY_S = 60.0
 
 
 class _Base(DeclarativeBase):
@@ -201,6 +206,7 @@ class ProfileStore:
         self.engine = make_engine(url)
         self._cipher = cipher
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._next_purge = 0.0  # monotonic time of the next trash check (``purge_due``)
         try:
             from myelonav.store.migrate import upgrade
 
@@ -434,6 +440,15 @@ class ProfileStore:
         if self.trashed_until(profile_id) is None:
             return False
         return self.delete(profile_id)
+
+    def purge_due(self) -> list[str]:
+        """``purge_expired`` at most once a minute: called on ordinary reads, so a deleted
+        profile is erased soon after its deadline without a separate timer."""
+        now = time.monotonic()
+        if now < self._next_purge:
+            return []
+        self._next_purge = now + PURGE_EVERY_S
+        return self.purge_expired()
 
     def delete(self, profile_id: str) -> bool:
         """Erase a profile (live or in the trash) and its history for good, now."""

@@ -98,6 +98,7 @@ class ScopedStore(ProfileStore):
         return saved
 
     def get(self, profile_id: str) -> SavedProfile | None:
+        self.purge_due()
         # the request's intent decides the right needed: reading a profile in order to
         # delete it needs the delete right
         if not self._allowed(profile_id, self._action):
@@ -170,6 +171,12 @@ class ScopedStore(ProfileStore):
         if done:
             self._log("restore", profile_id)
         return done
+
+    def purge_due(self) -> list[str]:
+        erased = self._base.purge_due()
+        for pid in erased:
+            self._log("purge", pid)
+        return erased
 
     def erase_trashed(self, profile_id: str) -> bool:
         if not self._trashed_allowed(profile_id):

@@ -318,7 +318,8 @@ def page_router() -> APIRouter:
 
     @router.get("/privacy", response_class=HTMLResponse)
     def privacy(request: Request) -> HTMLResponse:
-        return page(request, "privacy.html", section="privacy")
+        return page(request, "privacy.html", section="privacy",
+                    undo_minutes=request.app.state.settings.profile_undo_minutes)
 
     from myelonav.web.pages.account_pages import account_router
     from myelonav.web.pages.profile_pages import profile_router
