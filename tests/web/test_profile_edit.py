@@ -200,3 +200,23 @@ def test_other_json_is_not_taken_for_an_export() -> None:
     assert not looks_like_export([1, 2])
     assert looks_like_export({"profile": {}, "fhir_bundle": {}})
     assert PatientRecord(id="x", preferences=Preferences()).id == "x"
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
+    lambda children: st.lists(children, max_size=3)
+    | st.dictionaries(st.sampled_from(["record", "answers", "history", "label", "source", "at",
+                                       "actor", "field", "id", "x"]), children, max_size=4),
+    max_leaves=12)
+
+
+@settings(max_examples=150, deadline=None)
+@given(json_values)
+def test_any_export_shaped_file_reads_or_says_what_is_wrong(profile: Any) -> None:
+    try:
+        imported = read_export({"format": "myelonav-profile-export", "profile": profile})
+    except ImportError_ as exc:
+        assert exc.location and "damaged" in exc.message
+    else:
+        assert isinstance(imported.record, PatientRecord)
+        assert imported.source in ("intake", "fhir", "profile", "sample")
