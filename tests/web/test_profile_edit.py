@@ -156,6 +156,24 @@ def test_lab_form_reads_a_decimal_comma_and_offers_the_suggestion() -> None:
     assert show_value(change.new) == "Creatinine 1.3 mg/dL on 2026-11-20"
 
 
+def test_lab_form_takes_the_unit_on_the_report() -> None:
+    record = _intake_saved().record
+
+    def lab(**form: str) -> Any:
+        return read_lab({"lab_date": "2026-11-20", **form}, record, today=TODAY)
+
+    kappa = lab(analyte="kappa_flc", value="12,5", unit="mg/dL")
+    assert kappa.lab is not None and kappa.lab.value == 125.0, "mg/dL is ten times mg/L"
+    creat = lab(analyte="creatinine", value="133", unit="umol/L")
+    assert creat.lab is not None and creat.lab.value == pytest.approx(1.504, abs=0.001)
+    wrong = lab(analyte="platelets", value="150", unit="mg/dL")
+    assert wrong.lab is None and "not used for Platelets" in wrong.errors["unit"]
+    too_high = lab(analyte="creatinine", value="9000", unit="umol/L")
+    assert too_high.lab is None and "µmol/L" in too_high.errors["value"]
+    confirmed = lab(analyte="kappa_flc", value="1,500", unit="mg/dL", confirmed_value="1.5")
+    assert confirmed.lab is not None and confirmed.lab.value == 15.0
+
+
 def test_every_lab_choice_has_a_unit_and_range() -> None:
     choices = lab_choices()
     assert {c.analyte for c in choices} >= {Analyte.creatinine, Analyte.serum_m_protein,

@@ -20,7 +20,7 @@ from myelonav.errors import ImportError_, InputError, MyelonavError
 from myelonav.patient.models import CANONICAL_UNIT, Analyte, LabResult, PatientRecord
 from myelonav.patient.profile_io import record_from_data
 from myelonav.patient.summary import _LAB_LABELS
-from myelonav.patient.units import PLAUSIBLE
+from myelonav.patient.units import _FACTORS, PLAUSIBLE, fold_unit
 from myelonav.store.profiles import SOURCES, Change, HistoryEntry, SavedProfile
 from myelonav.web.answers import DateFormatError, NumberField, read_date, read_number
 from myelonav.web.intake import NUMBER_FIELDS, IntakeError, field_words, record_from_intake
@@ -203,15 +203,52 @@ class LabForm:
     suggestion: float | None = None
 
 
-def _confirmed(text: str, choice: LabChoice | None) -> float | None:
+# Units a report may use, offered for every test; one that does not fit the chosen test is
+# refused with its name (pages work without scripts, so the list cannot follow the test).
+LAB_UNITS: tuple[tuple[str, str], ...] = (
+    ("", "The unit shown next to the test"),
+    ("mg/L", "mg/L"),
+    ("mg/dL", "mg/dL"),
+    ("g/L", "g/L"),
+    ("g/dL", "g/dL"),
+    ("umol/L", "µmol/L"),
+    ("mmol/L", "mmol/L"),
+    ("10*9/L", "× 10⁹/L (thousand per µL)"),
+    ("/uL", "per µL (cells per µL)"),
+    ("U/L", "U/L"),
+    ("g/24h", "g per 24 hours"),
+    ("mg/24h", "mg per 24 hours"),
+    ("lb", "pounds (lb)"),
+)
+
+
+def _unit_spec(choice: LabChoice, unit: str) -> tuple[NumberField, float] | None:
+    """The question in the unit the person chose, and the factor to the canonical unit."""
+    if not unit:
+        return choice.spec, 1.0
+    factor = _FACTORS.get(choice.analyte, {}).get(fold_unit(unit))
+    if factor is None:
+        return None
+    shown = dict(LAB_UNITS).get(unit, unit)
+    spec = NumberField(
+        choice.label,
+        shown,
+        choice.spec.low / factor,
+        choice.spec.high / factor,
+        decimal_comma=choice.spec.decimal_comma,
+    )
+    return spec, factor
+
+
+def _confirmed(text: str, spec: NumberField) -> float | None:
     """A value we offered back (written by us with a dot for decimals), if it is in range."""
-    if not text or choice is None or len(text) > 32:
+    if not text or len(text) > 32:
         return None
     try:
         value = float(text)
     except ValueError:
         return None
-    return value if choice.spec.low <= value <= choice.spec.high else None
+    return value if spec.low <= value <= spec.high else None
 
 
 def read_lab(form: Mapping[str, Any], record: PatientRecord, *, today: dt.date) -> LabForm:
@@ -244,19 +281,29 @@ def read_lab(form: Mapping[str, Any], record: PatientRecord, *, today: dt.date) 
     value: float | None = None
     suggestion: float | None = None
     raw_value = text("value")
-    confirmed = _confirmed(text("confirmed_value"), choice)
-    if confirmed is not None:
-        value = confirmed  # the person pressed "Yes, I meant ..." on the reading we offered
-    elif choice is not None:
-        if not raw_value:
-            errors["value"] = f"Result: enter the {choice.label} result in {choice.unit}"
+    unit = text("unit")
+    in_unit = _unit_spec(choice, unit) if choice is not None else None
+    if choice is not None and in_unit is None:
+        errors["unit"] = (
+            f"Unit: {dict(LAB_UNITS).get(unit, unit[:20])} is not used for "
+            f"{choice.label}; choose the unit printed on your report, or "
+            f"enter the result in {choice.unit}"
+        )
+    elif choice is not None and in_unit is not None:
+        spec, factor = in_unit
+        confirmed = _confirmed(text("confirmed_value"), spec)
+        if confirmed is not None:
+            # the person pressed "Yes, I meant ..." on the reading we offered
+            value = round(confirmed * factor, 6)
+        elif not raw_value:
+            errors["value"] = f"Result: enter the {choice.label} result in {spec.unit}"
         else:
-            answer = read_number(raw_value, choice.spec)
+            answer = read_number(raw_value, spec)
             if answer.message is not None:
                 errors["value"] = answer.message
                 suggestion = answer.suggestion
-            else:
-                value = answer.value
+            elif answer.value is not None:
+                value = round(answer.value * factor, 6)
     if errors or choice is None or when is None or value is None:
         return LabForm(None, errors, suggestion)
     if any(lab.analyte is choice.analyte and lab.date == when for lab in record.labs):
@@ -394,6 +441,7 @@ def read_export(data: Any, where: str = "upload") -> ImportedProfile:
 
 __all__ = [
     "EXPORT_FORMAT",
+    "LAB_UNITS",
     "Answers",
     "ImportedProfile",
     "IntakeError",

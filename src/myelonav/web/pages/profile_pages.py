@@ -22,6 +22,7 @@ from myelonav.web.deps import ProfileId, Store, require_profile, scoped_store
 from myelonav.web.intake import IntakeError
 from myelonav.web.pages.render import page
 from myelonav.web.profile_edit import (
+    LAB_UNITS,
     answers_from_form,
     change_words,
     edit_answers,
@@ -221,6 +222,7 @@ def profile_router() -> APIRouter:
             status_code=422 if errors else 200,
             rows=rows,
             choices=lab_choices(),
+            units=LAB_UNITS,
             values=values,
             errors=errors,
             can_change=may_change,
@@ -245,7 +247,7 @@ def profile_router() -> APIRouter:
         form = await request.form()
         read = read_lab(form, saved.record, today=dt.date.today())
         if read.lab is None:
-            values = {k: str(form.get(k, "")) for k in ("analyte", "lab_date", "value")}
+            values = {k: str(form.get(k, "")) for k in ("analyte", "lab_date", "value", "unit")}
             return _labs_page(
                 request, saved, values=values, errors=read.errors, suggestion=read.suggestion
             )
