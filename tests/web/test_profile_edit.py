@@ -16,6 +16,7 @@ from myelonav.store.profiles import HistoryEntry, SavedProfile
 from myelonav.web.intake import record_from_intake
 from myelonav.web.profile_edit import (
     answers_from_form,
+    derived_answers,
     diff_answers,
     edit_answers,
     edited_record,
@@ -71,6 +72,25 @@ def test_diff_names_exactly_the_answers_that_changed(a: dict[str, list[str]],
 
     changed = {c.field for c in diff_answers(a, b)}
     assert changed == {k for k in set(a) | set(b) if shown(a.get(k)) != shown(b.get(k))}
+
+
+def test_a_one_click_confirmation_replaces_the_answer() -> None:
+    form = FormData([("creatinine", "1,400"), ("confirm_creatinine", "1.4"),
+                     ("confirm_age", ""), ("age", "61")])
+    assert answers_from_form(form) == {"creatinine": ["1.4"], "age": ["61"]}
+
+
+def test_older_intake_profiles_are_read_back_when_the_intake_can(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from myelonav.web import intake
+
+    saved = _intake_saved()
+    monkeypatch.delattr(intake, "intake_values", raising=False)
+    assert derived_answers(saved) is None
+    monkeypatch.setattr(intake, "intake_values", lambda record: {
+        "age": "64", "prior": ["bortezomib"], "zip": None}, raising=False)
+    assert derived_answers(saved) == {"age": ["64"], "prior": ["bortezomib"]}
+    assert derived_answers(_saved(saved.record, source="fhir")) is None
 
 
 def test_dont_know_and_empty_are_the_same_answer() -> None:

@@ -26,6 +26,8 @@ from myelonav.web.answers import DateFormatError, NumberField, read_date, read_n
 from myelonav.web.intake import NUMBER_FIELDS, IntakeError, field_words, record_from_intake
 
 EXPORT_FORMAT = "myelonav-profile-export"
+# a one-click confirmation on the intake ("confirm_creatinine=1.4") replaces that answer
+CONFIRM_PREFIX = "confirm_"
 NOT_ANSWERS = frozenset({"csrf_token"})
 MAX_ANSWER_KEYS = 400
 MAX_ANSWER_CHARS = 2000
@@ -44,6 +46,10 @@ def answers_from_form(form: Any) -> Answers:
             continue
         values = [v[:MAX_ANSWER_CHARS] for v in form.getlist(key) if isinstance(v, str)]
         answers[str(key)[:100]] = values
+    for key in [k for k in answers if k.startswith(CONFIRM_PREFIX)]:
+        confirmed = [v.strip() for v in answers.pop(key) if v.strip()]
+        if confirmed:
+            answers[key.removeprefix(CONFIRM_PREFIX)] = confirmed[-1:]
     return answers
 
 
@@ -67,6 +73,28 @@ def diff_answers(old: Mapping[str, list[str]], new: Mapping[str, list[str]]) -> 
         if before != after:
             changes.append(Change(key, before, after))
     return changes
+
+
+def derived_answers(saved: SavedProfile) -> Answers | None:
+    """For an intake profile saved before its answers were kept: the answers read back from
+    the record, when the intake offers that mapping (``intake_values``); None otherwise.
+    Profiles from files are never re-read through the intake (it would drop what the
+    intake does not ask)."""
+    if saved.source != "intake":
+        return None
+    from myelonav.web import intake
+
+    derive = getattr(intake, "intake_values", None)
+    if not callable(derive):
+        return None
+    values = derive(saved.record)
+    if not isinstance(values, dict):
+        return None
+    return {
+        str(k): [str(x) for x in v] if isinstance(v, list) else [str(v)]
+        for k, v in values.items()
+        if v is not None
+    }
 
 
 def edit_answers(saved: SavedProfile, stored: Answers) -> Answers:
@@ -449,6 +477,7 @@ __all__ = [
     "LabForm",
     "answers_from_form",
     "change_words",
+    "derived_answers",
     "diff_answers",
     "edit_answers",
     "edited_record",

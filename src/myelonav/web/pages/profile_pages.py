@@ -25,6 +25,7 @@ from myelonav.web.profile_edit import (
     LAB_UNITS,
     answers_from_form,
     change_words,
+    derived_answers,
     edit_answers,
     edited_record,
     export_payload,
@@ -138,7 +139,7 @@ def profile_router() -> APIRouter:
 
         store = scoped_store(request, "change")  # the form is for changing: caregivers 403
         saved = require_profile(store, profile_id)
-        stored = store.answers(profile_id)
+        stored = store.answers(profile_id) or derived_answers(saved)
         if stored is None:
             return page(request, "edit_unavailable.html", **_context(saved, "edit"))
         values = _form_values(form_from_answers(edit_answers(saved, stored)))
@@ -149,7 +150,7 @@ def profile_router() -> APIRouter:
         from myelonav.web.pages.routes import _form_values
 
         saved = require_profile(store, profile_id)
-        stored = store.answers(profile_id)
+        stored = store.answers(profile_id) or derived_answers(saved)
         if stored is None:
             return page(
                 request, "edit_unavailable.html", status_code=409, **_context(saved, "edit")
