@@ -16,6 +16,7 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.responses import HTMLResponse
 
+from myelonav.errors import MyelonavError
 from myelonav.patient.summary import _LAB_LABELS
 from myelonav.store.profiles import ProfileStore, SavedProfile
 from myelonav.web.deps import ProfileId, Store, require_profile, scoped_store
@@ -89,6 +90,18 @@ def import_profile_file(raw: bytes, filename: str, store: ProfileStore) -> Saved
     if imported.history:
         store.import_history(saved.id, imported.history)
     return saved
+
+
+def moved_profile_upload(
+    request: Request, raw: bytes, filename: str | None, store: ProfileStore
+) -> Response | None:
+    """The upload page's answer to a profile file from this app: the new profile, or the
+    upload page saying in plain words what is wrong; None for any other file."""
+    try:
+        saved = import_profile_file(raw, filename or "upload", store)
+    except MyelonavError as exc:
+        return page(request, "upload.html", status_code=422, section="upload", error=str(exc))
+    return None if saved is None else RedirectResponse(f"/p/{saved.id}", status_code=303)
 
 
 def _intake_page(
@@ -311,4 +324,10 @@ def intake_answers(form: Any) -> dict[str, list[str]]:
     return answers_from_form(form)
 
 
-__all__ = ["SOURCE_WORDS", "import_profile_file", "intake_answers", "profile_router"]
+__all__ = [
+    "SOURCE_WORDS",
+    "import_profile_file",
+    "intake_answers",
+    "moved_profile_upload",
+    "profile_router",
+]

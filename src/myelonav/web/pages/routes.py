@@ -179,13 +179,12 @@ def page_router() -> APIRouter:
     @router.post("/upload", response_class=HTMLResponse, response_model=None)
     async def upload_submit(request: Request, store: Store,
                             file: Annotated[UploadFile, File()]) -> Response:
-        from myelonav.web.pages.profile_pages import import_profile_file
-
         raw = await file.read()
+        from myelonav.web.pages.profile_pages import moved_profile_upload
+
+        if (moved := moved_profile_upload(request, raw, file.filename, store)) is not None:
+            return moved  # a profile file from this app, with its answers and history
         try:
-            moved = import_profile_file(raw, file.filename or "upload", store)
-            if moved is not None:  # a profile file from this app, with answers and history
-                return RedirectResponse(f"/p/{moved.id}", status_code=303)
             record, _summary, kind = record_from_upload(raw, as_of=None,
                                                        filename=file.filename or "upload")
         except MyelonavError as exc:
@@ -322,14 +321,15 @@ def page_router() -> APIRouter:
                     undo_minutes=request.app.state.settings.profile_undo_minutes)
 
     from myelonav.web.pages.account_pages import account_router
-    from myelonav.web.pages.profile_pages import profile_router
 
     router.include_router(account_router())
-    router.include_router(profile_router())
     if visit_available():
         from myelonav.web.pages.visit_pages import visit_router
 
         router.include_router(visit_router())
+    from myelonav.web.pages.profile_pages import profile_router
+
+    router.include_router(profile_router())
     return router
 
 
