@@ -74,6 +74,11 @@ def test_diff_names_exactly_the_answers_that_changed(a: dict[str, list[str]],
     assert changed == {k for k in set(a) | set(b) if shown(a.get(k)) != shown(b.get(k))}
 
 
+def test_plain_mappings_are_read_like_forms() -> None:
+    assert answers_from_form({"age": "61", "prior": ["a", "b"], "x": 3}) == {
+        "age": ["61"], "prior": ["a", "b"], "x": []}
+
+
 def test_a_one_click_confirmation_replaces_the_answer() -> None:
     form = FormData([("creatinine", "1,400"), ("confirm_creatinine", "1.4"),
                      ("confirm_age", ""), ("age", "61")])

@@ -39,12 +39,16 @@ Answers = dict[str, list[str]]
 
 def answers_from_form(form: Any) -> Answers:
     """Every field the intake form sent, each as its list of values (checkbox groups have
-    several); bounded so a hostile form cannot grow the store."""
+    several); bounded so a hostile form cannot grow the store. A plain mapping (values or
+    lists of values, as ``intake.form_answers`` gives) is read the same way."""
     answers: Answers = {}
     for key in list(form.keys())[:MAX_ANSWER_KEYS]:
         if key in NOT_ANSWERS:
             continue
-        values = [v[:MAX_ANSWER_CHARS] for v in form.getlist(key) if isinstance(v, str)]
+        getlist = getattr(form, "getlist", None)
+        raw = getlist(key) if callable(getlist) else form[key]
+        items = raw if isinstance(raw, list) else [raw]
+        values = [v[:MAX_ANSWER_CHARS] for v in items if isinstance(v, str)]
         answers[str(key)[:100]] = values
     for key in [k for k in answers if k.startswith(CONFIRM_PREFIX)]:
         confirmed = [v.strip() for v in answers.pop(key) if v.strip()]
