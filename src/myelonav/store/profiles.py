@@ -51,7 +51,6 @@ from myelonav.settings import PRIVATE_FILE_MODE, make_private_dir
 from myelonav.store.crypto import RecordCipher
 
 SOURCES = frozenset({"intake", "fhir", "profile", "sample"})
-PURGE_EVERY_S = 60.0
 
 
 class _Base(DeclarativeBase):
@@ -149,6 +148,9 @@ class SavedProfile:
             "updated_at": self.updated_at.isoformat(),
             "record": self.record.model_dump(mode="json", exclude_none=True),
         }
+
+
+PURGE_EVERY_S = 60.0  # how often ordinary reads look for expired trash (``purge_due``)
 
 
 def _aware(value: dt.datetime) -> dt.datetime:
