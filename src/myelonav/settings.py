@@ -73,6 +73,8 @@ class Settings(BaseSettings):
     session_max_age_s: int = 8 * 3600
     # Failed logins per account (and per client address) before a 15-minute lockout.
     login_max_failures: int = 5
+    # A deleted profile waits this long in the trash (Undo) before it is erased for good.
+    profile_undo_minutes: float = Field(default=10.0, gt=0, le=7 * 24 * 60)
 
     # --- web server under load -------------------------------------------------------------
     # Worker processes for ``myelonav serve``: 0 = automatic (``web_workers_large`` when the

@@ -209,3 +209,20 @@ def test_anonymous_gets_no_patient_data(clinic: Any, path: str) -> None:
     pid = clinic.profile("nav_a", marker)
     r = clinic.clients["anon"].get(path.format(pid=pid), follow_redirects=True)
     assert marker not in r.text and "90210" not in r.text
+
+
+# --- issue 15, profiles that last: my profiles, edit, history, labs, delete with undo -------
+EXPECTED["mine"] = {"any": CLINICAL}  # a list of one's own (or team's) profiles; no admin
+MATRIX.update({
+    ("GET", "/profiles"): "mine",
+    ("POST", "/p/{profile_id}/label"): "change",
+    ("GET", "/p/{profile_id}/edit"): "change",
+    ("POST", "/p/{profile_id}/edit"): "change",
+    ("GET", "/p/{profile_id}/history"): "read",
+    ("GET", "/p/{profile_id}/labs"): "read",
+    ("POST", "/p/{profile_id}/labs"): "change",
+    ("GET", "/p/{profile_id}/delete"): "delete",
+    ("POST", "/p/{profile_id}/restore"): "delete",
+    ("POST", "/p/{profile_id}/erase"): "delete",
+    ("GET", "/api/v1/profiles/{profile_id}/history"): "read",
+})

@@ -138,7 +138,8 @@ def test_caregiver_journey(server: LiveServer, page: Any) -> None:
     with pg.expect_download() as download:
         pg.get_by_role("link", name="Download everything saved").click()
     assert download.value.suggested_filename.startswith("myelonav-")
-    pg.get_by_role("button", name="Delete this profile").click()
+    pg.get_by_role("link", name="Delete this profile").click()
+    pg.get_by_role("button", name="Yes, delete this profile").click()
     assert "Your profile is deleted" in pg.content()
     check_page(pg, "09-deleted")
 

@@ -268,5 +268,10 @@ class Accounts:
         with self._sessions.begin() as s:
             return s.get(ShareRow, (profile_id, user_id)) is not None
 
+    def shared_profile_ids(self, user_id: str) -> list[str]:
+        """Profiles shared with this (caregiver's) account."""
+        with self._sessions.begin() as s:
+            return list(s.scalars(select(ShareRow.profile_id).where(ShareRow.user_id == user_id)))
+
 
 __all__ = ["ROLES", "Accounts", "Role", "User", "token_hash"]

@@ -25,7 +25,8 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
 from myelonav.errors import StoreError
 
 ACTIONS = frozenset({"create", "read", "change", "export", "delete", "delete_all", "export_all",
-                     "denied", "login", "login_failed", "logout", "user_change", "share"})
+                     "denied", "login", "login_failed", "logout", "user_change", "share",
+                     "trash", "restore", "purge"})
 GENESIS = "0" * 64
 # queued read events are written together at most this long after the first of them
 FLUSH_INTERVAL_S = 0.05

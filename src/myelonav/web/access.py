@@ -9,6 +9,8 @@ from where. The route handlers stay unchanged.
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Sequence
 from typing import Any
 
 from fastapi import HTTPException
@@ -16,7 +18,13 @@ from fastapi import HTTPException
 from myelonav.patient.models import PatientRecord
 from myelonav.store.accounts import Accounts
 from myelonav.store.audit import AuditLog
-from myelonav.store.profiles import ProfileStore, SavedProfile
+from myelonav.store.profiles import (
+    Change,
+    HistoryEntry,
+    ProfileListing,
+    ProfileStore,
+    SavedProfile,
+)
 from myelonav.web.auth.principal import Action, Principal, can
 
 EXPORT_MARKERS = ("/export", "export.json", "/packet", ".pdf", ".ics", "/fhir")
@@ -81,15 +89,18 @@ class ScopedStore(ProfileStore):
         return bool(ok)
 
     def create(self, record: PatientRecord, source: str, *, team_id: str | None = None,
-               owner_id: str | None = None) -> SavedProfile:
+               owner_id: str | None = None, answers: dict[str, list[str]] | None = None,
+               label: str | None = None) -> SavedProfile:
         if not self.who.clinical:
             raise HTTPException(403, "administrators do not hold patient data")
         owner = None if self.who.role == "local" else self.who.user_id
-        saved = super().create(record, source, team_id=self.who.team_id, owner_id=owner)
+        saved = super().create(record, source, team_id=self.who.team_id, owner_id=owner,
+                               answers=answers, label=label)
         self._log("create", saved.id, saved.team_id)
         return saved
 
     def get(self, profile_id: str) -> SavedProfile | None:
+        self.purge_due()
         # the request's intent decides the right needed: reading a profile in order to
         # delete it needs the delete right
         if not self._allowed(profile_id, self._action):
@@ -118,26 +129,115 @@ class ScopedStore(ProfileStore):
         self._log("read", profile_id, team_id)
         return True
 
-    def replace_record(self, profile_id: str, record: PatientRecord) -> SavedProfile | None:
+    def replace_record(self, profile_id: str, record: PatientRecord, *,
+                       answers: dict[str, list[str]] | None = None,
+                       changes: Sequence[Change] = (), actor: str = "local") -> SavedProfile | None:
         if not self._allowed(profile_id, "change"):
             return None
-        saved = super().replace_record(profile_id, record)
+        saved = super().replace_record(profile_id, record, answers=answers, changes=changes,
+                                       actor=self.who.username)
         self._log("change", profile_id, saved.team_id if saved else None)
         return saved
 
-    def update_preferences(self, profile_id: str, changes: dict[str, Any]) -> SavedProfile | None:
+    def update_preferences(self, profile_id: str, changes: dict[str, Any], *,
+                           actor: str = "local") -> SavedProfile | None:
         if not self._allowed(profile_id, "change"):
             return None
-        saved = super().update_preferences(profile_id, changes)
+        saved = super().update_preferences(profile_id, changes, actor=self.who.username)
         self._log("change", profile_id, saved.team_id if saved else None)
         return saved
 
-    def set_label(self, profile_id: str, label: str | None) -> bool:
+    def set_label(self, profile_id: str, label: str | None, *, actor: str = "local") -> bool:
         if not self._allowed(profile_id, "change"):
             return False
-        done = super().set_label(profile_id, label)
+        done = super().set_label(profile_id, label, actor=self.who.username)
         self._log("change", profile_id)
         return done
+
+    def answers(self, profile_id: str) -> dict[str, list[str]] | None:
+        if not self._allowed(profile_id, self._action):
+            return None
+        return super().answers(profile_id)
+
+    def history(self, profile_id: str) -> list[HistoryEntry]:
+        if not self._allowed(profile_id, "read"):
+            return []
+        self._log("read", profile_id)
+        return super().history(profile_id)
+
+    def trash(self, profile_id: str, keep_for: dt.timedelta) -> dt.datetime | None:
+        if not self._allowed(profile_id, "delete"):
+            return None
+        until = super().trash(profile_id, keep_for)
+        self._log("trash", profile_id)
+        return until
+
+    def _trashed_allowed(self, profile_id: str) -> bool:
+        """May the principal undo or finish the deletion of a profile in the trash?"""
+        exists, team_id, owner_id = self._base.team_of(profile_id, include_trashed=True)
+        if not exists:
+            return False
+        ok = can(self.who, "delete", team_id=team_id, owner_id=owner_id)
+        if not ok:
+            self._log("denied", profile_id, team_id)
+        return ok
+
+    def trashed_until(self, profile_id: str) -> dt.datetime | None:
+        return super().trashed_until(profile_id) if self._trashed_allowed(profile_id) else None
+
+    def restore(self, profile_id: str) -> bool:
+        if not self._trashed_allowed(profile_id):
+            return False
+        done = super().restore(profile_id)
+        if done:
+            self._log("restore", profile_id)
+        return done
+
+    def purge_due(self) -> list[str]:
+        erased = self._base.purge_due()
+        for pid in erased:
+            self._log("purge", pid)
+        return erased
+
+    def erase_trashed(self, profile_id: str) -> bool:
+        if not self._trashed_allowed(profile_id):
+            return False
+        done = self._base.erase_trashed(profile_id)
+        if done:
+            self._log("delete", profile_id)
+        return done
+
+    def import_history(self, profile_id: str, entries: Sequence[HistoryEntry]) -> bool:
+        if not self._allowed(profile_id, "change"):
+            return False
+        return super().import_history(profile_id, entries)
+
+    def purge_expired(self, now: dt.datetime | None = None) -> list[str]:
+        # housekeeping for everyone's expired trash, not an access to anyone's profile; the
+        # audit names each erased profile
+        erased = self._base.purge_expired(now)
+        for pid in erased:
+            self._log("purge", pid)
+        return erased
+
+    def listing(self, *, team_id: str | None = None, owner_id: str | None = None,
+                also_ids: Sequence[str] = ()) -> list[ProfileListing]:
+        """The principal's own list: everything (local mode), the team's (navigators and
+        clinicians), or a patient's own profiles and those shared with them."""
+        if not self.who.clinical:
+            raise HTTPException(403, "administrators do not hold patient data")
+        self.purge_expired()
+        if self.who.role == "local":
+            found = super().listing()
+        elif self.who.role == "patient":
+            found = super().listing(owner_id=self.who.user_id,
+                                    also_ids=self._accounts.shared_profile_ids(self.who.user_id))
+        elif self.who.team_id:
+            found = super().listing(team_id=self.who.team_id)
+        else:
+            found = []
+        self._log("read", None, self.who.team_id, count=len(found))
+        return found
 
     def delete(self, profile_id: str) -> bool:
         if not self._allowed(profile_id, "delete"):

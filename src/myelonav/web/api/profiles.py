@@ -161,6 +161,29 @@ def delete_profile(store: Store, profile_id: ProfileId) -> Response:
     return Response(status_code=204)
 
 
+class ChangeOut(BaseModel):
+    at: dt.datetime
+    actor: str = Field(description="Who made the change (\"local\" in local mode).")
+    field: str = Field(description="The intake answer, \"lab\", \"label\" or "
+                                   "\"preferences.<name>\".")
+    old: Any = None
+    new: Any = None
+
+
+class HistoryOut(BaseModel):
+    profile_id: str
+    changes: list[ChangeOut]
+
+
+@router.get("/profiles/{profile_id}/history", response_model=HistoryOut,
+            summary="Every recorded change to a profile, oldest first")
+def profile_history(store: Store, profile_id: ProfileId) -> HistoryOut:
+    require_profile(store, profile_id)
+    changes = [ChangeOut(at=h.at, actor=h.actor, field=h.field, old=h.old, new=h.new)
+               for h in store.history(profile_id)]
+    return HistoryOut(profile_id=profile_id, changes=changes)
+
+
 InstallSecret = Annotated[
     str | None,
     Header(alias="X-Myelonav-Install-Secret",

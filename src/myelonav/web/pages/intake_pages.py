@@ -23,6 +23,7 @@ from myelonav.web.intake import (
     record_from_intake,
 )
 from myelonav.web.pages.render import page
+from myelonav.web.profile_edit import answers_from_form
 
 
 def intake_context(
@@ -67,7 +68,7 @@ def intake_router() -> APIRouter:
                 status_code=422,
                 **intake_context(answers, exc.errors.by_field, exc.errors.choices),
             )
-        saved = store.create(record, "intake")
+        saved = store.create(record, "intake", answers=answers_from_form(answers))
         return RedirectResponse(f"/p/{saved.id}/options", status_code=303)
 
     return router

@@ -6,7 +6,6 @@ work without JavaScript and print cleanly.
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Annotated, Any
 
@@ -147,6 +146,10 @@ def page_router() -> APIRouter:
     async def upload_submit(request: Request, store: Store,
                             file: Annotated[UploadFile, File()]) -> Response:
         raw = await file.read()
+        from myelonav.web.pages.profile_pages import moved_profile_upload
+
+        if (moved := moved_profile_upload(request, raw, file.filename, store)) is not None:
+            return moved  # a profile file from this app, with its answers and history
         try:
             record, _summary, kind = record_from_upload(raw, as_of=None,
                                                        filename=file.filename or "upload")
@@ -215,23 +218,6 @@ def page_router() -> APIRouter:
         return page(request, "trials.html", result=result, filters=filters, error=error,
                     status_code=422 if error else 200, **_context(saved, "trials"))
 
-    @router.get("/p/{profile_id}/export.json")
-    def export(store: Store, profile_id: ProfileId) -> Response:
-        from myelonav.patient.fhir_export import export_bundle
-
-        saved = require_profile(store, profile_id)
-        payload = {"profile": saved.export(), "fhir_bundle": export_bundle(saved.record)}
-        return Response(
-            json.dumps(payload, indent=2, ensure_ascii=False), media_type="application/json",
-            headers={"Content-Disposition": f'attachment; filename="myelonav-{saved.id}.json"'},
-        )
-
-    @router.post("/p/{profile_id}/delete", response_class=HTMLResponse)
-    def delete(request: Request, store: Store, profile_id: ProfileId) -> HTMLResponse:
-        require_profile(store, profile_id)
-        store.delete(profile_id)
-        return page(request, "deleted.html", section="deleted")
-
     @router.get("/support", response_class=HTMLResponse)
     def support(request: Request, profile: ProfileQuery = None) -> HTMLResponse:
         saved = _symptom_profile(request, profile)
@@ -286,7 +272,8 @@ def page_router() -> APIRouter:
 
     @router.get("/privacy", response_class=HTMLResponse)
     def privacy(request: Request) -> HTMLResponse:
-        return page(request, "privacy.html", section="privacy")
+        return page(request, "privacy.html", section="privacy",
+                    undo_minutes=request.app.state.settings.profile_undo_minutes)
 
     from myelonav.web.pages.account_pages import account_router
 
@@ -302,6 +289,9 @@ def page_router() -> APIRouter:
         from myelonav.web.pages.visit_pages import visit_router
 
         router.include_router(visit_router())
+    from myelonav.web.pages.profile_pages import profile_router
+
+    router.include_router(profile_router())
     return router
 
 
