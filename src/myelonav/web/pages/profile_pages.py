@@ -173,8 +173,9 @@ def profile_router() -> APIRouter:
         try:
             record, answers, changes = edited_record(saved, stored, form)
         except IntakeError as exc:
-            return _intake_page(request, saved, _form_values(form), exc.errors.by_field,
-                                exc.errors.choices)
+            return _intake_page(
+                request, saved, _form_values(form), exc.errors.by_field, exc.errors.choices
+            )
         if changes:
             store.replace_record(profile_id, record, answers=answers, changes=changes)
         return RedirectResponse(f"/p/{profile_id}/history?saved={len(changes)}", status_code=303)
