@@ -41,6 +41,7 @@ from myelonav.trials.criteria import (
     parse_criterion,
 )
 from myelonav.trials.criteria.models import PARSER_VERSION
+from myelonav.trials.eligibility.study import StudyHead, study_head
 from myelonav.trials.geo import Point
 from myelonav.trials.models import Study
 from myelonav.trials.patient_match import match_patient
@@ -53,13 +54,15 @@ _CRITERIA_SIZE = 200_000
 
 _lock = threading.RLock()  # the web app matches on several threads
 _results: OrderedDict[tuple[object, ...], list[RankedTrial]] = OrderedDict()
-_snapshots: OrderedDict[tuple[str, str, bool], tuple[tuple[Study, ParsedCriteria], ...]] = (
-    OrderedDict()
-)
+_snapshots: OrderedDict[tuple[str, str, bool], tuple[Candidate, ...]] = OrderedDict()
 # body digest -> the criterion (validated once), and (digest, id) -> the criterion with its id
 _bodies: dict[bytes, Criterion] = {}
 _with_id: dict[tuple[bytes, str], Criterion] = {}
 _atoms: dict[Any, Any] = {}
+
+
+# a candidate study as matching reads it: its match record, stored parse and head
+Candidate = tuple[Study, ParsedCriteria, StudyHead]
 
 
 @dataclass(frozen=True)
@@ -134,9 +137,7 @@ def _criterion(
     return crit
 
 
-def _load(
-    store: SqliteTrialStore, include_closed: bool
-) -> tuple[tuple[Study, ParsedCriteria], ...]:
+def _load(store: SqliteTrialStore, include_closed: bool) -> tuple[Candidate, ...]:
     if len(_bodies) > _CRITERIA_SIZE:  # far more than a registry's worth: start over
         _bodies.clear()
         _with_id.clear()
@@ -158,7 +159,7 @@ def _load(
         full = store.get_models(r.nct_id for _, r in reparse)
         for i, row in reparse:
             out[i] = (out[i][0], _parse_or_flag(full[row.nct_id].eligibility.criteria_text))
-    return tuple(out)
+    return tuple((study, parsed, study_head(study)) for study, parsed in out)
 
 
 def _parse_or_flag(text: str) -> ParsedCriteria:
@@ -196,7 +197,7 @@ def _stored(
 
 def _candidates(
     store: SqliteTrialStore, version: str, include_closed: bool
-) -> tuple[tuple[Study, ParsedCriteria], ...]:
+) -> tuple[Candidate, ...]:
     key = (store.path, version, include_closed)
     with _lock:
         hit = _snapshots.get(key)
@@ -243,15 +244,16 @@ def match_store(
         candidates = _candidates(store, version, include_closed)
     finally:
         store.close()
-    parsed = {s.nct_id: p for s, p in candidates}
+    parsed = {s.nct_id: (p, h) for s, p, h in candidates}
     ranked = match_patient(
         record,
-        [s for s, _ in candidates],
-        lambda s: parsed[s.nct_id],
+        [s for s, _, _ in candidates],
+        lambda s: parsed[s.nct_id][0],
         as_of=as_of,
         origin=origin,
         within_miles=within_miles,
         include_closed=include_closed,
+        head_of=lambda s: parsed[s.nct_id][1],
     )
     with _lock:
         _results[key] = ranked

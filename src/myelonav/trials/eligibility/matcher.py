@@ -3,8 +3,9 @@ criteria, memoised per query."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterator, Sequence
+from itertools import compress
+from typing import Any, overload
 
 from myelonav.logic import Truth, all_of, any_of
 from myelonav.trials._facts import PatientFacts
@@ -31,6 +32,7 @@ from myelonav.trials.criteria.models import (
     TransplantAtom,
 )
 from myelonav.trials.criteria.residue import REGION
+from myelonav.trials.eligibility.compiled import Code, Plan, current_tables
 from myelonav.trials.eligibility.disease import (
     _antigen,
     _cytogenetic,
@@ -40,7 +42,7 @@ from myelonav.trials.eligibility.disease import (
 )
 from myelonav.trials.eligibility.labs import _lab
 from myelonav.trials.eligibility.person import _age, _performance
-from myelonav.trials.eligibility.text import _other, _screening
+from myelonav.trials.eligibility.text import _other, _screening, other_value
 from myelonav.trials.eligibility.therapy import (
     _exposure,
     _interval,
@@ -74,13 +76,70 @@ _EVALUATORS: dict[type, Callable[[PatientFacts, Any], Eval]] = {
 }
 
 
+class _Explained(Sequence[tuple[Criterion, Result, str]]):
+    """A study's criteria with their results, and the patient fact shown beside each, built
+    on first use: ranking thousands of studies needs only the results, and a page shows a few
+    dozen trials. The facts come from the reference evaluation (``Matcher.tree``)."""
+
+    __slots__ = ("_criteria", "_head", "_matcher", "_pids", "_rows")
+
+    def __init__(
+        self,
+        matcher: Matcher,
+        head: tuple[tuple[Criterion, Result, str | None], ...],
+        plan: Plan,
+    ) -> None:
+        self._matcher = matcher
+        self._head = head
+        self._criteria = plan.criteria
+        self._pids = plan.pids
+        self._rows: tuple[tuple[Criterion, Result, str], ...] | None = None
+
+    def _all(self) -> tuple[tuple[Criterion, Result, str], ...]:
+        rows = self._rows
+        if rows is None:
+            m = self._matcher
+            results = m._res
+            rows = self._rows = (
+                *(
+                    (c, r, shown if shown is not None else m._judge_registry(c)[1])
+                    for c, r, shown in self._head
+                ),
+                *(
+                    (c, results[pid] or m._result(pid), m.judge(c)[1])
+                    for c, pid in zip(self._criteria, self._pids, strict=True)
+                ),
+            )
+        return rows
+
+    def __len__(self) -> int:
+        return len(self._head) + len(self._criteria)
+
+    @overload
+    def __getitem__(self, i: int) -> tuple[Criterion, Result, str]: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> Sequence[tuple[Criterion, Result, str]]: ...
+
+    def __getitem__(
+        self, i: int | slice
+    ) -> tuple[Criterion, Result, str] | Sequence[tuple[Criterion, Result, str]]:
+        return self._all()[i]
+
+    def __iter__(self) -> Iterator[tuple[Criterion, Result, str]]:
+        return iter(self._all())
+
+
 class Matcher:
     """Evaluates criteria for one patient on one date.
 
-    Everything it answers is memoised for the query: each distinct atom (by value), each
-    distinct criterion text per section, each parse object and each (condition, age, parse)
-    triple, so a study costs a few lookups once its criteria have been seen. Memoised answers
-    are exactly what evaluating afresh gives (tests/trials/test_match_equivalence.py).
+    Results come from compiled criteria (``eligibility.compiled``): the value of each distinct
+    atom once per patient (the fact vector), each distinct program once, each parse object and
+    each (condition, age, parse) triple once, so a study costs a few look-ups once its criteria
+    have been seen. The patient facts shown beside results are built only when a study's
+    criteria are read (``TrialMatch.criteria``), by the reference evaluation below (``tree``,
+    ``atom``, ``judge``), memoised per distinct atom and per criterion text. Both give exactly
+    what evaluating afresh gives (tests/trials/test_match_equivalence.py).
     """
 
     def __init__(self, facts: PatientFacts) -> None:
@@ -97,7 +156,83 @@ class Matcher:
         self._studies: dict[tuple[int, int, int], tuple[object, object, object, ParsedJudgement]]
         self._studies = {}
         self._registry: dict[int, tuple[Criterion, tuple[Result, str]]] = {}
+        # the compiled path: slot -> (truth, why unknown), program -> result
+        self._tables = current_tables()
+        self._slots: dict[int, tuple[Truth, Why | None]] = {}
+        self._res: list[Result | None] = []  # by program id; None = not yet computed
+        home = facts.record.demographics.country
+        self._home = None if home is None else home.upper()
 
+    # ------------------------------------------------------------------ compiled path
+    def _slot_value(self, slot: int) -> tuple[Truth, Why | None]:
+        kind, payload, needs = self._tables.slots[slot]
+        if kind == "screening":
+            truth, _, why = _screening(payload)
+        elif kind == "other":
+            truth, _, why = other_value(self.facts, *payload)
+        else:  # each slot is a distinct atom: no need for the reference memo's hashing
+            truth, _, why = self._atom(payload, needs)
+        value = self._slots[slot] = (truth, why)
+        return value
+
+    def _value(self, code: Code) -> tuple[Truth, Why | None]:
+        if isinstance(code, int):
+            hit = self._slots.get(code)
+            return hit if hit is not None else self._slot_value(code)
+        is_and, items = code
+        parts = [self._value(item) for item in items]
+        truths = [p[0] for p in parts]
+        value = all_of(truths) if is_and else any_of(truths)
+        if value is not Truth.unknown:
+            return value, None
+        why = max(
+            (p[1] or Why.missing for p in parts if p[0] is Truth.unknown),
+            key=_WHY_RANK.__getitem__,
+        )
+        return value, why
+
+    def _grow(self, top: int) -> None:
+        missing = top + 1 - len(self._res)
+        if missing > 0:
+            self._res.extend([None] * max(missing, len(self._tables.programs) - len(self._res)))
+
+    def _result(self, pid: int) -> Result:
+        """A program's result (``_judge`` and ``outcome`` without the facts shown)."""
+        self._grow(pid)
+        need_true, region, flags, regional, code = self._tables.programs[pid]
+        if region is not None and self._home is not None:
+            if self._home != region:
+                self._res[pid] = Result.met
+                return Result.met
+            flags = regional
+        value, why = self._value(code)
+        if value is Truth.unknown:
+            result = (
+                Result.screening
+                if why is Why.screening
+                else Result.ask
+                if why is Why.ask
+                else Result.unknown
+            )
+        else:
+            met = (value is Truth.true) == need_true
+            unaccounted, both_ways = flags
+            if met and not both_ways:
+                result = Result.met
+            elif unaccounted:
+                result = Result.unknown
+            else:
+                result = Result.met if met else Result.not_met
+        self._res[pid] = result
+        return result
+
+    def result_of(self, c: Criterion) -> Result:
+        """A criterion's result by the compiled path."""
+        pid = self._tables.program_id(c)
+        hit = self._res[pid] if pid < len(self._res) else None
+        return hit if hit is not None else self._result(pid)
+
+    # ------------------------------------------------------------------ reference path
     def atom(self, node: Node, need_true: bool) -> Value:
         # by identity first (the parser shares atoms between texts; hashing a model is slow),
         # then by value
@@ -172,28 +307,27 @@ class Matcher:
         hit = self._parses.get(id(parsed))
         if hit is not None and hit[0] is parsed:
             return hit[1]
-        inclusion, exclusion = self._inclusion, self._exclusion
-        incl = Section.inclusion
-        not_met, unknown_, ask_ = Result.not_met, Result.unknown, Result.ask
-        judged: list[tuple[Criterion, Result, str]] = []
-        failing: list[str] = []
-        unknown: list[str] = []
-        ask: list[str] = []
-        for c in parsed.criteria:
-            text = c.text
-            table = inclusion if c.section is incl else exclusion
-            answer = table.get(text)
-            if answer is None:
-                answer = table[text] = self._judge(c)
-            result = answer[0]
-            judged.append((c, result, answer[1]))
-            if result is not_met:
-                failing.append(c.id)
-            elif result is unknown_:
-                unknown.append(c.id)
-            elif result is ask_:
-                ask.append(text)
-        value = ParsedJudgement(tuple(judged), tuple(failing), tuple(unknown), tuple(ask))
+        plan = self._tables.plan(parsed)
+        res = self._res
+        if plan.top >= len(res):
+            self._grow(plan.top)
+        results = plan.get(res)
+        if None in results:
+            for pid in plan.pids:
+                if res[pid] is None:
+                    self._result(pid)
+            results = plan.get(res)
+        not_met, unknown, ask = Result.not_met, Result.unknown, Result.ask
+        value = ParsedJudgement(
+            _Explained(self, (), plan),
+            tuple(compress(plan.ids, [r is not_met for r in results]))
+            if not_met in results
+            else (),
+            tuple(compress(plan.ids, [r is unknown for r in results]))
+            if unknown in results
+            else (),
+            tuple(compress(plan.texts, [r is ask for r in results])) if ask in results else (),
+        )
         self._parses[id(parsed)] = (parsed, value)
         return value
 
@@ -214,13 +348,13 @@ class Matcher:
         if hit is not None and hit[0] is condition and hit[1] is age and hit[2] is parsed:
             return hit[3]
         body = self.judge_parsed(parsed)
-        head: list[tuple[Criterion, Result, str]] = []
+        head: list[tuple[Criterion, Result, str | None]] = []
         if condition is not None and isinstance(condition.tree, OtherAtom):
             head.append((condition, Result.not_met, _NOT_MYELOMA))
         elif condition is not None:
-            head.append((condition, *self._judge_registry(condition)))
+            head.append((condition, self.result_of(condition), None))
         if age is not None:
-            head.append((age, *self._judge_registry(age)))
+            head.append((age, self.result_of(age), None))
         value = body
         if head:
             failing, unknown, ask = [], [], []
@@ -232,7 +366,7 @@ class Matcher:
                 elif r is Result.ask:
                     ask.append(c.text)
             value = ParsedJudgement(
-                (*head, *body.judged),
+                _Explained(self, tuple(head), self._tables.plan(parsed)),
                 (*failing, *body.failing) if failing else body.failing,
                 (*unknown, *body.unknown) if unknown else body.unknown,
                 (*ask, *body.ask) if ask else body.ask,

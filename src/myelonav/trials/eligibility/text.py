@@ -16,18 +16,23 @@ from myelonav.trials.eligibility.values import Value, Why
 _OTHER_TERMS = re.compile(r"\bBCMA\b|\bGPRC5D\b|\bCAR[\s-]?T\b|\bbispecific\b|\bFcRH5\b", re.I)
 
 
-def _other(f: PatientFacts, a: OtherAtom) -> Value:
+def other_key(text: str) -> tuple[frozenset[str], bool]:
+    """What the judgement of un-structured text reads from it: the vocabulary drugs it names
+    and whether it names a therapy type (BCMA, GPRC5D, CAR T, bispecific, FcRH5)."""
+    named = frozenset(d.id for d in vocabulary().find_in_text(text))
+    return named, bool(_OTHER_TERMS.search(text))
+
+
+def other_value(f: PatientFacts, named: frozenset[str], names_type: bool) -> Value:
     """Text we could not structure. If it names something this patient has had, it matters."""
-    named = {d.id for d in vocabulary().find_in_text(a.text)}
     had = sorted(named & {e.agent for e in f.exposures})
-    classes = {c for e in f.exposures for c in e.classes}
     if had:
         return (
             Truth.unknown,
             f"mentions {', '.join(had)}, which you have had; ask the study team",
             Why.missing,
         )
-    if _OTHER_TERMS.search(a.text) and classes & {
+    if names_type and {c for e in f.exposures for c in e.classes} & {
         "bcma_directed",
         "gprc5d_directed",
         "car_t",
@@ -39,6 +44,10 @@ def _other(f: PatientFacts, a: OtherAtom) -> Value:
             Why.missing,
         )
     return Truth.unknown, "ask the study team", Why.ask
+
+
+def _other(f: PatientFacts, a: OtherAtom) -> Value:
+    return other_value(f, *other_key(a.text))
 
 
 def _screening(a: ScreeningAtom) -> Value:
