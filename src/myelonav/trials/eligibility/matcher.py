@@ -85,7 +85,7 @@ class _Explained(Sequence[tuple[Criterion, Result, str]]):
 
     def __init__(
         self,
-        matcher: Matcher,
+        matcher: Evaluator,
         head: tuple[tuple[Criterion, Result, str | None], ...],
         plan: Plan,
     ) -> None:
@@ -130,7 +130,7 @@ class _Explained(Sequence[tuple[Criterion, Result, str]]):
         return iter(self._all())
 
 
-class Matcher:
+class Evaluator:
     """Evaluates criteria for one patient on one date.
 
     Results come from compiled criteria (``eligibility.compiled``): the value of each distinct
@@ -150,11 +150,6 @@ class Matcher:
         # text in the same section means an equal tree; str hashes are cached)
         self._inclusion: dict[str, tuple[Result, str]] = {}
         self._exclusion: dict[str, tuple[Result, str]] = {}
-        # id(parse) -> (parse, its judgement); the parse is held so its id cannot be reused
-        self._parses: dict[int, tuple[ParsedCriteria, ParsedJudgement]] = {}
-        # (id(condition), id(age), id(parse)) -> (the three, the study's judgement)
-        self._studies: dict[tuple[int, int, int], tuple[object, object, object, ParsedJudgement]]
-        self._studies = {}
         self._registry: dict[int, tuple[Criterion, tuple[Result, str]]] = {}
         # the compiled path: slot -> (truth, why unknown), program -> result
         self._tables = current_tables()
@@ -301,78 +296,12 @@ class Matcher:
             exception=c.exception,
         )
 
-    def judge_parsed(self, parsed: ParsedCriteria) -> ParsedJudgement:
-        """Every criterion of one stored parse, judged once per parse object (stores share one
-        parse between studies with the same text, and a parse is immutable)."""
-        hit = self._parses.get(id(parsed))
-        if hit is not None and hit[0] is parsed:
-            return hit[1]
-        plan = self._tables.plan(parsed)
-        res = self._res
-        if plan.top >= len(res):
-            self._grow(plan.top)
-        results = plan.get(res)
-        if None in results:
-            for pid in plan.pids:
-                if res[pid] is None:
-                    self._result(pid)
-            results = plan.get(res)
-        not_met, unknown, ask = Result.not_met, Result.unknown, Result.ask
-        value = ParsedJudgement(
-            _Explained(self, (), plan),
-            tuple(compress(plan.ids, [r is not_met for r in results]))
-            if not_met in results
-            else (),
-            tuple(compress(plan.ids, [r is unknown for r in results]))
-            if unknown in results
-            else (),
-            tuple(compress(plan.texts, [r is ask for r in results])) if ask in results else (),
-        )
-        self._parses[id(parsed)] = (parsed, value)
-        return value
-
     def judge(self, c: Criterion) -> tuple[Result, str]:
         table = self._inclusion if c.section is Section.inclusion else self._exclusion
         hit = table.get(c.text)
         if hit is None:
             hit = table[c.text] = self._judge(c)
         return hit
-
-    def judge_study(
-        self, condition: Criterion | None, age: Criterion | None, parsed: ParsedCriteria
-    ) -> ParsedJudgement:
-        """The registry's condition and age criteria, then the parsed ones. Memoised per
-        distinct (condition, age, parse) objects: the first two are shared between studies."""
-        key = (id(condition), id(age), id(parsed))
-        hit = self._studies.get(key)
-        if hit is not None and hit[0] is condition and hit[1] is age and hit[2] is parsed:
-            return hit[3]
-        body = self.judge_parsed(parsed)
-        head: list[tuple[Criterion, Result, str | None]] = []
-        if condition is not None and isinstance(condition.tree, OtherAtom):
-            head.append((condition, Result.not_met, _NOT_MYELOMA))
-        elif condition is not None:
-            head.append((condition, self.result_of(condition), None))
-        if age is not None:
-            head.append((age, self.result_of(age), None))
-        value = body
-        if head:
-            failing, unknown, ask = [], [], []
-            for c, r, _ in head:
-                if r is Result.not_met:
-                    failing.append(c.id)
-                elif r is Result.unknown:
-                    unknown.append(c.id)
-                elif r is Result.ask:
-                    ask.append(c.text)
-            value = ParsedJudgement(
-                _Explained(self, tuple(head), self._tables.plan(parsed)),
-                (*failing, *body.failing) if failing else body.failing,
-                (*unknown, *body.unknown) if unknown else body.unknown,
-                (*ask, *body.ask) if ask else body.ask,
-            )
-        self._studies[key] = (condition, age, parsed, value)
-        return value
 
     def _judge_registry(self, c: Criterion) -> tuple[Result, str]:
         """A criterion built from registry fields. Unlike parsed criteria, equal text does not
@@ -401,3 +330,103 @@ class Matcher:
                 )
         value, why, facts = self.tree(c.tree, need_true)
         return outcome(c, need_true, value, why, facts)
+
+
+class Matcher:
+    """One patient's matcher: an ``Evaluator`` and the judgements of parses and studies,
+    memoised per object. (Judgements refer to the evaluator, never to the matcher, so a
+    query's results hold no reference cycle and are freed as soon as they are dropped.)"""
+
+    def __init__(self, facts: PatientFacts) -> None:
+        self.facts = facts
+        self.evaluator = Evaluator(facts)
+        # id(parse) -> (parse, its judgement); the parse is held so its id cannot be reused
+        self._parses: dict[int, tuple[ParsedCriteria, ParsedJudgement]] = {}
+        # (id(condition), id(age), id(parse)) -> (the three, the study's judgement)
+        self._studies: dict[tuple[int, int, int], tuple[object, object, object, ParsedJudgement]]
+        self._studies = {}
+
+    def atom(self, node: Node, need_true: bool) -> Value:
+        return self.evaluator.atom(node, need_true)
+
+    def tree(
+        self, node: Node, need_true: bool
+    ) -> tuple[Truth, Why | None, list[tuple[Truth, str]]]:
+        return self.evaluator.tree(node, need_true)
+
+    def judge(self, c: Criterion) -> tuple[Result, str]:
+        return self.evaluator.judge(c)
+
+    def criterion(self, c: Criterion) -> CriterionResult:
+        return self.evaluator.criterion(c)
+
+    def result_of(self, c: Criterion) -> Result:
+        return self.evaluator.result_of(c)
+
+    def judge_parsed(self, parsed: ParsedCriteria) -> ParsedJudgement:
+        """Every criterion of one stored parse, judged once per parse object (stores share one
+        parse between studies with the same text, and a parse is immutable)."""
+        hit = self._parses.get(id(parsed))
+        if hit is not None and hit[0] is parsed:
+            return hit[1]
+        e = self.evaluator
+        plan = e._tables.plan(parsed)
+        res = e._res
+        if plan.top >= len(res):
+            e._grow(plan.top)
+        results = plan.get(res)
+        if None in results:
+            for pid in plan.pids:
+                if res[pid] is None:
+                    e._result(pid)
+            results = plan.get(res)
+        not_met, unknown, ask = Result.not_met, Result.unknown, Result.ask
+        value = ParsedJudgement(
+            _Explained(e, (), plan),
+            tuple(compress(plan.ids, [r is not_met for r in results]))
+            if not_met in results
+            else (),
+            tuple(compress(plan.ids, [r is unknown for r in results]))
+            if unknown in results
+            else (),
+            tuple(compress(plan.texts, [r is ask for r in results])) if ask in results else (),
+        )
+        self._parses[id(parsed)] = (parsed, value)
+        return value
+
+    def judge_study(
+        self, condition: Criterion | None, age: Criterion | None, parsed: ParsedCriteria
+    ) -> ParsedJudgement:
+        """The registry's condition and age criteria, then the parsed ones. Memoised per
+        distinct (condition, age, parse) objects: the first two are shared between studies."""
+        key = (id(condition), id(age), id(parsed))
+        hit = self._studies.get(key)
+        if hit is not None and hit[0] is condition and hit[1] is age and hit[2] is parsed:
+            return hit[3]
+        e = self.evaluator
+        body = self.judge_parsed(parsed)
+        head: list[tuple[Criterion, Result, str | None]] = []
+        if condition is not None and isinstance(condition.tree, OtherAtom):
+            head.append((condition, Result.not_met, _NOT_MYELOMA))
+        elif condition is not None:
+            head.append((condition, e.result_of(condition), None))
+        if age is not None:
+            head.append((age, e.result_of(age), None))
+        value = body
+        if head:
+            failing, unknown, ask = [], [], []
+            for c, r, _ in head:
+                if r is Result.not_met:
+                    failing.append(c.id)
+                elif r is Result.unknown:
+                    unknown.append(c.id)
+                elif r is Result.ask:
+                    ask.append(c.text)
+            value = ParsedJudgement(
+                _Explained(e, tuple(head), e._tables.plan(parsed)),
+                (*failing, *body.failing) if failing else body.failing,
+                (*unknown, *body.unknown) if unknown else body.unknown,
+                (*ask, *body.ask) if ask else body.ask,
+            )
+        self._studies[key] = (condition, age, parsed, value)
+        return value
