@@ -332,6 +332,17 @@ class Evaluator:
         return outcome(c, need_true, value, why, facts)
 
 
+# a parse judged: its plan, ids not met, ids unknown, texts to ask about
+_Body = tuple[Plan, tuple[str, ...], tuple[str, ...], tuple[str, ...]]
+# the registry criteria judged: (criterion, result, fact if fixed), then the same three lists
+_Head = tuple[
+    tuple[tuple[Criterion, Result, str | None], ...],
+    tuple[str, ...],
+    tuple[str, ...],
+    tuple[str, ...],
+]
+
+
 class Matcher:
     """One patient's matcher: an ``Evaluator`` and the judgements of parses and studies,
     memoised per object. (Judgements refer to the evaluator, never to the matcher, so a
@@ -341,7 +352,8 @@ class Matcher:
         self.facts = facts
         self.evaluator = Evaluator(facts)
         # id(parse) -> (parse, its judgement); the parse is held so its id cannot be reused
-        self._parses: dict[int, tuple[ParsedCriteria, ParsedJudgement]] = {}
+        self._parses: dict[int, tuple[ParsedCriteria, _Body]] = {}
+        self._heads: dict[tuple[int, int], tuple[object, object, _Head]] = {}
         # (id(condition), id(age), id(parse)) -> (the three, the study's judgement)
         self._studies: dict[tuple[int, int, int], tuple[object, object, object, ParsedJudgement]]
         self._studies = {}
@@ -363,9 +375,10 @@ class Matcher:
     def result_of(self, c: Criterion) -> Result:
         return self.evaluator.result_of(c)
 
-    def judge_parsed(self, parsed: ParsedCriteria) -> ParsedJudgement:
+    def _body(self, parsed: ParsedCriteria) -> _Body:
         """Every criterion of one stored parse, judged once per parse object (stores share one
-        parse between studies with the same text, and a parse is immutable)."""
+        parse between studies with the same text, and a parse is immutable): its plan and the
+        ids not met, the ids unknown, the texts to ask about."""
         hit = self._parses.get(id(parsed))
         if hit is not None and hit[0] is parsed:
             return hit[1]
@@ -381,8 +394,8 @@ class Matcher:
                     e._result(pid)
             results = plan.get(res)
         not_met, unknown, ask = Result.not_met, Result.unknown, Result.ask
-        value = ParsedJudgement(
-            _Explained(e, (), plan),
+        body = (
+            plan,
             tuple(compress(plan.ids, [r is not_met for r in results]))
             if not_met in results
             else (),
@@ -391,42 +404,52 @@ class Matcher:
             else (),
             tuple(compress(plan.texts, [r is ask for r in results])) if ask in results else (),
         )
-        self._parses[id(parsed)] = (parsed, value)
-        return value
+        self._parses[id(parsed)] = (parsed, body)
+        return body
+
+    def judge_parsed(self, parsed: ParsedCriteria) -> ParsedJudgement:
+        plan, failing, unknown, ask = self._body(parsed)
+        return ParsedJudgement(_Explained(self.evaluator, (), plan), failing, unknown, ask)
+
+    def _head(self, condition: Criterion | None, age: Criterion | None) -> _Head:
+        """The registry's condition and age criteria judged, once per pair of objects (the
+        builders share them between studies)."""
+        hit = self._heads.get((id(condition), id(age)))
+        if hit is not None and hit[0] is condition and hit[1] is age:
+            return hit[2]
+        e = self.evaluator
+        rows: list[tuple[Criterion, Result, str | None]] = []
+        if condition is not None and isinstance(condition.tree, OtherAtom):
+            rows.append((condition, Result.not_met, _NOT_MYELOMA))
+        elif condition is not None:
+            rows.append((condition, e.result_of(condition), None))
+        if age is not None:
+            rows.append((age, e.result_of(age), None))
+        head: _Head = (
+            tuple(rows),
+            tuple(c.id for c, r, _ in rows if r is Result.not_met),
+            tuple(c.id for c, r, _ in rows if r is Result.unknown),
+            tuple(c.text for c, r, _ in rows if r is Result.ask),
+        )
+        self._heads[(id(condition), id(age))] = (condition, age, head)
+        return head
 
     def judge_study(
         self, condition: Criterion | None, age: Criterion | None, parsed: ParsedCriteria
     ) -> ParsedJudgement:
         """The registry's condition and age criteria, then the parsed ones. Memoised per
-        distinct (condition, age, parse) objects: the first two are shared between studies."""
+        distinct (condition, age, parse) objects."""
         key = (id(condition), id(age), id(parsed))
         hit = self._studies.get(key)
         if hit is not None and hit[0] is condition and hit[1] is age and hit[2] is parsed:
             return hit[3]
-        e = self.evaluator
-        body = self.judge_parsed(parsed)
-        head: list[tuple[Criterion, Result, str | None]] = []
-        if condition is not None and isinstance(condition.tree, OtherAtom):
-            head.append((condition, Result.not_met, _NOT_MYELOMA))
-        elif condition is not None:
-            head.append((condition, e.result_of(condition), None))
-        if age is not None:
-            head.append((age, e.result_of(age), None))
-        value = body
-        if head:
-            failing, unknown, ask = [], [], []
-            for c, r, _ in head:
-                if r is Result.not_met:
-                    failing.append(c.id)
-                elif r is Result.unknown:
-                    unknown.append(c.id)
-                elif r is Result.ask:
-                    ask.append(c.text)
-            value = ParsedJudgement(
-                _Explained(e, tuple(head), e._tables.plan(parsed)),
-                (*failing, *body.failing) if failing else body.failing,
-                (*unknown, *body.unknown) if unknown else body.unknown,
-                (*ask, *body.ask) if ask else body.ask,
-            )
+        rows, h_failing, h_unknown, h_ask = self._head(condition, age)
+        plan, failing, unknown, ask = self._body(parsed)
+        value = ParsedJudgement(
+            _Explained(self.evaluator, rows, plan),
+            h_failing + failing if h_failing else failing,
+            h_unknown + unknown if h_unknown else unknown,
+            h_ask + ask if h_ask else ask,
+        )
         self._studies[key] = (condition, age, parsed, value)
         return value
