@@ -10,9 +10,15 @@ the same ranked list. The fast path, measured in ``benchmarks/bench_matching.py`
   (``MatchRun.studies``);
 * the store keeps each distinct parsed criterion once; here each is validated once per process
   (by digest) and shared by every study that uses it, and studies with identical parses share
-  one parse object, so the matcher judges identical criteria once per patient;
-* the decoded candidates are kept per store version (any write changes it), and finished
-  results per (patient profile, date, place, options, store version).
+  one parse object;
+* the matcher compiles each criterion once per process into a program over atom slots
+  (``eligibility.compiled``): a patient's value of each distinct atom and result of each
+  distinct program are computed once, and the patient facts shown beside results are built
+  only for the trials whose criteria are read;
+* the decoded candidates, with each study's registry criteria and categories
+  (``StudyHead``), are kept per store version (any write changes it) and moved out of the
+  cycle collector's way (``_settle``); finished results are kept per (patient profile, date,
+  place, options, store version).
 
 Answers are exactly those of ``patient_match.match_patient`` over the full studies
 (tests/trials/test_match_service.py).
