@@ -135,7 +135,9 @@ def _categorise(
     # "after prior BCMA-directed therapy" names the patients' history, not the study's target
     therapy_text = _PRIOR_TARGET.sub(
         " ",
-        " | ".join([title, official, *(f"{n} {d} {o}" for n, d, o, _, _ in interventions), *arms]),
+        " | ".join(
+            [title, official, *(f"{n} {d} {o}" for n, d, o, _, _ in interventions), *arms]
+        ),
     )
     classes = {c for *_, cls, _ in interventions for c in cls}
     targets: dict[str, None] = {}
