@@ -1,6 +1,6 @@
 """Benchmark: one patient against a realistic trial store, new engine against the old, one run.
 
-    python benchmarks/bench_matching.py [--quick] [--old-src DIR]
+    python benchmarks/bench_matching.py [--quick] [--old-src DIR] [--base-src DIR]
 
 Studies come from ``realistic_studies.py`` (criteria recombined from real registry text: ~3.6
 distinct criterion texts per study, real spread of sites per study, real status mix). Each
@@ -12,7 +12,9 @@ the same patient again (cached). CPU seconds are reported beside wall time becau
 benchmark machine is shared.
 
 The old engine is the tree at commit e1c772d (before issue 14), extracted with
-``git archive`` into a temporary directory (or given with ``--old-src``).
+``git archive`` into a temporary directory (or given with ``--old-src``). ``--base-src`` adds a
+third engine run on every store size (e.g. the main branch before a change: ``git worktree add
+--detach DIR COMMIT`` and pass ``DIR/src``), reported with ratios base/new.
 
 Sizes: full - 5,000 myeloma studies (old and new) and 50,000 mixed studies (new only: the old
 engine parses every study, so its indexing is extrapolated from its per-study cost); --quick -
@@ -84,17 +86,28 @@ def ratio(old: float | None, new: float) -> str:
     return f"{old / new:,.1f}x" if old is not None and new > 0 else "-"
 
 
-def row(name: str, key: str, old: dict[str, Any] | None, new: dict[str, Any]) -> str:
-    o = old[key] if old is not None else None
-    return (
-        f"  {name:<34} {ms(o) if o is not None else '-':>10} {ms(new[key]):>10} "
-        f"{ratio(o, new[key]):>9}"
-    )
-
-
-def report(label: str, old: dict[str, Any] | None, new: dict[str, Any]) -> None:
+def report(label: str, runs: dict[str, dict[str, Any] | None]) -> None:
+    """One column per engine run (old, base, new) and ratios of each against new."""
+    new = runs["new"]
+    assert new is not None
+    others = [k for k, v in runs.items() if k != "new" and v is not None]
     print(f"-- {label}: {new['studies']:,} studies, {new['judged']:,} candidates judged")
-    print(f"  {'(ms unless noted)':<34} {'old':>10} {'new':>10} {'old/new':>9}")
+    head = "".join(f"{k:>10}" for k in [*others, "new"])
+    head += "".join(f"{k + '/new':>10}" for k in others)
+    print(f"  {'(ms unless noted)':<34}{head}")
+
+    def line(name: str, values: dict[str, float | None], fmt: Any, inverse: bool = False) -> None:
+        n = values["new"]
+        cells = "".join(f"{fmt(values[k]) if values[k] is not None else '-':>10}" for k in others)
+        cells += f"{fmt(n) if n is not None else '-':>10}"
+        for k in others:
+            o = values[k]
+            if o is None or n is None:
+                cells += f"{'-':>10}"
+            else:
+                cells += f"{ratio(n, o) if inverse else ratio(o, n):>10}"
+        print(f"  {name:<34}{cells}")
+
     for name, key in [
         ("cold query, wall", "cold_s"),
         ("cold query, CPU", "cold_cpu_s"),
@@ -104,23 +117,23 @@ def report(label: str, old: dict[str, Any] | None, new: dict[str, Any]) -> None:
         ("warm query p95, CPU", "warm_cpu_p95_s"),
         ("same patient again, CPU", "repeat_cpu_s"),
     ]:
-        if old is None or key in old:
-            print(row(name, key, old, new))
-    o_rate = old["studies"] / old["index_cpu_s"] if old else None
-    n_rate = new["studies"] / new["index_cpu_s"]
-    print(
-        f"  {'indexing, studies per CPU second':<34} "
-        f"{f'{o_rate:,.0f}' if o_rate else '-':>10} {n_rate:>10,.0f} "
-        f"{ratio(1 / o_rate if o_rate else None, 1 / n_rate):>9}"
+        line(name, {k: (v or {}).get(key) for k, v in runs.items() if k == "new" or v}, ms)
+    line(
+        "indexing, studies per CPU second",
+        {k: v["studies"] / v["index_cpu_s"] for k, v in runs.items() if v},
+        lambda x: f"{x:,.0f}",
+        inverse=True,
     )
-    o_mb = old["db_bytes"] / 2**20 if old else None
-    print(
-        f"  {'store on disk, MiB':<34} {f'{o_mb:,.1f}' if o_mb else '-':>10} "
-        f"{new['db_bytes'] / 2**20:>10,.1f} "
-        f"{ratio(o_mb, new['db_bytes'] / 2**20):>9}"
+    line(
+        "store on disk, MiB",
+        {k: v["db_bytes"] / 2**20 for k, v in runs.items() if v},
+        lambda x: f"{x:,.1f}",
     )
-    o_rss = f"{old['peak_rss_mib']:,.0f}" if old else "-"
-    print(f"  {'process peak RSS, MiB':<34} {o_rss:>10} {new['peak_rss_mib']:>10,.0f}")
+    line(
+        "process peak RSS, MiB",
+        {k: v["peak_rss_mib"] for k, v in runs.items() if v},
+        lambda x: f"{x:,.0f}",
+    )
     if "criteria_bytes" in new:
         c = new["criteria_bytes"]
         print(
@@ -155,10 +168,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--quick", action="store_true", help="small sizes, under a minute")
     parser.add_argument("--old-src", help="src directory of the old engine (default: git)")
+    parser.add_argument("--base-src", help="src directory of a third engine, run on every size")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-matching-") as name:
         tmp = Path(name)
         old_src = old_source(tmp, args.old_src)
+        base_src = Path(args.base_src) if args.base_src else None
         new_src = HERE.parent / "src"
         if args.quick:
             plan = [("myeloma", 300, 1.0, True, 5), ("mixed", 3_000, MIXED_SHARE, False, 5)]
@@ -167,29 +182,38 @@ def main() -> None:
                 ("myeloma", 5_000, 1.0, True, 10),
                 ("mixed", 50_000, MIXED_SHARE, False, 10),
             ]
-        results: dict[tuple[str, int], tuple[dict[str, Any] | None, dict[str, Any]]] = {}
+        results: dict[tuple[str, int], dict[str, dict[str, Any] | None]] = {}
         for kind, n, share, with_old, reps in plan:
             jsonl = tmp / f"{kind}-{n}.jsonl"
             distinct = write_jsonl(jsonl, n, myeloma_share=share)
-            old = (
-                run_engine(old_src, jsonl, tmp / f"old-{kind}-{n}.db", reps)
-                if with_old and old_src is not None
-                else None
-            )
-            new = run_engine(new_src, jsonl, tmp / f"new-{kind}-{n}.db", reps)
+            runs: dict[str, dict[str, Any] | None] = {
+                "old": (
+                    run_engine(old_src, jsonl, tmp / f"old-{kind}-{n}.db", reps)
+                    if with_old and old_src is not None
+                    else None
+                ),
+                "base": (
+                    run_engine(base_src, jsonl, tmp / f"base-{kind}-{n}.db", reps)
+                    if base_src is not None
+                    else None
+                ),
+                "new": run_engine(new_src, jsonl, tmp / f"new-{kind}-{n}.db", reps),
+            }
+            for db in tmp.glob(f"*-{kind}-{n}.db*"):
+                db.unlink()
             label = f"{kind} ({share:.0%} plasma-cell), {distinct:,} distinct criterion texts"
-            report(label, old, new)
-            results[(kind, n)] = (old, new)
+            report(label, runs)
+            results[(kind, n)] = runs
             jsonl.unlink()
         print(f"-- indexing extrapolated to the registry ({REGISTRY:,} studies)")
         mm = next(v for k, v in results.items() if k[0] == "myeloma")
-        mixed = [v for k, v in results.items() if k[0] == "mixed"]
-        extrapolate("new", mm[1], mixed[-1][1], MIXED_SHARE)
-        old_mixed = [v[0] for v in mixed if v[0] is not None]
-        if mm[0] is not None and old_mixed:
-            extrapolate("old", mm[0], old_mixed[-1], MIXED_SHARE)
-        elif mm[0] is not None:
-            extrapolate("old", mm[0], mm[0], 0.0)
+        mixed = [v for k, v in results.items() if k[0] == "mixed"][-1]
+        for engine in ("new", "base"):
+            a, b = mm[engine], mixed[engine]
+            if a is not None and b is not None:
+                extrapolate(engine, a, b, MIXED_SHARE)
+        if mm["old"] is not None:
+            extrapolate("old", mm["old"], mm["old"], 0.0)
 
 
 if __name__ == "__main__":

@@ -195,3 +195,113 @@ def test_a_schema_3_store_is_upgraded_in_place_keeping_every_record(tmp_path: Pa
     finally:
         store.close()
     SqliteTrialStore(path).close()  # upgraded once: opens as the current schema
+
+
+def _as_schema_4(path: Path) -> None:
+    """Turn a current store into the schema 4 layout: a typed copy of every study (``model``),
+    no indexed-text digest, a match record for every study."""
+    from myelonav.trials.sqlite_store import _match_blob, _model_blob
+
+    conn = sqlite3.connect(path)
+    rows = conn.execute("SELECT id, raw, is_sample FROM studies").fetchall()
+    conn.execute("ALTER TABLE studies ADD COLUMN model BLOB NOT NULL DEFAULT x''")
+    for study_id, raw, is_sample in rows:
+        study = Study.from_v2(json.loads(zlib.decompress(raw)), is_sample=bool(is_sample))
+        conn.execute(
+            "UPDATE studies SET model = ?, match_rec = ? WHERE id = ?",
+            (_model_blob(study), _match_blob(study), study_id),
+        )
+    conn.execute("ALTER TABLE studies DROP COLUMN fts_digest")
+    conn.execute("UPDATE meta SET value = '4' WHERE key = 'schema'")
+    conn.commit()
+    conn.close()
+
+
+def _fts_intact(store: SqliteTrialStore) -> None:
+    """FTS5 finds an index corrupted by a delete that replayed other text."""
+    store._conn.execute("INSERT INTO studies_fts (studies_fts) VALUES ('integrity-check')")
+
+
+def _columns(path: Path) -> set[str]:
+    conn = sqlite3.connect(path)
+    try:
+        return {r[1] for r in conn.execute("PRAGMA table_info(studies)")}
+    finally:
+        conn.close()
+
+
+def test_a_schema_4_store_is_upgraded_in_place_without_the_typed_copy(tmp_path: Path) -> None:
+    path = tmp_path / "v4.sqlite3"
+    records = sample_records()
+    store = SqliteTrialStore(path, parse_criteria=criteria_parser())
+    store.import_studies(records, source="sample")
+    before = {s.nct_id: s for s in store.iter_studies()}
+    parsed = {r.study.nct_id: store.parsed_criteria(r.study.nct_id) for r in records}
+    store.close()
+    _as_schema_4(path)
+    assert "model" in _columns(path)
+    v4_bytes = path.stat().st_size
+
+    store = SqliteTrialStore(path, parse_criteria=criteria_parser())
+    try:
+        assert "model" not in _columns(path) and "fts_digest" in _columns(path)
+        assert store.size_bytes() < v4_bytes  # the typed copies are gone and the file compacted
+        assert {s.nct_id: s for s in store.iter_studies()} == before
+        assert store.get_models(before) == before
+        for r in records:
+            assert store.get_raw(r.study.nct_id) == r.raw
+            assert store.parsed_criteria(r.study.nct_id) == parsed[r.study.nct_id]
+        assert {row.nct_id for row in store.match_rows(include_closed=True)} == set(before)
+        target = records[0]
+        old_title = target.study.brief_title
+        assert [h.study.nct_id for h in store.search(SearchQuery(text=old_title))][:1] == [
+            target.study.nct_id
+        ]
+        # a row indexed under schema 4 is still deleted exactly when its study is replaced
+        raw = json.loads(json.dumps(target.raw))
+        raw["protocolSection"]["identificationModule"]["briefTitle"] = "Zyxwvut renamed study"
+        store.import_studies([StudyRecord(study=Study.from_v2(raw), raw=raw)], source="sample")
+        assert [h.study.nct_id for h in store.search(SearchQuery(text="Zyxwvut"))] == [
+            target.study.nct_id
+        ]
+        _fts_intact(store)
+    finally:
+        store.close()
+    SqliteTrialStore(path).close()  # upgraded once: opens as the current schema
+
+
+def test_a_search_row_whose_text_cannot_be_replayed_rebuilds_the_index(tmp_path: Path) -> None:
+    """If the registry reader changed so that a study's text no longer rebuilds to what was
+    indexed, the delete is not replayed wrongly: the whole index is rebuilt instead."""
+    path = tmp_path / "t.sqlite3"
+    records = sample_records()
+    store = SqliteTrialStore(path)
+    store.import_studies(records, source="sample")
+    store._conn.execute("UPDATE studies SET fts_digest = x'0000000000000000'")
+    target = records[0]
+    raw = json.loads(json.dumps(target.raw))
+    raw["protocolSection"]["identificationModule"]["briefTitle"] = "Qwertyuiop renamed study"
+    store.import_studies([StudyRecord(study=Study.from_v2(raw), raw=raw)], source="sample")
+    assert [h.study.nct_id for h in store.search(SearchQuery(text="Qwertyuiop"))] == [
+        target.study.nct_id
+    ]
+    digests = {bytes(r[0]) for r in store._conn.execute("SELECT fts_digest FROM studies")}
+    assert b"\x00" * 8 not in digests
+    _fts_intact(store)
+    store.close()
+
+
+def test_only_candidates_keep_a_match_record(tmp_path: Path) -> None:
+    store = SqliteTrialStore(tmp_path / "t.sqlite3", parse_criteria=criteria_parser())
+    raw = json.loads(json.dumps(sample_records()[0].raw))
+    raw["protocolSection"]["identificationModule"]["nctId"] = "NCT99999999"
+    raw["protocolSection"]["conditionsModule"] = {"conditions": ["Breast Cancer"]}
+    raw["protocolSection"]["identificationModule"]["briefTitle"] = "A breast cancer study"
+    raw["protocolSection"]["identificationModule"].pop("officialTitle", None)
+    store.import_studies([StudyRecord(study=Study.from_v2(raw), raw=raw)], source="test")
+    rec = store._conn.execute(
+        "SELECT plasma_cell, length(match_rec) FROM studies WHERE nct_id = 'NCT99999999'"
+    ).fetchone()
+    assert rec == (0, 0)
+    assert store.get("NCT99999999") is not None
+    store.close()

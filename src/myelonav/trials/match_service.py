@@ -10,9 +10,15 @@ the same ranked list. The fast path, measured in ``benchmarks/bench_matching.py`
   (``MatchRun.studies``);
 * the store keeps each distinct parsed criterion once; here each is validated once per process
   (by digest) and shared by every study that uses it, and studies with identical parses share
-  one parse object, so the matcher judges identical criteria once per patient;
-* the decoded candidates are kept per store version (any write changes it), and finished
-  results per (patient profile, date, place, options, store version).
+  one parse object;
+* the matcher compiles each criterion once per process into a program over atom slots
+  (``eligibility.compiled``): a patient's value of each distinct atom and result of each
+  distinct program are computed once, and the patient facts shown beside results are built
+  only for the trials whose criteria are read;
+* the decoded candidates, with each study's registry criteria and categories
+  (``StudyHead``), are kept per store version (any write changes it) and moved out of the
+  cycle collector's way (``_settle``); finished results are kept per (patient profile, date,
+  place, options, store version).
 
 Answers are exactly those of ``patient_match.match_patient`` over the full studies
 (tests/trials/test_match_service.py).
@@ -21,6 +27,7 @@ Answers are exactly those of ``patient_match.match_patient`` over the full studi
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import hashlib
 import threading
 import zlib
@@ -41,6 +48,7 @@ from myelonav.trials.criteria import (
     parse_criterion,
 )
 from myelonav.trials.criteria.models import PARSER_VERSION
+from myelonav.trials.eligibility.study import StudyHead, study_head
 from myelonav.trials.geo import Point
 from myelonav.trials.models import Study
 from myelonav.trials.patient_match import match_patient
@@ -53,13 +61,15 @@ _CRITERIA_SIZE = 200_000
 
 _lock = threading.RLock()  # the web app matches on several threads
 _results: OrderedDict[tuple[object, ...], list[RankedTrial]] = OrderedDict()
-_snapshots: OrderedDict[tuple[str, str, bool], tuple[tuple[Study, ParsedCriteria], ...]] = (
-    OrderedDict()
-)
+_snapshots: OrderedDict[tuple[str, str, bool], tuple[Candidate, ...]] = OrderedDict()
 # body digest -> the criterion (validated once), and (digest, id) -> the criterion with its id
 _bodies: dict[bytes, Criterion] = {}
 _with_id: dict[tuple[bytes, str], Criterion] = {}
 _atoms: dict[Any, Any] = {}
+
+
+# a candidate study as matching reads it: its match record, stored parse and head
+Candidate = tuple[Study, ParsedCriteria, StudyHead]
 
 
 @dataclass(frozen=True)
@@ -134,9 +144,7 @@ def _criterion(
     return crit
 
 
-def _load(
-    store: SqliteTrialStore, include_closed: bool
-) -> tuple[tuple[Study, ParsedCriteria], ...]:
+def _load(store: SqliteTrialStore, include_closed: bool) -> tuple[Candidate, ...]:
     if len(_bodies) > _CRITERIA_SIZE:  # far more than a registry's worth: start over
         _bodies.clear()
         _with_id.clear()
@@ -158,7 +166,7 @@ def _load(
         full = store.get_models(r.nct_id for _, r in reparse)
         for i, row in reparse:
             out[i] = (out[i][0], _parse_or_flag(full[row.nct_id].eligibility.criteria_text))
-    return tuple(out)
+    return tuple((study, parsed, study_head(study)) for study, parsed in out)
 
 
 def _parse_or_flag(text: str) -> ParsedCriteria:
@@ -196,7 +204,7 @@ def _stored(
 
 def _candidates(
     store: SqliteTrialStore, version: str, include_closed: bool
-) -> tuple[tuple[Study, ParsedCriteria], ...]:
+) -> tuple[Candidate, ...]:
     key = (store.path, version, include_closed)
     with _lock:
         hit = _snapshots.get(key)
@@ -207,7 +215,20 @@ def _candidates(
         _snapshots[key] = loaded
         if len(_snapshots) > _SNAPSHOTS_SIZE:
             _snapshots.popitem(last=False)
+        _settle()
         return loaded
+
+
+def _settle() -> None:
+    """Move what the process holds now (the candidates just loaded, their parses, the compiled
+    tables) out of the cycle collector's way. A registry snapshot is a few hundred thousand
+    long-lived objects; without this, every full collection (one in about ten queries) walks
+    all of them, ~0.2 s, which is most of a slow query. Garbage cycles are collected first, so
+    none is kept; the snapshot itself is acyclic, and reference counting frees it as usual when
+    it is dropped."""
+    if gc.isenabled():
+        gc.collect()
+        gc.freeze()
 
 
 def match_store(
@@ -243,15 +264,16 @@ def match_store(
         candidates = _candidates(store, version, include_closed)
     finally:
         store.close()
-    parsed = {s.nct_id: p for s, p in candidates}
+    parsed = {s.nct_id: (p, h) for s, p, h in candidates}
     ranked = match_patient(
         record,
-        [s for s, _ in candidates],
-        lambda s: parsed[s.nct_id],
+        [s for s, _, _ in candidates],
+        lambda s: parsed[s.nct_id][0],
         as_of=as_of,
         origin=origin,
         within_miles=within_miles,
         include_closed=include_closed,
+        head_of=lambda s: parsed[s.nct_id][1],
     )
     with _lock:
         _results[key] = ranked

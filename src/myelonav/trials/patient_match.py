@@ -22,6 +22,7 @@ from myelonav.patient.models import PatientRecord
 from myelonav.trials._facts import PatientFacts
 from myelonav.trials.criteria import ParsedCriteria, parse_criteria
 from myelonav.trials.criteria.models import PARSER_VERSION
+from myelonav.trials.eligibility.study import StudyHead
 from myelonav.trials.geo import Point
 from myelonav.trials.matching import Matcher, match_study
 from myelonav.trials.models import OPEN_STATUSES, Study
@@ -94,17 +95,27 @@ def match_patient(
     origin: Point | None = None,
     within_miles: float | None = None,
     include_closed: bool = False,
+    head_of: Callable[[Study], StudyHead] | None = None,
 ) -> list[RankedTrial]:
     """Judge and rank every candidate study. With ``within_miles``, studies whose nearest open
-    site is farther are dropped (studies with no site location are kept)."""
+    site is farther are dropped (studies with no site location are kept). ``head_of`` gives
+    ``study_head(study)`` when the caller keeps them (the match service does, per store
+    version)."""
     facts = PatientFacts.build(record, as_of)
     matcher = Matcher(facts)
     with _cycle_collector_paused():
-        pairs = [
-            (match_study(matcher, s, parsed_of(s)), s)
-            for s in studies
-            if is_candidate(s, include_closed)
-        ]
+        if head_of is None:
+            pairs = [
+                (match_study(matcher, s, parsed_of(s)), s)
+                for s in studies
+                if is_candidate(s, include_closed)
+            ]
+        else:
+            pairs = []
+            for s in studies:
+                head = head_of(s)
+                if head.relevant and (include_closed or head.open):
+                    pairs.append((match_study(matcher, s, parsed_of(s), head), s))
         ranked = rank(pairs, facts, origin=origin, max_miles=within_miles)
     if within_miles is not None and origin is not None:
         ranked = [

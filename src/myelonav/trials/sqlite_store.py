@@ -5,10 +5,12 @@ SQLite imports faster row by row, answers point lookups in microseconds, ships F
 standard library (DuckDB's FTS extension is a run-time download, which myelonav cannot do),
 and keeps the index on disk instead of in memory.
 
-Tables: ``studies`` (typed columns for filters, zlib-compressed raw v2 JSON and typed model
-JSON, the plasma-cell flag and a small compressed match record), ``criterion_bodies`` (each
-distinct parsed criterion once, compressed, by digest) and ``study_criteria`` (which bodies a
-study's parse is made of, in order), ``sites`` (status and coordinates per location),
+Tables: ``studies`` (typed columns for filters, the zlib-compressed raw v2 JSON - the one copy
+of each study: the typed ``Study`` is rebuilt from it only for the trials read - the digest of
+the text it was indexed with, the plasma-cell flag and, for those candidates, a small
+compressed match record), ``criterion_bodies`` (each distinct parsed criterion once,
+compressed, by digest) and ``study_criteria`` (which bodies a study's parse is made of, in
+order), ``sites`` (status and coordinates per location),
 ``studies_fts`` (contentless FTS5, rowid = ``studies.id``; the text lives once, compressed,
 in ``studies``), ``runs`` + ``staging`` (sync runs, resumable), ``meta``.
 """
@@ -45,7 +47,7 @@ from myelonav.trials.store import (
 
 # Bump when the schema or ``Study.search_text`` changes (contentless FTS rows are deleted by
 # replaying the text they were indexed with).
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 # bm25 column weights: title, conditions, interventions, summary, criteria
 FIELD_WEIGHTS: tuple[float, float, float, float, float] = (6.0, 4.0, 4.0, 1.5, 1.0)
 SAMPLE_SOURCE = "sample"
@@ -65,7 +67,7 @@ CREATE TABLE IF NOT EXISTS studies (
     is_sample INTEGER NOT NULL,
     source TEXT NOT NULL,
     raw BLOB NOT NULL,
-    model BLOB NOT NULL,
+    fts_digest BLOB,
     plasma_cell INTEGER NOT NULL,
     match_rec BLOB NOT NULL,
     criteria_head TEXT,
@@ -142,6 +144,35 @@ def _unpack(blob: bytes) -> Any:
 
 def _model_blob(study: Study) -> bytes:
     return zlib.compress(study.model_dump_json(exclude={"extra"}).encode(), 3)
+
+
+def _from_raw(blob: bytes, is_sample: int | bool) -> Study:
+    """The typed study rebuilt from its stored registry record (``extra`` left empty): the
+    store keeps no typed copy, only the raw record and, for candidates, the match record."""
+    study = Study.from_v2(_unpack(blob), is_sample=bool(is_sample))
+    study.extra = {}
+    return study
+
+
+def _fts_text(study: Study) -> tuple[str, str, str, str, str]:
+    text = study.search_text()
+    return (
+        text["title"],
+        text["conditions"],
+        text["interventions"],
+        text["summary"],
+        text["criteria"],
+    )
+
+
+def _digest(fts: Sequence[str]) -> bytes:
+    """Of the text a study was indexed with: a contentless FTS row is deleted by replaying that
+    exact text, rebuilt from the raw record; the digest proves the rebuild is the same text."""
+    h = hashlib.blake2b(digest_size=8)
+    for part in fts:
+        h.update(part.encode())
+        h.update(b"\x00")
+    return h.digest()
 
 
 # Criteria texts longer than this are parsed at match time instead (and said so): a parse at
@@ -333,7 +364,7 @@ class _Prepared:
     last_update: str | None
     is_sample: int
     raw: bytes
-    model: bytes
+    fts_digest: bytes
     plasma_cell: int
     match_rec: bytes
     criteria_head: str | None
@@ -351,6 +382,7 @@ class SqliteTrialStore:
     def __init__(self, path: Path | str, *, parse_criteria: CriteriaParser | None = None) -> None:
         self.path = str(path)
         self.parse_criteria = parse_criteria
+        self._fts_stale = False
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         try:
@@ -362,6 +394,7 @@ class SqliteTrialStore:
             self._conn.execute("PRAGMA busy_timeout = 10000")
             kept = self._older_schema_rows()
             self._conn.executescript(_SCHEMA)
+            self._upgrade_v4()
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"cannot open trial database: {exc}", location=self.path) from exc
         self._check_schema()
@@ -386,6 +419,29 @@ class SqliteTrialStore:
             "DELETE FROM meta WHERE key = 'schema'; COMMIT;"
         )
         return [(bytes(raw), int(is_sample), str(source)) for raw, is_sample, source in rows]
+
+    def _upgrade_v4(self) -> None:
+        """Schema 4 to 5 in place: the typed copy of each study goes (it is rebuilt from the raw
+        record when needed), each row keeps instead the digest of the text it was indexed with
+        (taken from that copy, so existing search rows stay deletable), and only candidates keep
+        a match record. The file is then compacted."""
+        conn = self._conn
+        row = conn.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+        if row is None or row[0] != "4":
+            return
+        with self._tx():
+            conn.execute("ALTER TABLE studies ADD COLUMN fts_digest BLOB")
+            for study_id, blob in conn.execute("SELECT id, model FROM studies").fetchall():
+                study = Study.model_validate_json(zlib.decompress(blob))
+                conn.execute(
+                    "UPDATE studies SET fts_digest = ? WHERE id = ?",
+                    (_digest(_fts_text(study)), study_id),
+                )
+            conn.execute("ALTER TABLE studies DROP COLUMN model")
+            conn.execute("UPDATE studies SET match_rec = x'' WHERE plasma_cell = 0")
+            conn.execute("UPDATE meta SET value = ? WHERE key = 'schema'", (str(SCHEMA_VERSION),))
+            self._set_meta(conn, "version", uuid.uuid4().hex)
+        conn.execute("VACUUM")
 
     def _rebuild(self, kept: list[tuple[bytes, int, str]]) -> None:
         stamp = _now()
@@ -418,6 +474,7 @@ class SqliteTrialStore:
             yield conn
         except BaseException:
             conn.execute("ROLLBACK")
+            self._fts_stale = False
             raise
         else:
             conn.execute("COMMIT")
@@ -526,19 +583,19 @@ class SqliteTrialStore:
         for start in range(0, len(wanted), 500):
             chunk = wanted[start : start + 500]
             marks = ",".join("?" * len(chunk))
-            for nct_id, blob in self._conn.execute(
-                f"SELECT nct_id, model FROM studies WHERE nct_id IN ({marks})", chunk
+            for nct_id, blob, is_sample in self._conn.execute(
+                f"SELECT nct_id, raw, is_sample FROM studies WHERE nct_id IN ({marks})", chunk
             ):
-                out[nct_id] = Study.model_validate_json(zlib.decompress(blob))
+                out[nct_id] = _from_raw(blob, is_sample)
         return out
 
     def iter_studies(self, *, include_samples: bool = True) -> Iterator[Study]:
         """Every study by NCT id, streamed (``extra`` is left empty; ``get`` has it all)."""
-        sql = "SELECT model FROM studies"
+        sql = "SELECT raw, is_sample FROM studies"
         if not include_samples:
             sql += " WHERE is_sample = 0"
-        for (blob,) in self._conn.execute(sql + " ORDER BY nct_id"):
-            yield Study.model_validate_json(zlib.decompress(blob))
+        for blob, is_sample in self._conn.execute(sql + " ORDER BY nct_id"):
+            yield _from_raw(blob, is_sample)
 
     def count(self, *, samples: bool | None = None) -> int:
         if samples is None:
@@ -683,14 +740,16 @@ class SqliteTrialStore:
             return []
         # the blobs are read only for the rows that made the cut, not for every candidate
         marks = ",".join("?" * len(ranked))
-        blobs = dict(
-            self._conn.execute(
-                f"SELECT id, model FROM studies WHERE id IN ({marks})", [r[0] for r in ranked]
-            ).fetchall()
-        )
+        blobs = {
+            study_id: (blob, is_sample)
+            for study_id, blob, is_sample in self._conn.execute(
+                f"SELECT id, raw, is_sample FROM studies WHERE id IN ({marks})",
+                [r[0] for r in ranked],
+            )
+        }
         hits = []
         for study_id, score in ranked:
-            study = Study.model_validate_json(zlib.decompress(blobs[study_id]))
+            study = _from_raw(*blobs[study_id])
             nearest = nearest_site(study, query.near) if query.near is not None else None
             hits.append(SearchHit(study=study, score=float(score), nearest=nearest))
         return hits
@@ -721,7 +780,8 @@ class SqliteTrialStore:
         study = record.study
         head, error = self.parse(study) if parsed is None else parsed
         criteria_head, bodies = split_parse(head) if head is not None else (None, [])
-        text = study.search_text()
+        fts = _fts_text(study)
+        plasma_cell = is_candidate(study, include_closed=True)
         return _Prepared(
             nct_id=study.nct_id,
             brief_title=study.brief_title,
@@ -733,19 +793,14 @@ class SqliteTrialStore:
             last_update=study.last_update_date.isoformat() if study.last_update_date else None,
             is_sample=int(study.is_sample),
             raw=_pack(record.raw),
-            model=_model_blob(study),
-            plasma_cell=int(is_candidate(study, include_closed=True)),
-            match_rec=_match_blob(study),
+            fts_digest=_digest(fts),
+            plasma_cell=int(plasma_cell),
+            # only candidates are ever read for matching (by the indexed flag)
+            match_rec=_match_blob(study) if plasma_cell else b"",
             criteria_head=criteria_head,
             bodies=bodies,
             criteria_error=error,
-            fts=(
-                text["title"],
-                text["conditions"],
-                text["interventions"],
-                text["summary"],
-                text["criteria"],
-            ),
+            fts=fts,
             # only sites a distance search can find (recruiting, with coordinates): the
             # registry's closed and unlocated sites are most rows and never queried here
             sites=[
@@ -768,7 +823,7 @@ class SqliteTrialStore:
             p.is_sample,
             source,
             p.raw,
-            p.model,
+            p.fts_digest,
             p.plasma_cell,
             p.match_rec,
             p.criteria_head,
@@ -778,7 +833,7 @@ class SqliteTrialStore:
         if row is None:
             cur = conn.execute(
                 "INSERT INTO studies (brief_title, overall_status, phases, drug_ids, drug_classes, "
-                "targets, last_update, is_sample, source, raw, model, plasma_cell, match_rec, "
+                "targets, last_update, is_sample, source, raw, fts_digest, plasma_cell, match_rec, "
                 "criteria_head, criteria_error, stored_at, nct_id) "
                 "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (*values, p.nct_id),
@@ -790,9 +845,9 @@ class SqliteTrialStore:
             conn.execute("DELETE FROM sites WHERE study_id = ?", (study_id,))
             conn.execute(
                 "UPDATE studies SET brief_title=?, overall_status=?, phases=?, drug_ids=?, "
-                "drug_classes=?, targets=?, last_update=?, is_sample=?, source=?, raw=?, model=?, "
-                "plasma_cell=?, match_rec=?, criteria_head=?, criteria_error=?, stored_at=? "
-                "WHERE id = ?",
+                "drug_classes=?, targets=?, last_update=?, is_sample=?, source=?, raw=?, "
+                "fts_digest=?, plasma_cell=?, match_rec=?, criteria_head=?, criteria_error=?, "
+                "stored_at=? WHERE id = ?",
                 (*values, study_id),
             )
         self._write_criteria(conn, study_id, p.bodies)
@@ -830,29 +885,45 @@ class SqliteTrialStore:
 
     def _finish_write(self, conn: sqlite3.Connection) -> None:
         """Drop criterion bodies no study uses any more; a new store version for caches."""
+        if self._fts_stale:
+            self._fts_rebuild(conn)
         conn.execute(
             "DELETE FROM criterion_bodies WHERE id NOT IN (SELECT body_id FROM study_criteria)"
         )
         self._set_meta(conn, "version", uuid.uuid4().hex)
 
     def _fts_delete(self, conn: sqlite3.Connection, ids: Sequence[int]) -> None:
-        # a contentless FTS5 row is removed by replaying the exact text it was indexed with
+        # a contentless FTS5 row is removed by replaying the exact text it was indexed with,
+        # rebuilt from the raw record; if the rebuild is not that text (the registry reader
+        # changed since), the whole index is rebuilt at the end of the transaction instead
         marks = ",".join("?" * len(ids))
-        rows = conn.execute(f"SELECT id, model FROM studies WHERE id IN ({marks})", list(ids))
-        for study_id, blob in rows.fetchall():
-            text = Study.model_validate_json(zlib.decompress(blob)).search_text()
+        rows = conn.execute(
+            f"SELECT id, raw, is_sample, fts_digest FROM studies WHERE id IN ({marks})", list(ids)
+        )
+        for study_id, blob, is_sample, digest in rows.fetchall():
+            fts = _fts_text(_from_raw(blob, is_sample))
+            if digest is not None and _digest(fts) != bytes(digest):
+                self._fts_stale = True
+                continue
             conn.execute(
                 "INSERT INTO studies_fts (studies_fts, rowid, title, conditions, interventions, "
                 "summary, criteria) VALUES ('delete', ?, ?, ?, ?, ?, ?)",
-                (
-                    study_id,
-                    text["title"],
-                    text["conditions"],
-                    text["interventions"],
-                    text["summary"],
-                    text["criteria"],
-                ),
+                (study_id, *fts),
             )
+
+    def _fts_rebuild(self, conn: sqlite3.Connection) -> None:
+        """Index every study again from its raw record (after a replay did not match)."""
+        conn.execute("INSERT INTO studies_fts (studies_fts) VALUES ('delete-all')")
+        rows = conn.execute("SELECT id, raw, is_sample FROM studies").fetchall()
+        for study_id, blob, is_sample in rows:
+            fts = _fts_text(_from_raw(blob, is_sample))
+            conn.execute(
+                "INSERT INTO studies_fts (rowid, title, conditions, interventions, summary, "
+                "criteria) VALUES (?,?,?,?,?,?)",
+                (study_id, *fts),
+            )
+            conn.execute("UPDATE studies SET fts_digest = ? WHERE id = ?", (_digest(fts), study_id))
+        self._fts_stale = False
 
     def _delete_where(self, conn: sqlite3.Connection, condition: str, args: Sequence[Any]) -> int:
         ids = [r[0] for r in conn.execute(f"SELECT id FROM studies WHERE {condition}", args)]
@@ -892,10 +963,12 @@ class SqliteTrialStore:
         """Run ``parse_criteria`` again over every stored study (after a parser upgrade)."""
         if self.parse_criteria is None:
             return 0
-        rows = self._conn.execute("SELECT id, model FROM studies WHERE plasma_cell = 1").fetchall()
+        rows = self._conn.execute(
+            "SELECT id, raw, is_sample FROM studies WHERE plasma_cell = 1"
+        ).fetchall()
         updates: list[tuple[int, str | None, str | None, list[tuple[bytes, bytes, str]]]] = []
-        for study_id, blob in rows:  # parsed before the write transaction, never inside it
-            head, error = self.parse(Study.model_validate_json(zlib.decompress(blob)))
+        for study_id, blob, is_sample in rows:  # parsed before the write transaction
+            head, error = self.parse(_from_raw(blob, is_sample))
             criteria_head, bodies = split_parse(head) if head is not None else (None, [])
             updates.append((int(study_id), criteria_head, error, bodies))
         with self._tx() as conn:

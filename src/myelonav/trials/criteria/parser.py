@@ -302,12 +302,29 @@ def parse_criterion(text: str, section: Section, criterion_id: str) -> Criterion
 
     Never raises on odd text: anything a recogniser cannot represent (a number off its scale,
     an overflowing value) leaves the item as "ask the study team" with the reason shown."""
+    c = _parse_item(text, section)
+    return c if c.id == criterion_id else c.model_copy(update={"id": criterion_id})
+
+
+@lru_cache(maxsize=32768)
+def _parse_item(text: str, section: Section) -> Criterion:
+    """``parse_criterion`` under a provisional id. Memoised by text and section: registries
+    repeat boilerplate criteria word for word across studies (and fuzzed or run-on text
+    repeats them within one), the parse is deterministic and a ``Criterion`` is immutable."""
+    criterion_id = "I1" if section is Section.inclusion else "E1"
     if len(text) > MAX_ITEM_CHARS:
         return _unread(text, section, criterion_id, "too long to read as one criterion")
     try:
         return _parse_criterion(text, section, criterion_id)
     except (ValueError, ArithmeticError, LookupError, RecursionError) as exc:
         return _unread(text, section, criterion_id, f"could not be read ({type(exc).__name__})")
+
+
+def clear_caches() -> None:
+    """Forget every memoised parse (tests that time the parser from cold)."""
+    _parse_item.cache_clear()
+    _parse_segment_cached.cache_clear()
+    drug_spans.cache_clear()
 
 
 def _unread(text: str, section: Section, criterion_id: str, why: str) -> Criterion:
@@ -418,4 +435,4 @@ def parse_criteria(text: str) -> ParsedCriteria:
     return ParsedCriteria(criteria=tuple(criteria), unsectioned=split.unsectioned)
 
 
-__all__ = ["drug_spans", "parse_criteria", "parse_criterion"]
+__all__ = ["clear_caches", "drug_spans", "parse_criteria", "parse_criterion"]

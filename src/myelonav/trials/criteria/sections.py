@@ -67,8 +67,11 @@ def _heading(line: str) -> tuple[Section, str] | None:
 # Registry markdown escapes ("1\\.", "\\<", "10\\^9"): the backslash goes, the character stays.
 _ESCAPE = re.compile(r"\\([\\`*_{}\[\]()#+\-.!<>^&~|=])")
 # A list flattened onto one long line: breaks go back before "2. ", "* " and the headings.
+# Each break is a whole run of whitespace (what follows it is not whitespace), so a match can
+# only start where a run starts: "(?<!\s)" keeps a long run of spaces from being tried at
+# every one of its positions (quadratic: 10,000 spaces took 5 s).
 _RUN_ON_MARK = re.compile(
-    r"\s+(?=(?:\d{1,2}\.|[*•])\s+[A-Z(])|\s+(?=(?:(?:key|general|main)\s+)?"
+    r"(?<!\s)\s+(?=(?:\d{1,2}\.|[*•])\s+[A-Z(])|(?<!\s)\s+(?=(?:(?:key|general|main)\s+)?"
     r"(?:inclusion|exclusion)\s+criteria\s*:)",
     re.IGNORECASE,
 )

@@ -68,12 +68,22 @@ def normalise(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
 
 
+# Every word comparator contains one of these: ASCII text without any cannot match (the
+# case-insensitive alternation is the slowest pattern per character the parser runs).
+_WORD_OP_KEYS = ("than", "least", "minimum", "most", "up", "maximum", "below", "above")
+_SPACES = re.compile(r"\s+")
+
+
 def normalise_ops(text: str) -> str:
     def symbol(m: re.Match[str]) -> str:
         assert m.lastindex is not None
         return f" {_WORD_OPS_SYMBOL[m.lastindex - 1]} "
 
-    return re.sub(r"\s+", " ", _WORD_OPS_RE.sub(symbol, text))
+    if text.isascii():  # non-ASCII letters can fold onto ASCII ones: always scan those
+        lower = text.lower()
+        if not any(k in lower for k in _WORD_OP_KEYS):
+            return _SPACES.sub(" ", text)
+    return _SPACES.sub(" ", _WORD_OPS_RE.sub(symbol, text))
 
 
 NUMBER = r"(\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?|\.\d+)"

@@ -5,10 +5,11 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 from functools import lru_cache
 
 from myelonav.trials._facts import PatientFacts
-from myelonav.trials.categories import categorise
+from myelonav.trials.categories import TrialCategories, categorise
 from myelonav.trials.criteria import lexicon as lx
 from myelonav.trials.criteria.models import (
     AgeAtom,
@@ -23,7 +24,7 @@ from myelonav.trials.criteria.models import (
 from myelonav.trials.criteria.parser import parse_criteria
 from myelonav.trials.eligibility.matcher import Matcher
 from myelonav.trials.eligibility.verdict import TrialMatch
-from myelonav.trials.models import Study
+from myelonav.trials.models import OPEN_STATUSES, Study
 
 # --------------------------------------------------------------------------- study level
 
@@ -92,21 +93,56 @@ def _age_criterion(
     )
 
 
-def match_study(matcher: Matcher, study: Study, parsed: ParsedCriteria | None = None) -> TrialMatch:
-    """Judge one study for the matcher's patient. ``parsed`` is the stored parse, if any."""
+@dataclass(frozen=True, slots=True)
+class StudyHead:
+    """What matching reads from a study besides its parsed criteria, worked out once per study
+    (``study_head``): a store keeps these with its candidates, so a query does not rebuild them
+    for every study."""
+
+    condition: Criterion | None
+    age: Criterion | None
+    categories: TrialCategories
+    title: str
+    relevant: bool  # a plasma-cell disorder study (``patient_match.is_candidate``)
+    open: bool  # a person can still join it
+
+
+def study_head(study: Study) -> StudyHead:
+    from myelonav.trials.patient_match import is_candidate
+
+    return StudyHead(
+        condition_criterion(study),
+        registry_age_criterion(study),
+        categorise(study),
+        study.title,
+        is_candidate(study, include_closed=True),
+        (study.overall_status or "") in OPEN_STATUSES,
+    )
+
+
+def match_study(
+    matcher: Matcher,
+    study: Study,
+    parsed: ParsedCriteria | None = None,
+    head: StudyHead | None = None,
+) -> TrialMatch:
+    """Judge one study for the matcher's patient. ``parsed`` is the stored parse, if any;
+    ``head`` is ``study_head(study)``, if the caller kept it."""
     if parsed is None:
         parsed = parse_criteria(study.eligibility.criteria_text)
-    j = matcher.judge_study(condition_criterion(study), registry_age_criterion(study), parsed)
+    if head is None:
+        head = study_head(study)
+    j = matcher.judge_study(head.condition, head.age, parsed)
     return TrialMatch(
         nct_id=study.nct_id,
-        title=study.title,
+        title=head.title,
         verdict=j.verdict,
         judged=j.judged,
         failing=list(j.failing),
         unknown=list(j.unknown),
         ask_study_team=list(j.ask),
         is_sample=study.is_sample,
-        categories=categorise(study),
+        categories=head.categories,
     )
 
 

@@ -48,13 +48,29 @@ _FEMALE_ONLY = re.compile(
 )
 
 
-def _other(f: PatientFacts, a: OtherAtom) -> Value:
-    """Text we could not structure. If it names something this patient has had, it matters."""
-    if a.text in _NOTES:
-        return Truth.unknown, f"{a.text}; ask the study team", Why.missing
-    if _FEMALE_ONLY.search(a.text) and f.record.demographics.sex.value == "male":
+def _reads_text(text: str) -> bool:
+    """Whether a text rule below reads this wording itself (so its judgement cannot be shared
+    with other text that merely names the same drugs)."""
+    return text in _NOTES or any(
+        rx.search(text) is not None
+        for rx in (_FEMALE_ONLY, _INDUCTION_WITHIN, _PROGRESSION_TIMING, _STAGING)
+    )
+
+
+def other_key(text: str) -> tuple[str | None, frozenset[str], bool]:
+    """What the judgement of un-structured text reads from it: the wording itself when a text
+    rule applies, the vocabulary drugs it names, and whether it names a therapy type (BCMA,
+    GPRC5D, CAR T, bispecific, FcRH5)."""
+    named = frozenset(d.id for d in vocabulary().find_in_text(text))
+    return (text if _reads_text(text) else None), named, bool(_OTHER_TERMS.search(text))
+
+
+def _text_rule(f: PatientFacts, text: str) -> Value | None:
+    if text in _NOTES:
+        return Truth.unknown, f"{text}; ask the study team", Why.missing
+    if _FEMALE_ONLY.search(text) and f.record.demographics.sex.value == "male":
         return Truth.false, "male; this item is for women", None
-    induction = _INDUCTION_WITHIN.search(a.text)
+    induction = _INDUCTION_WITHIN.search(text)
     if induction is not None:
         starts = sorted(t.start for t in f.record.therapy_lines if t.start is not None)
         if not f.record.therapy_lines:
@@ -64,20 +80,29 @@ def _other(f: PatientFacts, a: OtherAtom) -> Value:
             if months > int(induction.group(1)) + 1:
                 return Truth.false, f"induction started {starts[0]} ({months} months ago)", None
         return Truth.unknown, "induction start date: ask the study team", Why.missing
-    if _PROGRESSION_TIMING.search(a.text):
+    if _PROGRESSION_TIMING.search(text):
         return Truth.unknown, "progression timing not judged; ask the study team", Why.missing
-    if _STAGING.search(a.text):
+    if _STAGING.search(text):
         return Truth.unknown, "not in the record; ask the study team", Why.missing
-    named = {d.id for d in vocabulary().find_in_text(a.text)}
+    return None
+
+
+def other_value(
+    f: PatientFacts, text: str | None, named: frozenset[str], names_type: bool
+) -> Value:
+    """Text we could not structure. If it names something this patient has had, it matters."""
+    if text is not None:
+        ruled = _text_rule(f, text)
+        if ruled is not None:
+            return ruled
     had = sorted(named & {e.agent for e in f.exposures})
-    classes = {c for e in f.exposures for c in e.classes}
     if had:
         return (
             Truth.unknown,
             f"mentions {', '.join(had)}, which you have had; ask the study team",
             Why.missing,
         )
-    if _OTHER_TERMS.search(a.text) and classes & {
+    if names_type and {c for e in f.exposures for c in e.classes} & {
         "bcma_directed",
         "gprc5d_directed",
         "car_t",
@@ -89,6 +114,10 @@ def _other(f: PatientFacts, a: OtherAtom) -> Value:
             Why.missing,
         )
     return Truth.unknown, "ask the study team", Why.ask
+
+
+def _other(f: PatientFacts, a: OtherAtom) -> Value:
+    return other_value(f, *other_key(a.text))
 
 
 def _screening(a: ScreeningAtom) -> Value:

@@ -120,7 +120,7 @@ def _needs_true(section: Section, negations: int) -> bool:
 class ParsedJudgement:
     """Criteria judged for one patient, in order, with the ids that decide the verdict."""
 
-    judged: tuple[tuple[Criterion, Result, str], ...]
+    judged: Sequence[tuple[Criterion, Result, str]]  # facts built on first read
     failing: tuple[str, ...]
     unknown: tuple[str, ...]
     ask: tuple[str, ...]
