@@ -94,9 +94,12 @@ def match_patient(
     origin: Point | None = None,
     within_miles: float | None = None,
     include_closed: bool = False,
+    drop_farther: bool = True,
 ) -> list[RankedTrial]:
     """Judge and rank every candidate study. With ``within_miles``, studies whose nearest open
-    site is farther are dropped (studies with no site location are kept)."""
+    site is farther are dropped (studies with no site location are kept), unless
+    ``drop_farther`` is False: then they stay, marked ``within_travel=False``, so a page can
+    say why each one is not in its main list."""
     facts = PatientFacts.build(record, as_of)
     matcher = Matcher(facts)
     with _cycle_collector_paused():
@@ -106,7 +109,7 @@ def match_patient(
             if is_candidate(s, include_closed)
         ]
         ranked = rank(pairs, facts, origin=origin, max_miles=within_miles)
-    if within_miles is not None and origin is not None:
+    if drop_farther and within_miles is not None and origin is not None:
         ranked = [
             r for r in ranked if r.nearest_site is None or r.nearest_site.miles <= within_miles
         ]

@@ -60,6 +60,9 @@ class PacketInputs:
     as_of: dt.date
     trials: Sequence[TrialRow] | None = None
     diary: Diary | None = None
+    # the trial view's count with its travel limit, and the day trials were last updated
+    trials_note: str | None = None
+    trials_updated: str | None = None
 
 
 @cache
@@ -201,6 +204,8 @@ def packet_context(inputs: PacketInputs) -> dict[str, Any]:
         ],
         "trials": [t.as_json() | {"verdict_text": t.verdict_text} for t in inputs.trials]
         if inputs.trials is not None else None,
+        "trials_note": inputs.trials_note,
+        "trials_updated": inputs.trials_updated,
         "questions": [q.as_json() for q in questions],
         "checklist": [c.as_json() for c in build_checklist(record, as_of)],
         "check_status": CHECK_STATUS,

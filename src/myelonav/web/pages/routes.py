@@ -36,7 +36,6 @@ from myelonav.web.deps import (
     PROFILE_ID_PATTERN,
     ProfileId,
     Store,
-    TrialsDb,
     require_profile,
 )
 from myelonav.web.errors import error_body, status_for
@@ -54,8 +53,6 @@ from myelonav.web.services import (
     options_for,
     parse_as_of_param,
     record_from_upload,
-    trial_matches,
-    trials_available,
     visit_available,
 )
 
@@ -225,39 +222,6 @@ def page_router() -> APIRouter:
         return page(request, "options.html", report=report, groups=groups, audience=audience,
                     **_context(saved, "options"))
 
-    @router.get("/p/{profile_id}/trials", response_class=HTMLResponse)
-    def trials(request: Request, store: Store, db: TrialsDb, profile_id: ProfileId,
-               verdict: Annotated[str, Query(max_length=20)] = "",
-               within_miles: Annotated[str, Query(max_length=10)] = "",
-               near: Annotated[str, Query(max_length=10)] = "") -> HTMLResponse:
-        if not trials_available():
-            raise HTTPException(404, "Trial matching is not installed.")
-        saved = require_profile(store, profile_id)
-        filters = {"verdict": verdict, "within_miles": within_miles, "near": near}
-        error = None
-        miles: float | None = None
-        if within_miles.strip():
-            try:
-                miles = float(within_miles)
-                if miles < 0:
-                    raise ValueError
-            except ValueError:
-                error = "within_miles: enter a distance in miles, or leave it empty"
-        if verdict and verdict not in ("likely_eligible", "possibly_eligible",
-                                       "likely_ineligible"):
-            error = "verdict: choose one of the listed answers"
-        result = None
-        if error is None:
-            try:
-                result = trial_matches(
-                    saved.record, default_as_of(saved.record), trials_db=db,
-                    near=near.strip() or None, within_miles=miles, verdict=verdict or None,
-                    include_ineligible=verdict == "likely_ineligible")
-            except InputError as exc:
-                error = str(exc)
-        return page(request, "trials.html", result=result, filters=filters, error=error,
-                    status_code=422 if error else 200, **_context(saved, "trials"))
-
     @router.get("/p/{profile_id}/export.json")
     def export(store: Store, profile_id: ProfileId) -> Response:
         from myelonav.patient.fhir_export import export_bundle
@@ -334,6 +298,9 @@ def page_router() -> APIRouter:
     from myelonav.web.pages.account_pages import account_router
 
     router.include_router(account_router())
+    from myelonav.web.pages.trials_pages import trials_router
+
+    router.include_router(trials_router())
     if visit_available():
         from myelonav.web.pages.visit_pages import visit_router
 
