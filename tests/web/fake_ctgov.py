@@ -17,6 +17,7 @@ import copy
 import hashlib
 import json
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -64,6 +65,7 @@ class FakeCtgov:
         self.studies = studies if studies is not None else load_studies()
         self.requests: list[str] = []
         self.pages_served = 0
+        self.delay_s = 0.0  # a slow link: each /studies page waits this long
         self._offline_after: int | None = None
         self._tokens: dict[str, tuple[str, int]] = {}  # token -> (query key, offset)
         self._lock = threading.Lock()
@@ -112,6 +114,8 @@ class FakeCtgov:
             return 404, {"message": f"study {nct} not found"}
         if path != "/api/v2/studies":
             return 404, {"message": "not found"}
+        if self.delay_s:
+            time.sleep(self.delay_s)
         with self._lock:
             if self._offline_after is not None and self.pages_served >= self._offline_after:
                 return 503, {"message": "Service Unavailable"}

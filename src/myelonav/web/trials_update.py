@@ -155,7 +155,8 @@ class TrialsUpdater:
             try:
                 with self._client() as client:
                     report = sync_condition(store, client, progress=progress,
-                                            on_start=started)
+                                            on_start=started,
+                                            page_size=self.cfg.ctgov_page_size)
             finally:
                 store.close()
         except Exception as exc:  # shown to the reader in plain words; the run stays resumable
