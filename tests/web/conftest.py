@@ -110,7 +110,9 @@ def clinic(tmp_path_factory: pytest.TempPathFactory,
     else:
         url, backend = f"sqlite:///{home / 'clinic.sqlite3'}", "sqlite"
     cfg = Settings(home=home / "home", mode="clinic", database_url=url, secret_key=SECRET,
-                   data_key=new_key(), web_allowed_hosts=["testserver"])
+                   data_key=new_key(), web_allowed_hosts=["testserver"],
+                   # a trials update started by the access matrix must not leave the machine
+                   ctgov_base_url="http://127.0.0.1:9/api/v2", ctgov_max_attempts=1)
     application = create_app(cfg)
     accounts = application.state.accounts
     users = {

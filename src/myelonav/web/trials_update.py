@@ -22,6 +22,14 @@ from myelonav.errors import MyelonavError, TrialsDataError, TrialsHTTPError
 from myelonav.settings import Settings
 from myelonav.trials.store import RunState
 from myelonav.trials.sync import DEFAULT_CONDITION, sync_condition, sync_key
+from myelonav.web.auth.principal import Principal
+
+UPDATE_ROLES = ("local", "navigator", "clinician", "admin")
+
+
+def may_update(who: Principal) -> bool:
+    """Local mode: the person at this computer; clinic mode: navigators, clinicians, admins."""
+    return who.role in UPDATE_ROLES
 
 
 def _now() -> str:
@@ -212,4 +220,4 @@ class TrialsUpdater:
         self._stop.set()
 
 
-__all__ = ["TrialsUpdater", "UpdateStatus", "last_update"]
+__all__ = ["UPDATE_ROLES", "TrialsUpdater", "UpdateStatus", "last_update", "may_update"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, HTTPException, Query, Request
 from pydantic import BaseModel, ConfigDict
 
 from myelonav import DISCLAIMER
@@ -110,6 +110,53 @@ def search_trials(
                      nearest_site_miles=h.nearest.miles if h.nearest else None, url=h.study.url)
         for h in hits
     ])
+
+
+class UpdateOut(BaseModel):
+    started: bool | None = None
+    state: str
+    trigger: str | None
+    started_at: str | None
+    finished_at: str | None
+    resumed: bool
+    pages: int
+    studies: int
+    total: int | None
+    percent: int | None
+    written: int | None
+    removed: int | None
+    error: str | None
+    last_update: str | None
+
+
+def _update_out(request: Request, started: bool | None = None) -> UpdateOut:
+    from myelonav.web.trials_update import last_update
+
+    status = request.app.state.trials_update.status()
+    return UpdateOut(started=started, last_update=last_update(request.app.state.trials_db),
+                     **status.as_json())
+
+
+@router.get("/trials/update", response_model=UpdateOut,
+            summary="Progress of the update from ClinicalTrials.gov, and when the last one "
+                    "finished")
+def get_update(request: Request) -> UpdateOut:
+    return _update_out(request)
+
+
+@router.post("/trials/update", response_model=UpdateOut, status_code=202,
+             summary="Start an update from ClinicalTrials.gov (one at a time; an interrupted "
+                     "one continues where it stopped)",
+             responses={403: {"description": "Only navigators, clinicians and administrators "
+                                             "(clinic mode) may start it."}})
+def start_update(request: Request) -> UpdateOut:
+    from myelonav.web.auth.deps import principal
+    from myelonav.web.trials_update import may_update
+
+    if not may_update(principal(request)):
+        raise HTTPException(403, "your role does not allow this")
+    started = request.app.state.trials_update.start("manual")
+    return _update_out(request, started)
 
 
 __all__ = ["VERDICTS", "router"]

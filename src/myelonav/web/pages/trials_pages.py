@@ -16,22 +16,16 @@ from fastapi.responses import RedirectResponse
 from starlette.responses import HTMLResponse
 
 from myelonav.errors import InputError
-from myelonav.web.auth.principal import Principal
 from myelonav.web.deps import ProfileId, Store, TrialsDb, require_profile
 from myelonav.web.pages.render import page
 from myelonav.web.services import default_as_of, trial_matches, trials_available
+from myelonav.web.trials_update import may_update
 
-UPDATE_ROLES = ("local", "navigator", "clinician", "admin")
 VERDICTS = ("likely_eligible", "possibly_eligible", "likely_ineligible")
 _BACK = re.compile(r"/p/[0-9a-f]{32}/trials")
 REFRESH_S = 2
 
 ListQuery = Annotated[list[str] | None, Query(max_length=40)]
-
-
-def may_update(who: Principal) -> bool:
-    """Local mode: the person at this computer; clinic mode: navigators, clinicians, admins."""
-    return who.role in UPDATE_ROLES
 
 
 def _choices(given: list[str] | None, allowed: dict[str, str], field: str) -> tuple[str, ...]:
@@ -132,4 +126,4 @@ def trials_router() -> APIRouter:
     return router
 
 
-__all__ = ["UPDATE_ROLES", "may_update", "trials_router"]
+__all__ = ["trials_router"]
