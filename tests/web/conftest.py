@@ -161,3 +161,11 @@ def fake_ctgov() -> Iterator[Any]:
     fake = fake_ctgov_module().FakeCtgov().start()
     yield fake
     fake.stop()
+
+
+@pytest.fixture(scope="module")
+def fake_ctgov_shared() -> Iterator[Any]:
+    """One fake API v2 for a whole module (a live server syncs from it)."""
+    fake = fake_ctgov_module().FakeCtgov().start()
+    yield fake
+    fake.stop()
