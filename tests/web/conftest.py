@@ -20,7 +20,8 @@ with warnings.catch_warnings():
 
 @pytest.fixture
 def web_settings(tmp_path: Path) -> Settings:
-    return Settings(home=tmp_path / "home", web_allowed_hosts=["testserver"])
+    return Settings(home=tmp_path / "home", web_allowed_hosts=["testserver"],
+                    ctgov_base_url="http://127.0.0.1:9/api/v2", ctgov_max_attempts=1)
 
 
 @pytest.fixture
