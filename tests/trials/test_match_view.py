@@ -137,3 +137,13 @@ def test_samples_only_for_the_demo_profiles(samples_db: Path) -> None:
     demo = trial_view(_record(sample=True), AS_OF, samples_db, origin=ORIGIN)
     assert demo.showing_samples and demo.shown
     assert all(r.match.is_sample for r in demo.shown)
+
+
+def test_the_api_choices_are_the_view_choices() -> None:
+    from typing import get_args
+
+    from myelonav.web.api.trials import CategoryChoice, PhaseChoice, StatusChoice
+
+    assert set(get_args(StatusChoice)) == set(STATUS_TEXT)
+    assert set(get_args(PhaseChoice)) == set(PHASE_TEXT)
+    assert set(get_args(CategoryChoice)) == set(CATEGORY_TEXT)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from pydantic import BaseModel, ConfigDict
@@ -22,6 +22,9 @@ from myelonav.web.services import default_as_of, parse_as_of_param, trial_matche
 router = APIRouter(tags=["trials"])
 
 VERDICTS = ("likely_eligible", "possibly_eligible", "likely_ineligible")
+StatusChoice = Literal["RECRUITING", "NOT_YET_RECRUITING", "ENROLLING_BY_INVITATION", "AVAILABLE"]
+PhaseChoice = Literal["EARLY_PHASE1", "PHASE1", "PHASE2", "PHASE3", "PHASE4", "NA"]
+CategoryChoice = Literal["car_t", "bispecific", "trispecific", "celmod", "adc", "retreatment"]
 VERDICT_PATTERN = "^(" + "|".join(VERDICTS) + ")$"
 
 
@@ -65,13 +68,20 @@ def get_matches(
     include_ineligible: bool = False,
     include_closed: bool = False,
     limit: Annotated[int, Query(ge=1, le=200)] = 20,
+    status: Annotated[list[StatusChoice] | None,
+                      Query(description="Only these recruiting statuses.")] = None,
+    phase: Annotated[list[PhaseChoice] | None, Query(description="Only these phases.")] = None,
+    category: Annotated[list[CategoryChoice] | None,
+                        Query(description="Only these kinds of treatment.")] = None,
 ) -> MatchesOut:
     saved = require_profile(store, profile_id)
     when = parse_as_of_param(as_of) or default_as_of(saved.record)
     return MatchesOut.model_validate(trial_matches(
         saved.record, when, trials_db=db, near=near, within_miles=within_miles,
         include_ineligible=include_ineligible, include_closed=include_closed, verdict=verdict,
-        limit=limit,
+        limit=limit, statuses=tuple(dict.fromkeys(status or ())),
+        phases=tuple(dict.fromkeys(phase or ())),
+        categories=tuple(dict.fromkeys(category or ())),
     ))
 
 
