@@ -273,3 +273,21 @@ def test_automatic_refresh(tmp_path: Path, fake_ctgov: Any) -> None:
         assert not updater.due() and not updater.start_auto_refresh()
     finally:
         off.state.profiles.close()
+
+
+def test_later_updates_ask_only_for_what_changed(synced_app: FastAPI, fake_ctgov: Any) -> None:
+    with TestClient(synced_app, raise_server_exceptions=False) as client:
+        pid = _create(client, real_record(travel=5000.0))
+        assert _update(client, synced_app).mode == "full"
+        assert "NCT09800101" in client.get(f"/p/{pid}/trials").text
+        quiet = _update(client, synced_app)
+        assert quiet.state == "done" and quiet.mode == "incremental" and quiet.studies == 0
+        assert "Nothing changed on ClinicalTrials.gov" in client.get("/trials/update").text
+        assert "filter.advanced=AREA%5BLastUpdatePostDate%5DRANGE%5B" in fake_ctgov.requests[-1]
+        today = dt.datetime.now(dt.UTC).date().isoformat()
+        fake_ctgov.set_status("NCT09800101", "ACTIVE_NOT_RECRUITING", today)
+        changed = _update(client, synced_app)
+        assert changed.mode == "incremental" and changed.studies == 1
+        assert "new or changed since the last update" in client.get("/trials/update").text
+        # no longer recruiting: not checked, not listed (closed studies are not checked)
+        assert "NCT09800101" not in client.get(f"/p/{pid}/trials").text

@@ -43,6 +43,7 @@ class UpdateStatus:
     started_at: str | None = None
     finished_at: str | None = None
     resumed: bool = False
+    mode: str | None = None  # "full" (everything) or "incremental" (changed since last time)
     pages: int = 0
     studies: int = 0
     total: int | None = None
@@ -148,6 +149,7 @@ class TrialsUpdater:
         def started(run: RunState) -> None:
             with self._lock:
                 self._status.resumed = run.resumed
+                self._status.mode = run.mode
                 self._status.pages = run.pages
                 self._status.studies = run.studies
 

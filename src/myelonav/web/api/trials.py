@@ -129,6 +129,7 @@ class UpdateOut(BaseModel):
     started_at: str | None
     finished_at: str | None
     resumed: bool
+    mode: str | None
     pages: int
     studies: int
     total: int | None
