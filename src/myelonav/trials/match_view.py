@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -183,26 +184,35 @@ def _last_update(db: Path | None) -> tuple[int, str | None]:
     return real, finished[:10] or None
 
 
-def _facts(
-    run: MatchRun, db: Path | None, include_closed: bool
-) -> dict[str, tuple[str | None, tuple[str, ...], TrialCategories]]:
+_Facts = dict[str, tuple[str | None, tuple[str, ...], TrialCategories]]
+_facts_cache: dict[tuple[str, str, bool], _Facts] = {}
+_facts_lock = threading.Lock()
+
+
+def _facts(run: MatchRun, db: Path | None, include_closed: bool) -> _Facts:
+    """Status, phases and categories of every candidate, once per store version."""
     from myelonav.trials.local import open_store
     from myelonav.trials.match_service import _candidates
 
     store = open_store(db, seed_samples=False)
     try:
-        studies: tuple[tuple[Study, object], ...] = _candidates(store, run.version, include_closed)
+        key = (str(store.path), run.version, include_closed)
+        with _facts_lock:
+            hit = _facts_cache.get(key)
+        if hit is not None:
+            return hit
+        studies: tuple[tuple[Study, object], ...] = _candidates(store, run.version,
+                                                                include_closed)
     finally:
         store.close()
-    wanted = {r.match.nct_id for r in run.ranked}
-    out: dict[str, tuple[str | None, tuple[str, ...], TrialCategories]] = {}
-    for study, _parsed in studies:
-        if study.nct_id in wanted:
-            out[study.nct_id] = (study.overall_status, tuple(study.phases), categorise(study))
-    for r in run.ranked:
-        if r.match.categories is not None and r.match.nct_id in out:
-            status, phases, _ = out[r.match.nct_id]
-            out[r.match.nct_id] = (status, phases, r.match.categories)
+    out: _Facts = {
+        study.nct_id: (study.overall_status, tuple(study.phases), categorise(study))
+        for study, _parsed in studies
+    }
+    with _facts_lock:
+        if len(_facts_cache) >= 8:
+            _facts_cache.clear()
+        _facts_cache[key] = out
     return out
 
 
