@@ -131,6 +131,16 @@ def test_an_interrupted_update_continues_where_it_stopped(
         assert "press Update again" in (failed.error or "")
         page = client.get("/trials/update").text
         assert "The update stopped" in page and "Continue the update" in page
+        # after a restart the store still knows: the page says so and offers to continue
+        restarted = create_app(synced_app.state.settings)
+        try:
+            with TestClient(restarted, raise_server_exceptions=False) as fresh:
+                again = fresh.get("/trials/update").text
+                assert "An update was interrupted" in again and "Continue the update" in again
+                assert "updating again continues where it stopped" in fresh.get(
+                    f"/p/{pid}/trials").text
+        finally:
+            restarted.state.profiles.close()
         # nothing half-done is shown: the list changes only when a whole update is in
         assert "No real trials are loaded yet" in client.get(f"/p/{pid}/trials").text
         fake_ctgov.back_online()

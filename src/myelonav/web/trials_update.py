@@ -79,6 +79,17 @@ def last_update(db: Path) -> str | None:
     return str(value) if value else None
 
 
+def interrupted(db: Path) -> tuple[int, int] | None:
+    """(pages, studies) of an update that was interrupted and will continue, if any."""
+    from myelonav.trials.local import open_store
+
+    store = open_store(db, seed_samples=False)
+    try:
+        return store.unfinished_run(sync_key(DEFAULT_CONDITION))
+    finally:
+        store.close()
+
+
 def _plain_error(exc: Exception) -> str:
     if isinstance(exc, TrialsHTTPError):
         return ("ClinicalTrials.gov could not be reached or did not answer "
@@ -222,4 +233,5 @@ class TrialsUpdater:
         self._stop.set()
 
 
-__all__ = ["UPDATE_ROLES", "TrialsUpdater", "UpdateStatus", "last_update", "may_update"]
+__all__ = ["UPDATE_ROLES", "TrialsUpdater", "UpdateStatus", "interrupted", "last_update",
+           "may_update"]

@@ -43,12 +43,14 @@ def _back(value: str | None) -> str | None:
 
 def _update_context(request: Request) -> dict[str, Any]:
     from myelonav.web.auth.deps import principal
-    from myelonav.web.trials_update import last_update
+    from myelonav.web.trials_update import interrupted, last_update
 
     updater = request.app.state.trials_update
-    last = last_update(request.app.state.trials_db)
-    return {"update": updater.status(), "may_update": may_update(principal(request)),
-            "last_update_at": last}
+    status = updater.status()
+    db = request.app.state.trials_db
+    return {"update": status, "may_update": may_update(principal(request)),
+            "last_update_at": last_update(db),
+            "interrupted": interrupted(db) if status.state != "running" else None}
 
 
 def trials_router() -> APIRouter:
