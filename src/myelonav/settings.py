@@ -51,6 +51,12 @@ class Settings(BaseSettings):
     # Host names the web app answers to besides loopback (JSON list), e.g. '["nav.clinic.lan"]'
     web_allowed_hosts: list[str] = Field(default_factory=list)
 
+    # Update trials from ClinicalTrials.gov automatically when the last update is older than
+    # this many days (checked at server start, then every ``trials_refresh_check_s``).
+    # Unset (the default): only when someone presses "Update trials".
+    trials_refresh_days: float | None = None
+    trials_refresh_check_s: float = 3600.0
+
     # --- web server and clinic mode -------------------------------------------------------
     mode: Mode = "local"
     # Signs session cookies and CSRF tokens (clinic mode); at least 32 characters.

@@ -128,3 +128,17 @@ def test_a_prior_therapy_in_the_title_is_not_the_studys_target() -> None:
     assert "car_t_dual_target" not in cats.modalities
     both = _categorise("BCMA/GPRC5D Dual-Target CAR T in Relapsed Myeloma", "", (), (), ())
     assert {"BCMA", "GPRC5D"} <= set(both.targets)
+
+
+def test_prior_kinds_of_treatment_in_the_title_are_not_the_studys_kind() -> None:
+    from myelonav.trials.categories import _categorise
+
+    pill = _categorise("Oral CELMoD Mezigdomide With Dexamethasone After CAR T or Bispecific "
+                       "Antibody Therapy", "", ("Multiple Myeloma",), (), ())
+    assert pill.modalities == ("celmod",)
+    after = _categorise("Talquetamab for Myeloma That Progressed After Prior CAR T-Cell Therapy",
+                        "", (), (), ())
+    assert "car_t" not in after.modalities
+    # a CAR T study given after a bispecific is still a CAR T study
+    cart = _categorise("GPRC5D CAR T Cells After Bispecific Antibody Therapy", "", (), (), ())
+    assert "car_t" in cart.modalities and "bispecific" not in cart.modalities

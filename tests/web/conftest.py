@@ -20,7 +20,8 @@ with warnings.catch_warnings():
 
 @pytest.fixture
 def web_settings(tmp_path: Path) -> Settings:
-    return Settings(home=tmp_path / "home", web_allowed_hosts=["testserver"])
+    return Settings(home=tmp_path / "home", web_allowed_hosts=["testserver"],
+                    ctgov_base_url="http://127.0.0.1:9/api/v2", ctgov_max_attempts=1)
 
 
 @pytest.fixture
@@ -110,7 +111,9 @@ def clinic(tmp_path_factory: pytest.TempPathFactory,
     else:
         url, backend = f"sqlite:///{home / 'clinic.sqlite3'}", "sqlite"
     cfg = Settings(home=home / "home", mode="clinic", database_url=url, secret_key=SECRET,
-                   data_key=new_key(), web_allowed_hosts=["testserver"])
+                   data_key=new_key(), web_allowed_hosts=["testserver"],
+                   # a trials update started by the access matrix must not leave the machine
+                   ctgov_base_url="http://127.0.0.1:9/api/v2", ctgov_max_attempts=1)
     application = create_app(cfg)
     accounts = application.state.accounts
     users = {
@@ -134,3 +137,36 @@ def clinic(tmp_path_factory: pytest.TempPathFactory,
     for c in clients.values():
         c.__exit__(None, None, None)
     application.state.profiles.close()
+
+
+# --- a fake ClinicalTrials.gov API v2 on 127.0.0.1 (tests/web/fake_ctgov.py) -----------------
+import importlib.util  # noqa: E402
+import sys  # noqa: E402
+
+
+def fake_ctgov_module() -> Any:
+    module = sys.modules.get("myelonav_tests_fake_ctgov")
+    if module is None:
+        spec = importlib.util.spec_from_file_location("myelonav_tests_fake_ctgov",
+                                                      Path(__file__).parent / "fake_ctgov.py")
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules["myelonav_tests_fake_ctgov"] = module
+        spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture
+def fake_ctgov() -> Iterator[Any]:
+    """A running fake of the API v2 (``.base_url``), serving the recorded-shape studies."""
+    fake = fake_ctgov_module().FakeCtgov().start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture(scope="module")
+def fake_ctgov_shared() -> Iterator[Any]:
+    """One fake API v2 for a whole module (a live server syncs from it)."""
+    fake = fake_ctgov_module().FakeCtgov().start()
+    yield fake
+    fake.stop()

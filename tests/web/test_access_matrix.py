@@ -95,6 +95,15 @@ MATRIX: dict[tuple[str, str], str] = {
     ("POST", "/p/{profile_id}/packet-name"): "change",
 }
 
+# issue 15: updating trials from ClinicalTrials.gov (navigators, clinicians, administrators)
+EXPECTED["update"] = {"any": frozenset({"nav_a", "clin_a", "nav_b", "clin_b", "admin"})}
+MATRIX.update({
+    ("GET", "/trials/update"): "user",
+    ("POST", "/trials/update"): "update",
+    ("GET", "/api/v1/trials/update"): "user",
+    ("POST", "/api/v1/trials/update"): "update",
+})
+
 
 def served_routes(app: Any) -> set[tuple[str, str]]:
     """Every (method, path) in the OpenAPI spec, plus the pages (kept out of the spec)."""

@@ -85,7 +85,7 @@ def test_options_toggle_changes_detail(client: Any) -> None:
 def test_trials_page_filters(client: Any) -> None:
     base = _demo(client)
     text = client.get(base + "/trials").text
-    assert "trials checked" in text and "Nearest site:" in text
+    assert "open myeloma studies checked" in text and "<dt>Nearest site</dt>" in text
     ineligible = client.get(base + "/trials?verdict=likely_ineligible").text
     assert ineligible.count('class="trial verdict-likely_ineligible"') >= 1
     assert 'class="trial verdict-likely_eligible"' not in ineligible

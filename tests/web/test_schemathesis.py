@@ -19,7 +19,9 @@ from myelonav.web.app import create_app  # noqa: E402
 
 # schemathesis parametrizes at collection time, so the app (on a private folder) is built here
 _HOME = Path(tempfile.mkdtemp(prefix="myelonav-st-"))
-_APP = create_app(Settings(home=_HOME, web_allowed_hosts=["testserver"]))
+_APP = create_app(Settings(home=_HOME, web_allowed_hosts=["testserver"],
+                           # a trials update started by the fuzzer stays on loopback
+                           ctgov_base_url="http://127.0.0.1:9/api/v2", ctgov_max_attempts=1))
 # one saved profile, so the profile routes are also reached with a real id
 _APP.state.profiles.create(sample_profile(sample_ids()[0]), "sample")
 schema = schemathesis.openapi.from_asgi("/api/v1/openapi.json", _APP)

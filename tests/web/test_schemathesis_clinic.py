@@ -26,7 +26,8 @@ OTHER_TEAM_MARKER = "OTHERTEAM7f3a9c"
 _HOME = Path(tempfile.mkdtemp(prefix="myelonav-stc-"))
 _APP = create_app(Settings(home=_HOME / "home", mode="clinic", secret_key=SECRET,
                            data_key=new_key(), web_allowed_hosts=["testserver", "localhost"],
-                           database_url=f"sqlite:///{_HOME / 'clinic.sqlite3'}"))
+                           database_url=f"sqlite:///{_HOME / 'clinic.sqlite3'}",
+                           ctgov_base_url="http://127.0.0.1:9/api/v2", ctgov_max_attempts=1))
 _accounts = _APP.state.accounts
 _user = _accounts.add_user("clin", "schemathesis password", "clinician", "Team A")
 _other = _accounts.add_user("clin_other", "schemathesis password", "clinician", "Team B")

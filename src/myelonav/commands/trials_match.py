@@ -23,7 +23,7 @@ from myelonav.commands._common import (
 )
 from myelonav.errors import InputError
 from myelonav.trials.geo import Point, zip_point
-from myelonav.trials.match_service import match_store
+from myelonav.trials.match_view import trial_view
 from myelonav.trials.matching import Result, Verdict
 from myelonav.trials.models import Study
 from myelonav.trials.ranking import RankedTrial
@@ -116,7 +116,7 @@ def match_cmd(
             "--within-miles",
             min=0,
             help="Only trials with an open site this close "
-            "(default: the profile's travel limit, not filtered).",
+            "(default: the profile's travel limit, as on every page).",
         ),
     ] = None,
     as_of: AsOfOption = None,
@@ -143,7 +143,7 @@ def match_cmd(
         raise InputError(
             "--within-miles needs a location: give --near ZIP", location="--within-miles"
         )
-    run = match_store(
+    view = trial_view(
         record,
         when,
         db,
@@ -151,22 +151,30 @@ def match_cmd(
         within_miles=within_miles,
         include_closed=include_closed,
     )
-    ranked = run.ranked
-    shown = [
-        r for r in ranked if include_ineligible or r.match.verdict is not Verdict.likely_ineligible
-    ]
-    hidden = len(ranked) - len(shown)
+    shown = list(view.shown)
+    if include_ineligible:
+        shown += [h.trial for h in view.hidden if h.kinds == ("ineligible",)]
+        shown.sort(key=lambda r: r.rank)
+    hidden = view.hidden_counts["ineligible"] if not include_ineligible else 0
     shown = shown[:limit]
-    studies = run.studies(shown)
+    studies = view.run.studies(shown)
     samples = any(r.match.is_sample for r in shown)
     if output is OutputFormat.json:
         payload: dict[str, Any] = {
             "patient": record.id,
             "as_of": when.isoformat(),
             "origin": origin.label if origin else None,
-            "judged": len(ranked),
+            "within_miles": view.travel_limit,
+            "headline": view.headline(),
+            "last_update": view.last_update,
+            "judged": view.judged,
             "not_shown_ineligible": hidden,
+            "farther": view.farther,
             "trials": [_trial_json(r, studies[r.match.nct_id]) for r in shown],
+            "hidden": [
+                {"nct_id": h.trial.match.nct_id, "reasons": list(h.reasons)}
+                for h in view.hidden
+            ],
             "disclaimer": DISCLAIMER,
         }
         if samples:
@@ -175,17 +183,22 @@ def match_cmd(
         return
     typer.echo(
         f"Trials for {record.id} as of {when} "
-        f"({len(ranked)} judged; {hidden} likely not eligible hidden)"
+        f"({view.judged} judged; {hidden} likely not eligible hidden)"
     )
+    typer.echo(view.headline())
+    if view.last_update:
+        typer.echo(f"Trials last updated from ClinicalTrials.gov on {view.last_update}.")
     if samples:
         typer.echo(SAMPLE_NOTICE)
     for r in shown:
         typer.echo("\n".join(_text(r)))
-    if not shown:
+    if not shown and not view.no_real_trials:
         typer.echo(
             "No trial in the local store looks like a fit. "
             "Run `myelonav trials sync` for current studies."
         )
+    if view.no_real_trials:
+        typer.echo("Run `myelonav trials sync` to load real studies from ClinicalTrials.gov.")
     typer.echo(DISCLAIMER)
 
 

@@ -29,7 +29,7 @@ from myelonav.support.diary import Diary, diary_path, load_diary
 from myelonav.visit import checklist as checklist_mod
 from myelonav.visit import questions as questions_mod
 from myelonav.visit.content import centre_content
-from myelonav.visit.trials import TrialRow, match_stored_trials
+from myelonav.visit.trials import TrialRow, match_stored_trials, stored_trials_view
 
 ProfileArg = Annotated[str, typer.Argument(help="Patient profile (JSON/YAML) or FHIR bundle.")]
 DiaryOption = Annotated[
@@ -135,8 +135,12 @@ def packet_cmd(
         raise InputError("the packet file must end in .pdf", location=str(out))
     record, _ = read_any_record(profile, as_of)
     when = parse_as_of(as_of)
-    inputs = PacketInputs(record, when, _trials(record, when, db, no_trials),
-                          _diary(profile, diary))
+    rows, note, updated = None, None, None
+    if not no_trials:
+        rows, view = stored_trials_view(record, when, db)
+        note, updated = view.headline(), view.last_update
+    inputs = PacketInputs(record, when, rows, _diary(profile, diary), trials_note=note,
+                          trials_updated=updated)
     write_packet(inputs, out, html)
     print(f"packet written to {out}" + (f" and {html}" if html else ""), file=sys.stderr)
 

@@ -73,6 +73,16 @@ _PRIOR_TARGET = re.compile(
     r"bispecific\w*|agents?|drugs?)",
     _I,
 )
+# "after CAR T or bispecific antibody therapy": the kinds of treatment the patients had
+# (linear: fixed words, no nested repetition)
+_KIND = r"(?:CAR[\s-]?T(?:[\s-]cells?)?|bi[\s-]?specific(?:\s+antibod(?:y|ies))?)"
+_PRIOR_KINDS = re.compile(
+    r"\b(?:after|following|post|prior|previous(?:ly)?|exposed\s+to|refractory\s+to|"
+    r"relapsed\s+after|failure\s+of|progress\w*\s+(?:on|after))"
+    r"(?:\s+(?:prior|previous|an?|the))?\s+" + _KIND
+    + r"(?:,?\s+(?:or|and|and/or)\s+" + _KIND + r")?(?:\s+(?:therap\w*|treatment))?",
+    _I,
+)
 # vocabulary classes that name a target
 _CLASS_TARGET = {
     "bcma_directed": "BCMA",
@@ -139,6 +149,7 @@ def _categorise(
             [title, official, *(f"{n} {d} {o}" for n, d, o, _, _ in interventions), *arms]
         ),
     )
+    therapy_text = _PRIOR_KINDS.sub(" ", therapy_text)  # "after CAR T or bispecific therapy"
     classes = {c for *_, cls, _ in interventions for c in cls}
     targets: dict[str, None] = {}
     for *_, cls, tg in interventions:

@@ -239,6 +239,7 @@ def match_store(
     origin: Point | None = None,
     within_miles: float | None = None,
     include_closed: bool = False,
+    drop_farther: bool = True,
 ) -> MatchRun:
     """Judge and rank every candidate study in the store at ``db`` (default location when
     None) for the patient, as ``patient_match.match_patient`` does."""
@@ -255,6 +256,7 @@ def match_store(
             None if origin is None else (origin.lat, origin.lon, origin.label),
             within_miles,
             include_closed,
+            drop_farther,
         )
         with _lock:
             cached = _results.get(key)
@@ -274,6 +276,7 @@ def match_store(
         within_miles=within_miles,
         include_closed=include_closed,
         head_of=lambda s: parsed[s.nct_id][1],
+        drop_farther=drop_farther,
     )
     with _lock:
         _results[key] = ranked

@@ -96,11 +96,13 @@ def match_patient(
     within_miles: float | None = None,
     include_closed: bool = False,
     head_of: Callable[[Study], StudyHead] | None = None,
+    drop_farther: bool = True,
 ) -> list[RankedTrial]:
     """Judge and rank every candidate study. With ``within_miles``, studies whose nearest open
-    site is farther are dropped (studies with no site location are kept). ``head_of`` gives
-    ``study_head(study)`` when the caller keeps them (the match service does, per store
-    version)."""
+    site is farther are dropped (studies with no site location are kept), unless
+    ``drop_farther`` is False: then they stay, marked ``within_travel=False``, so a page can
+    say why each one is not in its main list. ``head_of`` gives ``study_head(study)`` when the
+    caller keeps them (the match service does, per store version)."""
     facts = PatientFacts.build(record, as_of)
     matcher = Matcher(facts)
     with _cycle_collector_paused():
@@ -117,7 +119,7 @@ def match_patient(
                 if head.relevant and (include_closed or head.open):
                     pairs.append((match_study(matcher, s, parsed_of(s), head), s))
         ranked = rank(pairs, facts, origin=origin, max_miles=within_miles)
-    if within_miles is not None and origin is not None:
+    if drop_farther and within_miles is not None and origin is not None:
         ranked = [
             r for r in ranked if r.nearest_site is None or r.nearest_site.miles <= within_miles
         ]

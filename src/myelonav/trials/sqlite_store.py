@@ -1035,6 +1035,15 @@ class SqliteTrialStore:
                 run_id = int(cur.lastrowid or 0)
         return self._run(run_id, resumed=resumed)
 
+    def unfinished_run(self, key: str) -> tuple[int, int] | None:
+        """(pages, studies) fetched by the interrupted run for this key, if one is open."""
+        row = self._conn.execute(
+            "SELECT pages, studies FROM runs WHERE key = ? AND status = 'open' "
+            "ORDER BY id DESC LIMIT 1",
+            (key,),
+        ).fetchone()
+        return None if row is None else (int(row[0]), int(row[1]))
+
     def restart_run(self, run_id: int) -> RunState:
         """Forget a run's progress (e.g. its page token expired) but keep the run."""
         with self._tx() as conn:

@@ -23,6 +23,9 @@ DEFAULT_CONDITION = "multiple myeloma"
 ProgressCallback = Callable[[int, int | None], None]
 """Called after each page with (studies fetched so far, total reported by the API or None)."""
 
+StartCallback = Callable[[RunState], None]
+"""Called once the run is open: ``resumed`` says it continues an interrupted one."""
+
 
 @dataclass(frozen=True)
 class SyncReport:
@@ -54,6 +57,7 @@ def sync_condition(
     progress: ProgressCallback | None = None,
     max_pages: int | None = None,
     today: dt.date | None = None,
+    on_start: StartCallback | None = None,
 ) -> SyncReport:
     """Pull the condition's studies into ``store``; see the module docstring.
 
@@ -66,6 +70,8 @@ def sync_condition(
     params = CtgovClient.study_params(condition=condition, updated_since=since, page_size=page_size)
     run = store.open_run(key, mode, params)
     resumed = run.resumed
+    if on_start is not None:
+        on_start(run)
     # the cursor for next time: the day this run began, so nothing updated during it is missed
     cursor = today or run.started_at.date()
     data_timestamp: str | None = None
@@ -159,4 +165,11 @@ def _report(
     )
 
 
-__all__ = ["DEFAULT_CONDITION", "SyncReport", "sync_condition", "sync_key"]
+__all__ = [
+    "DEFAULT_CONDITION",
+    "ProgressCallback",
+    "StartCallback",
+    "SyncReport",
+    "sync_condition",
+    "sync_key",
+]

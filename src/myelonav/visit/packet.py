@@ -64,6 +64,9 @@ class PacketInputs:
     # how the profile was made (intake, fhir, ccda, profile, sample): decides whether a fact
     # without its own ``reported_by`` is the patient's word or the record's
     source: str | None = None
+    # the trial view's count with its travel limit, and the day trials were last updated
+    trials_note: str | None = None
+    trials_updated: str | None = None
 
 
 @cache
@@ -230,6 +233,8 @@ def packet_context(inputs: PacketInputs) -> dict[str, Any]:
         ],
         "trials": [t.as_json() | {"verdict_text": t.verdict_text} for t in inputs.trials]
         if inputs.trials is not None else None,
+        "trials_note": inputs.trials_note,
+        "trials_updated": inputs.trials_updated,
         "questions": [q.as_json() for q in questions],
         "checklist": [c.as_json() for c in build_checklist(record, as_of)],
         "check_status": CHECK_STATUS,

@@ -10,7 +10,7 @@ import datetime as dt
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from myelonav.errors import InputError
 from myelonav.patient.models import PatientRecord
@@ -20,6 +20,11 @@ from myelonav.trials.matching import Verdict
 from myelonav.trials.models import Study
 from myelonav.trials.patient_match import match_patient
 from myelonav.trials.ranking import RankedTrial
+
+if TYPE_CHECKING:
+    from myelonav.trials.match_view import TrialView
+
+VISIT_LIMIT = 10  # trials listed in the questions and the packet
 
 VERDICT_TEXT = {
     Verdict.likely_eligible.value: "likely eligible",
@@ -106,20 +111,30 @@ def match_stored_trials(
     record: PatientRecord, as_of: dt.date, db: Path | None = None
 ) -> list[TrialRow]:
     """Match against every study in the local trial store (default location when ``db`` is
-    None) through the match service (``myelonav.trials.match_service``), the same path as
-    ``trials match`` and the web trials page."""
-    from myelonav.trials.match_service import match_store
+    None) through the one trial view (``myelonav.trials.match_view``), the same list, travel
+    limit and sample rule as ``trials match`` and the web trials page."""
+    return stored_trials_view(record, as_of, db)[0]
 
-    run = match_store(record, as_of, db, origin=origin_of(record))
-    shown = [r for r in run.ranked if r.match.verdict is not Verdict.likely_ineligible][:10]
-    return trial_rows(shown, run.studies(shown))
+
+def stored_trials_view(
+    record: PatientRecord, as_of: dt.date, db: Path | None = None
+) -> tuple[list[TrialRow], TrialView]:
+    """The visit's rows (the first ``VISIT_LIMIT`` of the view) and the view they came from,
+    whose headline (count and travel limit) and update date the visit shows with them."""
+    from myelonav.trials.match_view import trial_view
+
+    view = trial_view(record, as_of, db, origin=origin_of(record))
+    shown = view.shown[:VISIT_LIMIT]
+    return trial_rows(shown, view.run.studies(shown)), view
 
 
 __all__ = [
     "VERDICT_TEXT",
+    "VISIT_LIMIT",
     "TrialRow",
     "match_stored_trials",
     "match_trials",
     "origin_of",
+    "stored_trials_view",
     "trial_rows",
 ]

@@ -29,6 +29,7 @@ from myelonav.web.limits import GateStats, HeavyRequestGate
 from myelonav.web.pages import install_page_errors, page_router
 from myelonav.web.rematch import Rematcher
 from myelonav.web.security import SecurityMiddleware
+from myelonav.web.trials_update import TrialsUpdater
 
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]")
 WILDCARD_BINDS = ("0.0.0.0", "::", "")
@@ -96,7 +97,9 @@ def create_app(cfg: Settings | None = None, *, bind_host: str | None = None) -> 
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        _app.state.trials_update.start_auto_refresh()
         yield
+        _app.state.trials_update.stop()
         audit.flush()  # the read events still queued (``AuditLog.append(deferred=True)``)
         profiles.close()
 
@@ -116,6 +119,7 @@ def create_app(cfg: Settings | None = None, *, bind_host: str | None = None) -> 
     app.state.audit = audit
     app.state.rematch = Rematcher()
     app.state.trials_db = Path(cfg.trials_db)
+    app.state.trials_update = TrialsUpdater(app.state.trials_db, cfg)
     app.state.settings = cfg
     secure = bool(cfg.tls_certfile) or cfg.behind_proxy
     # added innermost first: TrustedHost -> Security (CSRF, body limits) -> Auth ->

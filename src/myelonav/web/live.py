@@ -38,10 +38,12 @@ def free_port() -> int:
         return port
 
 
-def start_server(home: Path, log_path: Path, *, timeout_s: float = 30.0) -> LiveServer:
-    """Serve with ``MYELONAV_HOME=home`` (profiles and trials there); wait until it answers."""
+def start_server(home: Path, log_path: Path, *, timeout_s: float = 30.0,
+                 env_extra: dict[str, str] | None = None) -> LiveServer:
+    """Serve with ``MYELONAV_HOME=home`` (profiles and trials there) and ``env_extra`` (e.g.
+    ``MYELONAV_CTGOV_BASE_URL`` of a fake API); wait until it answers."""
     port = free_port()
-    env = {**os.environ, "MYELONAV_HOME": str(home)}
+    env = {**os.environ, "MYELONAV_HOME": str(home), **(env_extra or {})}
     env.pop("MYELONAV_DATABASE_URL", None)
     with log_path.open("wb") as log:
         process = subprocess.Popen(

@@ -116,32 +116,46 @@ def trial_matches(
     include_ineligible: bool = False,
     include_closed: bool = False,
     verdict: str | None = None,
+    statuses: tuple[str, ...] = (),
+    phases: tuple[str, ...] = (),
+    categories: tuple[str, ...] = (),
     limit: int = 20,
 ) -> dict[str, Any]:
-    """Stored trials judged and ranked for this record, JSON-ready."""
-    from myelonav.trials.match_service import match_store
-    from myelonav.trials.matching import Verdict
-    from myelonav.trials.samples import SAMPLE_NOTICE
+    """Stored trials judged and ranked for this record, JSON-ready: the one trial view
+    (``trials.match_view``) that the questions, the packet and ``trials match`` also read."""
+    from myelonav.trials.match_view import (
+        CATEGORY_TEXT,
+        PHASE_TEXT,
+        STATUS_TEXT,
+        WEB_SAMPLE_NOTICE,
+        TrialFilters,
+        site_contact,
+        trial_view,
+    )
     from myelonav.trials.summary import summarize
 
     try:
         origin = _origin(near, record)
     except InputError as exc:
         raise InputError(exc.message, location="near") from None
-    if within_miles is None:
-        within_miles = record.preferences.max_travel_miles if origin is not None else None
-    run = match_store(record, as_of, trials_db, origin=origin, within_miles=within_miles,
-                      include_closed=include_closed)
-    ranked = run.ranked
-    counts = {v.value: sum(1 for r in ranked if r.match.verdict is v) for v in Verdict}
-    shown = [r for r in ranked
-             if (include_ineligible or verdict == Verdict.likely_ineligible.value
-                 or r.match.verdict is not Verdict.likely_ineligible)
-             and (verdict is None or r.match.verdict.value == verdict)][:limit]
-    studies = run.studies(shown)
+    filters = TrialFilters(statuses=statuses, phases=phases, categories=categories,
+                           verdict=verdict)
+    view = trial_view(record, as_of, trials_db, origin=origin, within_miles=within_miles,
+                      filters=filters, include_closed=include_closed)
+    listed = list(view.shown)
+    if include_ineligible and verdict is None:
+        listed += [h.trial for h in view.hidden if h.kinds == ("ineligible",)]
+        listed.sort(key=lambda r: r.rank)
+    shown = listed[:limit]
+    studies = view.run.studies(shown)
+    counts = {v: 0 for v in ("likely_eligible", "possibly_eligible", "likely_ineligible")}
+    for r in view.run.ranked:
+        if record.sample or not r.match.is_sample:
+            counts[r.match.verdict.value] += 1
     trials = []
     for r in shown:
         m, study = r.match, studies[r.match.nct_id]
+        cats = view.categories_of(m.nct_id)
         trials.append({
             "rank": r.rank,
             "nct_id": m.nct_id,
@@ -150,7 +164,14 @@ def trial_matches(
             "verdict": m.verdict.value,
             "score": r.score,
             "phases": study.phases,
+            "phases_text": [PHASE_TEXT.get(p, p) for p in study.phases],
             "overall_status": study.overall_status,
+            "status_text": STATUS_TEXT.get(study.overall_status or "",
+                                           (study.overall_status or "not given")
+                                           .replace("_", " ").lower()),
+            "categories": cats.as_dict(),
+            "categories_text": [CATEGORY_TEXT.get(c, c.replace("_", " "))
+                                for c in cats.modalities if c in CATEGORY_TEXT],
             "criteria": [
                 {"id": c.id, "section": c.section.value, "text": c.text, "kind": c.kind.value,
                  "result": c.result.value, "patient_fact": c.patient_fact,
@@ -158,19 +179,36 @@ def trial_matches(
                 for c in m.criteria
             ],
             "nearest_site": _site(r.nearest_site),
+            "contact": site_contact(study, r),
             "within_travel": r.within_travel,
             "summary": summarize(study, m, r).model_dump(exclude={"disclaimer"}),
             "url": study.url,
         })
+    hidden = [
+        {"nct_id": h.trial.match.nct_id, "title": h.trial.match.title,
+         "verdict": h.trial.match.verdict.value, "reasons": list(h.reasons),
+         "kinds": list(h.kinds),
+         "miles": h.trial.nearest_site.miles if h.trial.nearest_site else None}
+        for h in view.hidden
+    ]
     return {
         "patient_sample": record.sample,
         "as_of": as_of.isoformat(),
         "origin": origin.label if origin is not None else None,
-        "within_miles": within_miles,
-        "judged": len(ranked),
+        "within_miles": view.travel_limit,
+        "headline": view.headline(),
+        "last_update": view.last_update,
+        "no_real_trials": view.no_real_trials,
+        "real_studies": view.real_studies,
+        "judged": view.judged,
         "counts": counts,
+        "listed": len(view.shown),
+        "farther": view.farther,
         "trials": trials,
-        "sample_notice": SAMPLE_NOTICE if any(t["is_sample"] for t in trials) else None,
+        "hidden": hidden,
+        "hidden_counts": view.hidden_counts,
+        "hidden_total": view.hidden_total,
+        "sample_notice": WEB_SAMPLE_NOTICE if view.showing_samples else None,
         "disclaimer": DISCLAIMER,
     }
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, HTTPException, Query, Request
 from pydantic import BaseModel, ConfigDict
 
 from myelonav import DISCLAIMER
@@ -22,6 +22,9 @@ from myelonav.web.services import default_as_of, parse_as_of_param, trial_matche
 router = APIRouter(tags=["trials"])
 
 VERDICTS = ("likely_eligible", "possibly_eligible", "likely_ineligible")
+StatusChoice = Literal["RECRUITING", "NOT_YET_RECRUITING", "ENROLLING_BY_INVITATION", "AVAILABLE"]
+PhaseChoice = Literal["EARLY_PHASE1", "PHASE1", "PHASE2", "PHASE3", "PHASE4", "NA"]
+CategoryChoice = Literal["car_t", "bispecific", "trispecific", "celmod", "adc", "retreatment"]
 VERDICT_PATTERN = "^(" + "|".join(VERDICTS) + ")$"
 
 
@@ -65,13 +68,20 @@ def get_matches(
     include_ineligible: bool = False,
     include_closed: bool = False,
     limit: Annotated[int, Query(ge=1, le=200)] = 20,
+    status: Annotated[list[StatusChoice] | None,
+                      Query(description="Only these recruiting statuses.")] = None,
+    phase: Annotated[list[PhaseChoice] | None, Query(description="Only these phases.")] = None,
+    category: Annotated[list[CategoryChoice] | None,
+                        Query(description="Only these kinds of treatment.")] = None,
 ) -> MatchesOut:
     saved = require_profile(store, profile_id)
     when = parse_as_of_param(as_of) or default_as_of(saved.record)
     return MatchesOut.model_validate(trial_matches(
         saved.record, when, trials_db=db, near=near, within_miles=within_miles,
         include_ineligible=include_ineligible, include_closed=include_closed, verdict=verdict,
-        limit=limit,
+        limit=limit, statuses=tuple(dict.fromkeys(status or ())),
+        phases=tuple(dict.fromkeys(phase or ())),
+        categories=tuple(dict.fromkeys(category or ())),
     ))
 
 
@@ -110,6 +120,54 @@ def search_trials(
                      nearest_site_miles=h.nearest.miles if h.nearest else None, url=h.study.url)
         for h in hits
     ])
+
+
+class UpdateOut(BaseModel):
+    started: bool | None = None
+    state: str
+    trigger: str | None
+    started_at: str | None
+    finished_at: str | None
+    resumed: bool
+    mode: str | None
+    pages: int
+    studies: int
+    total: int | None
+    percent: int | None
+    written: int | None
+    removed: int | None
+    error: str | None
+    last_update: str | None
+
+
+def _update_out(request: Request, started: bool | None = None) -> UpdateOut:
+    from myelonav.web.trials_update import last_update
+
+    status = request.app.state.trials_update.status()
+    return UpdateOut(started=started, last_update=last_update(request.app.state.trials_db),
+                     **status.as_json())
+
+
+@router.get("/trials/update", response_model=UpdateOut,
+            summary="Progress of the update from ClinicalTrials.gov, and when the last one "
+                    "finished")
+def get_update(request: Request) -> UpdateOut:
+    return _update_out(request)
+
+
+@router.post("/trials/update", response_model=UpdateOut, status_code=202,
+             summary="Start an update from ClinicalTrials.gov (one at a time; an interrupted "
+                     "one continues where it stopped)",
+             responses={403: {"description": "Only navigators, clinicians and administrators "
+                                             "(clinic mode) may start it."}})
+def start_update(request: Request) -> UpdateOut:
+    from myelonav.web.auth.deps import principal
+    from myelonav.web.trials_update import may_update
+
+    if not may_update(principal(request)):
+        raise HTTPException(403, "your role does not allow this")
+    started = request.app.state.trials_update.start("manual")
+    return _update_out(request, started)
 
 
 __all__ = ["VERDICTS", "router"]

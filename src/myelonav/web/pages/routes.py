@@ -35,7 +35,6 @@ from myelonav.web.deps import (
     PROFILE_ID_PATTERN,
     ProfileId,
     Store,
-    TrialsDb,
     require_profile,
 )
 from myelonav.web.errors import error_body, status_for
@@ -43,8 +42,6 @@ from myelonav.web.pages.render import page
 from myelonav.web.services import (
     default_as_of,
     record_from_upload,
-    trial_matches,
-    trials_available,
     visit_available,
 )
 
@@ -185,38 +182,6 @@ def page_router() -> APIRouter:
         store.update_preferences(profile_id, changes)
         return RedirectResponse(f"/p/{profile_id}", status_code=303)
 
-    @router.get("/p/{profile_id}/trials", response_class=HTMLResponse)
-    def trials(request: Request, store: Store, db: TrialsDb, profile_id: ProfileId,
-               verdict: Annotated[str, Query(max_length=20)] = "",
-               within_miles: Annotated[str, Query(max_length=10)] = "",
-               near: Annotated[str, Query(max_length=10)] = "") -> HTMLResponse:
-        if not trials_available():
-            raise HTTPException(404, "Trial matching is not installed.")
-        saved = require_profile(store, profile_id)
-        filters = {"verdict": verdict, "within_miles": within_miles, "near": near}
-        error = None
-        miles: float | None = None
-        if within_miles.strip():
-            try:
-                miles = float(within_miles)
-                if miles < 0:
-                    raise ValueError
-            except ValueError:
-                error = "within_miles: enter a distance in miles, or leave it empty"
-        if verdict and verdict not in ("likely_eligible", "possibly_eligible",
-                                       "likely_ineligible"):
-            error = "verdict: choose one of the listed answers"
-        result = None
-        if error is None:
-            try:
-                result = trial_matches(
-                    saved.record, default_as_of(saved.record), trials_db=db,
-                    near=near.strip() or None, within_miles=miles, verdict=verdict or None,
-                    include_ineligible=verdict == "likely_ineligible")
-            except InputError as exc:
-                error = str(exc)
-        return page(request, "trials.html", result=result, filters=filters, error=error,
-                    status_code=422 if error else 200, **_context(saved, "trials"))
 
     @router.get("/support", response_class=HTMLResponse)
     def support(request: Request, profile: ProfileQuery = None) -> HTMLResponse:
@@ -285,6 +250,9 @@ def page_router() -> APIRouter:
     router.include_router(intake_router())
     router.include_router(options_router())
     router.include_router(clinician_router())
+    from myelonav.web.pages.trials_pages import trials_router
+
+    router.include_router(trials_router())
     if visit_available():
         from myelonav.web.pages.visit_pages import visit_router
 

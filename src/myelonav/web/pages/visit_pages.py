@@ -8,7 +8,7 @@ from starlette.responses import HTMLResponse
 from myelonav.web.deps import ProfileId, Store, TrialsDb, require_profile
 from myelonav.web.pages.render import page
 from myelonav.web.services import default_as_of
-from myelonav.web.visit_service import packet_pdf, plot_bytes, questions_for
+from myelonav.web.visit_service import packet_pdf, plot_bytes, questions_for, trials_view
 
 
 def visit_router() -> APIRouter:
@@ -21,8 +21,12 @@ def visit_router() -> APIRouter:
 
         saved = require_profile(store, profile_id)
         as_of = default_as_of(saved.record)
-        return page(request, "questions.html", questions=questions_for(saved.record, as_of, db),
+        rows, view = trials_view(saved.record, as_of, db)
+        return page(request, "questions.html",
+                    questions=questions_for(saved.record, as_of, db, rows),
                     plot_description=describe(saved.record, as_of), as_of=as_of,
+                    trials_note=view.headline(), trials_updated=view.last_update,
+                    trial_rows=rows,
                     profile_id=saved.id, sample=saved.sample, section="questions",
                     name_on_packet=saved.record.preferences.name_on_packet)
 
