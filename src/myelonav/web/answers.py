@@ -146,9 +146,9 @@ def read_number(text: str, spec: NumberField) -> NumberAnswer:
         best = plausible[0]
         return NumberAnswer(
             None,
-            f"{spec.label}: did you mean {_show(best)}{unit}? If so, "
-            f"enter {_show(best).replace(',', '')}; otherwise check the "
-            "number on your report",
+            f"{spec.label}: did you mean {_show(best)}{unit}? If so, press the "
+            "\u201cYes\u201d button below (typing it again asks again); otherwise check "
+            "the number on your report",
             best,
             (best,),
         )
@@ -169,8 +169,8 @@ def read_number(text: str, spec: NumberField) -> NumberAnswer:
             return NumberAnswer(
                 None,
                 f"{spec.label}: {_show(value)} looks like {words}; did "
-                f"you mean {_show(converted)}{unit}? If so, enter "
-                f"{_show(converted).replace(',', '')}",
+                f"you mean {_show(converted)}{unit}? If so, press the "
+                "\u201cYes\u201d button below",
                 converted,
                 (converted,),
             )
