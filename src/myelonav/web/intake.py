@@ -466,6 +466,8 @@ def regimen_agents(text: str) -> tuple[list[str], list[str]]:
             unknown.append(part)
             continue
         agents.extend(a for a in found if a not in agents)
+    if not agents and not unknown and any(c.isalnum() for c in text):
+        unknown.append(text.strip())  # only joining words ("and", "with"): nothing named
     return agents, unknown
 
 
