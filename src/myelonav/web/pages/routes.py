@@ -334,6 +334,9 @@ def page_router() -> APIRouter:
     from myelonav.web.pages.account_pages import account_router
 
     router.include_router(account_router())
+    from myelonav.web.pages.connect_pages import connect_router
+
+    router.include_router(connect_router())
     if visit_available():
         from myelonav.web.pages.visit_pages import visit_router
 
