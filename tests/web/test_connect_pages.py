@@ -149,7 +149,7 @@ def test_forged_state_is_refused(local_app: tuple[str, Any], portal: Portal) -> 
 def test_state_is_single_use(local_app: tuple[str, Any], portal: Portal) -> None:
     base, app = local_app
     with httpx.Client(timeout=30) as client:
-        back, finish = sign_in(client, base, portal.base)
+        _back, finish = sign_in(client, base, portal.base)
         first = client.get(base + finish)
         assert first.status_code == 200
         again = client.get(base + finish)
@@ -336,7 +336,7 @@ def _csrf(client: httpx.Client, base: str) -> str:
 def test_clinic_other_roles_may_not_connect(
     clinic_app: tuple[str, Any, dict[str, Any]], portal: Portal, who: str
 ) -> None:
-    base, app, _ = clinic_app
+    base, _app, _ = clinic_app
     with httpx.Client(timeout=30) as client:
         _login(client, base, who)
         assert client.get(f"{base}/connect").status_code == 403
