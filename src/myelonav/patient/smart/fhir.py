@@ -83,7 +83,7 @@ class FhirReader:
             declared = streamed.headers.get("content-length", "")
             if declared.isdigit() and int(declared) > max_bytes:
                 raise ImportError_(
-                    f"the portal's answer is larger than {max_bytes // (1024 * 1024)} MB",
+                    f"the portal's answer is larger than {_size(max_bytes)}",
                     location=_show(url),
                 )
             body = bytearray()
@@ -91,7 +91,7 @@ class FhirReader:
                 body += chunk
                 if len(body) > max_bytes:
                     raise ImportError_(
-                        f"the portal's answer is larger than {max_bytes // (1024 * 1024)} MB",
+                        f"the portal's answer is larger than {_size(max_bytes)}",
                         location=_show(url),
                     )
             return httpx.Response(
@@ -226,6 +226,10 @@ def _json(response: httpx.Response, url: str) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ImportError_("the FHIR server answered with a non-object", location=_show(url))
     return data
+
+
+def _size(count: int) -> str:
+    return f"{count // (1024 * 1024)} MB" if count >= 1024 * 1024 else f"{count // 1024} KB"
 
 
 def _show(url: str) -> str:
