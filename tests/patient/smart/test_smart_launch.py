@@ -65,3 +65,14 @@ def test_pending_sign_ins_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     assert len(states) == 3
     with pytest.raises(ImportError_, match="too many sign-ins"):
         _begin(launches)
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["https://p.example/auth\r\nSet-Cookie: x=1", "https://p.example/a b", "https://[::1/a"],
+)
+def test_a_sign_in_address_must_be_one_clean_url(url: str) -> None:
+    from myelonav.patient.smart.oauth import check_url
+
+    with pytest.raises(ImportError_, match="authorization_endpoint"):
+        check_url(url, "authorization_endpoint")

@@ -129,7 +129,17 @@ def read_documents(
     is checked on its own, so a CCD without a birth date still merges.
     """
     found = PortalDocuments()
-    for doc in references[: MAX_DOCUMENTS * 5]:
+    listed = MAX_DOCUMENTS * 5
+    if len(references) > listed:
+        found.unmapped.append(
+            UnmappedItem(
+                path="DocumentReference",
+                resource_type="DocumentReference",
+                reason=f"{len(references) - listed} more documents were not looked at "
+                f"(the first {listed} were); ask your care team if one matters",
+            )
+        )
+    for doc in references[:listed]:
         doc_id = str(doc.get("id") or "?")[:64]
         path = f"DocumentReference/{doc_id}"
         if doc.get("status") == "entered-in-error":

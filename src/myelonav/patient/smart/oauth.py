@@ -43,8 +43,15 @@ def _fail(where: str, message: str) -> ImportError_:
 
 def check_url(url: str, what: str) -> str:
     """Endpoints must be https (plain http only on this machine's loopback, for tests)."""
-    parts = urllib.parse.urlsplit(url)
-    if parts.scheme == "https" or (parts.scheme == "http" and parts.hostname in _LOOPBACK_HOSTS):
+    if any(ord(c) < 0x21 or c == "\x7f" for c in url):
+        # a URL that is passed on to the browser (the sign-in page) must be one token
+        raise _fail(what, f"{url[:200]!r} has spaces or control characters")
+    try:
+        parts = urllib.parse.urlsplit(url)
+        host = parts.hostname
+    except ValueError:
+        raise _fail(what, f"{url[:200]!r} is not a URL") from None
+    if parts.scheme == "https" or (parts.scheme == "http" and host in _LOOPBACK_HOSTS):
         return url
     raise _fail(what, f"{url[:200]!r} is not an https URL")
 
