@@ -20,11 +20,12 @@ from typing import Annotated, Any
 
 import httpx
 from fastapi import APIRouter, HTTPException, Query, Request
+from starlette.concurrency import run_in_threadpool
 from starlette.responses import HTMLResponse
 
 from myelonav.errors import MyelonavError
 from myelonav.patient.smart.launch import LAUNCH_TTL_S, Launches, finish
-from myelonav.patient.smart.oauth import check_url, discover
+from myelonav.patient.smart.oauth import SmartConfiguration, check_url, discover
 from myelonav.settings import Settings
 from myelonav.web.auth.deps import principal
 from myelonav.web.pages.render import page
@@ -123,6 +124,13 @@ def _error(request: Request, status: int, exc: MyelonavError, iss: str = "") -> 
     return _form(request, status, error=exc.message, error_title=title, advice=advice, iss=iss)
 
 
+def _discover(iss: str, secret: str | None) -> SmartConfiguration:
+    with httpx.Client(timeout=15.0, follow_redirects=False) as client:
+        config = discover(client, iss)
+    config.auth_method(secret)  # a secret the portal cannot take: refused before sign-in
+    return config
+
+
 def connect_router() -> APIRouter:
     router = APIRouter(include_in_schema=False)
 
@@ -143,10 +151,8 @@ def connect_router() -> APIRouter:
             return _form(request, 422, field_error=str(exc), iss=typed[:MAX_URL])
         cfg = _settings(request)
         try:
-            secret = cfg.smart_secret()
-            with httpx.Client(timeout=15.0, follow_redirects=False) as client:
-                config = discover(client, iss)
-            config.auth_method(secret)
+            # discovery is a blocking request to the portal: off the event loop
+            config = await run_in_threadpool(_discover, iss, cfg.smart_secret())
         except MyelonavError as exc:
             return _error(request, 502 if "reach" in exc.message else 422, exc, iss)
         browser_key = secrets.token_urlsafe(32)
