@@ -342,3 +342,27 @@ def test_clinic_other_roles_may_not_connect(
         assert client.get(f"{base}/connect").status_code == 403
         assert client.get(f"{base}/connect/finish", params={"state": "s"}).status_code == 403
     assert portal.authorize_calls == 0
+
+
+def test_an_access_token_that_runs_out_is_refreshed(
+    local_app: tuple[str, Any], portal: Portal
+) -> None:
+    base, app = local_app
+    portal.requests_per_token = 5
+    with httpx.Client(timeout=30) as client:
+        result = run_flow(client, base, portal.base)
+    assert result.status_code == 200 and len(_profiles(app)) == 1
+    assert portal.log.count("token:refresh") >= 2
+
+
+def test_without_a_refresh_token_the_user_is_asked_to_connect_again(
+    local_app: tuple[str, Any], portal: Portal
+) -> None:
+    base, app = local_app
+    portal.requests_per_token = 5
+    portal.issue_refresh_tokens = False
+    with httpx.Client(timeout=30) as client:
+        result = run_flow(client, base, portal.base)
+    assert result.status_code == 400
+    assert "The sign-in expired" in result.text and "connect again" in result.text
+    assert _profiles(app) == []
