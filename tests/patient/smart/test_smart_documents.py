@@ -7,9 +7,17 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from myelonav.patient.models import Analyte
 from myelonav.patient.smart import connect
-from myelonav.patient.smart.documents import MAX_DOCUMENT_BYTES, fingerprint
+from myelonav.patient.smart.documents import (
+    MAX_DOCUMENT_BYTES,
+    PortalDocuments,
+    fingerprint,
+    merge_documents,
+)
 
 AS_OF = dt.date(2026, 11, 25)
 DATA = Path(__file__).resolve().parents[1] / "ccda" / "data"
@@ -150,3 +158,56 @@ def test_fingerprint_ignores_ids_and_sources() -> None:
     b = {**a, "id": "c7", "effectiveDateTime": "2024-09-01"}
     assert fingerprint(a) == fingerprint(b)
     assert fingerprint(a) != fingerprint({**a, "valueQuantity": {"value": 0.8, "unit": "mg/dL"}})
+
+
+_RESOURCES = st.lists(
+    st.fixed_dictionaries(
+        {
+            "resourceType": st.sampled_from(["Observation", "Procedure", "MedicationRequest"]),
+            "id": st.text("abc123", min_size=1, max_size=4),
+            "code": st.fixed_dictionaries(
+                {
+                    "coding": st.lists(
+                        st.fixed_dictionaries(
+                            {
+                                "system": st.just("http://loinc.org"),
+                                "code": st.sampled_from(["718-7", "1975-2", "33358-3"]),
+                            }
+                        ),
+                        min_size=1,
+                        max_size=2,
+                    )
+                }
+            ),
+            "effectiveDateTime": st.sampled_from(["2025-01-01", "2025-02-01T08:00:00Z"]),
+            "valueQuantity": st.fixed_dictionaries(
+                {"value": st.sampled_from([0.1, 0.7, 9.1]), "unit": st.just("g/dL")}
+            ),
+        }
+    ),
+    max_size=8,
+)
+
+
+@settings(max_examples=80, deadline=None, derandomize=True)
+@given(_RESOURCES, _RESOURCES)
+def test_merge_keeps_every_portal_resource_and_adds_each_fact_once(
+    portal_resources: list[dict[str, Any]], doc_resources: list[dict[str, Any]]
+) -> None:
+    bundle = {"resourceType": "Bundle", "entry": [{"resource": r} for r in portal_resources]}
+    docs = PortalDocuments(
+        merged=[
+            (f"d{i}", [{"resource": r} for r in doc_resources], ["/x"] * len(doc_resources))
+            for i in range(2)  # the same document twice
+        ]
+    )
+    merged, locations = merge_documents(bundle, docs)
+    entries = merged["entry"]
+    assert entries[: len(portal_resources)] == bundle["entry"]  # nothing of the portal's lost
+    added = [e["resource"] for e in entries[len(portal_resources) :]]
+    assert sorted(locations) == list(range(len(portal_resources), len(entries)))
+    known = {fingerprint(r) for r in portal_resources}
+    prints = [fingerprint(r) for r in added]
+    assert len(set(prints)) == len(prints) and not known & set(prints)
+    assert {fingerprint(r) for r in doc_resources} <= known | set(prints)
+    assert len({r["id"] for r in added}) == len(added)  # ids stay unique in the bundle

@@ -282,7 +282,8 @@ def merge_documents(
             if key in seen:
                 continue
             seen.add(key)
-            resource["id"] = f"doc-{doc_id}-{resource.get('id')}"[:64]
+            # unique in the merged bundle whatever ids the document used
+            resource["id"] = f"doc{len(entries)}-{doc_id}"[:64]
             locations[len(entries)] = f"DocumentReference/{doc_id}: {where}"
             entries.append({"fullUrl": f"urn:uuid:{resource['id']}", "resource": resource})
     return {**bundle, "entry": entries}, locations
