@@ -131,6 +131,7 @@ def test_refused_consent_reads_and_saves_nothing(
         result = run_flow(client, base, portal.base)
     assert result.status_code == 400
     assert "Nothing was shared" in result.text and "declined" in result.text
+    assert f'value="{portal.base}"' in result.text  # one click to start again
     assert _profiles(app) == []
     assert not any(entry.startswith(("search:", "token:")) for entry in portal.log)
 

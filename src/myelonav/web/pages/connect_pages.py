@@ -24,7 +24,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import HTMLResponse
 
 from myelonav.errors import MyelonavError
-from myelonav.patient.smart.launch import LAUNCH_TTL_S, Launches, finish
+from myelonav.patient.smart.launch import LAUNCH_TTL_S, Launches, Pending, finish
 from myelonav.patient.smart.oauth import SmartConfiguration, check_url, discover
 from myelonav.settings import Settings
 from myelonav.web.auth.deps import principal
@@ -119,9 +119,16 @@ def _form(request: Request, status: int = 200, **context: Any) -> HTMLResponse:
     return page(request, "connect.html", status_code=status, section="connect", **context)
 
 
+def _sentence(text: str) -> str:
+    text = text.strip()
+    return (text[:1].upper() + text[1:] + ("" if text.endswith((".", "!", "?")) else ".")) or text
+
+
 def _error(request: Request, status: int, exc: MyelonavError, iss: str = "") -> HTMLResponse:
     title, advice = _advice(exc.message)
-    return _form(request, status, error=exc.message, error_title=title, advice=advice, iss=iss)
+    return _form(
+        request, status, error=_sentence(exc.message), error_title=title, advice=advice, iss=iss
+    )
 
 
 def _discover(iss: str, secret: str | None) -> SmartConfiguration:
@@ -225,6 +232,7 @@ def connect_router() -> APIRouter:
                 message="This link is incomplete. Start from “Connect to my patient portal”.",
             )
         cfg = _settings(request)
+        pending: Pending | None = None
         try:
             pending = launches(request).take(
                 state, browser_key=request.cookies.get(COOKIE), owner=owner
@@ -238,7 +246,9 @@ def connect_router() -> APIRouter:
             )
         except MyelonavError as exc:
             busy = "429" in exc.message
-            response = _error(request, 429 if busy else 400, exc)
+            # the address filled in again, so "start again" is one click
+            again = pending.config.issuer if pending is not None else ""
+            response = _error(request, 429 if busy else 400, exc, again)
             response.delete_cookie(COOKIE, path="/connect")
             return response
         from myelonav.web.deps import get_store
