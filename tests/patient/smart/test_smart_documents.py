@@ -211,3 +211,70 @@ def test_merge_keeps_every_portal_resource_and_adds_each_fact_once(
     assert len(set(prints)) == len(prints) and not known & set(prints)
     assert {fingerprint(r) for r in doc_resources} <= known | set(prints)
     assert len({r["id"] for r in added}) == len(added)  # ids stay unique in the bundle
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers(-5, 5) | st.text(max_size=12),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+_ATTACHMENT = st.fixed_dictionaries(
+    {},
+    optional={
+        "contentType": st.sampled_from(["application/xml", "application/pdf", "text/xml;x=1"])
+        | _JSON,
+        "data": st.sampled_from(
+            ["", "!!", base64.b64encode(b"<a/>").decode(), base64.b64encode(b"not xml").decode()]
+        )
+        | _JSON,
+        "url": st.sampled_from(["Binary/1", "https://elsewhere.test/x", ""]) | _JSON,
+        "title": _JSON,
+    },
+)
+_DOCUMENT = st.fixed_dictionaries(
+    {"resourceType": st.just("DocumentReference")},
+    optional={
+        "id": _JSON,
+        "status": st.sampled_from(["current", "entered-in-error"]) | _JSON,
+        "date": _JSON,
+        "type": _JSON,
+        "description": _JSON,
+        "context": _JSON,
+        "content": st.lists(
+            st.fixed_dictionaries({}, optional={"attachment": _ATTACHMENT | _JSON, "format": _JSON})
+            | _JSON,
+            max_size=3,
+        )
+        | _JSON,
+    },
+)
+
+
+@settings(max_examples=150, deadline=None, derandomize=True)
+@given(st.lists(_DOCUMENT, max_size=4))
+def test_hostile_document_references_are_listed_never_raised(
+    documents: list[dict[str, Any]],
+) -> None:
+    import time
+
+    import httpx
+
+    from myelonav.patient.smart.documents import read_documents
+    from myelonav.patient.smart.fhir import FhirReader
+    from myelonav.patient.smart.oauth import Token
+
+    reader = FhirReader(
+        httpx.Client(transport=httpx.MockTransport(lambda request: httpx.Response(404))),
+        "https://portal.test/fhir",
+        Token(access_token="t", expires_at=time.time() + 3600),
+        renew=lambda current: current,
+    )
+    patient = {"resourceType": "Patient", "id": "p", "birthDate": "1960-01-01"}
+    found = read_documents(reader, documents, patient)
+    live = [d for d in documents if d.get("status") != "entered-in-error"]
+    # every document is either merged or listed once: none is dropped silently
+    listed = [i for i in found.unmapped if i.resource_type == "DocumentReference"]
+    assert found.read + len(listed) == len(live)
+    assert all(item.path.startswith("DocumentReference") for item in found.unmapped)
