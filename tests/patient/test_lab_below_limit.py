@@ -202,3 +202,18 @@ def test_ccda_bound_and_flag_round_trip() -> None:
     again = import_bundle(export_bundle(record), as_of=AS_OF, record_id=record.id).record
     assert _lab(again, Analyte.bilirubin) == bili
     assert _lab(again, Analyte.wbc) == wbc_lab
+
+
+def test_summary_shows_below_the_limit() -> None:
+    from myelonav.patient.summary import render_text, summarise
+
+    bundle = _bundle(
+        _obs("m", "33358-3", 0.1, "g/dL", comparator="<"), _obs("h", "718-7", 9.1, "g/dL", flag="L")
+    )
+    record = import_bundle(bundle, as_of=AS_OF).record
+    summary = summarise(record, AS_OF)
+    by_analyte = {lab["analyte"]: lab for lab in summary["latest_labs"]}
+    assert by_analyte["serum_m_protein"]["below_limit"] is True
+    assert by_analyte["hemoglobin"]["below_limit"] is False
+    text = render_text(summary)
+    assert "< 0.1 g/dL" in text and "< 9.1" not in text
