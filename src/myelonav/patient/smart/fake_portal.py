@@ -12,6 +12,7 @@ Never point it at anything but loopback: it serves the fictional sample patients
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import html
 import json
@@ -117,7 +118,9 @@ def handler_for(portal: Portal) -> type[BaseHTTPRequestHandler]:
             for key, value in (headers or {}).items():
                 self.send_header(key, value)
             self.end_headers()
-            self.wfile.write(data)
+            # the client may stop reading (a size bound): not a server error
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                self.wfile.write(data)
 
         def _send(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
             data = json.dumps(body).encode() if body is not None else b""
@@ -127,7 +130,9 @@ def handler_for(portal: Portal) -> type[BaseHTTPRequestHandler]:
             for key, value in (headers or {}).items():
                 self.send_header(key, value)
             self.end_headers()
-            self.wfile.write(data)
+            # the client may stop reading (a size bound): not a server error
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                self.wfile.write(data)
 
         def do_GET(self) -> None:
             parts = urllib.parse.urlsplit(self.path)
