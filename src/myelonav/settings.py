@@ -36,6 +36,25 @@ def make_private_dir(path: Path) -> Path:
     return path
 
 
+def read_secret_file(path: Path, setting: str) -> str | None:
+    """A secret kept in a file (first line, at most 4 KB); errors name the setting."""
+    from myelonav.errors import InputError
+
+    try:
+        with path.expanduser().open("rb") as handle:
+            raw = handle.read(4097)
+    except OSError as exc:
+        raise InputError(f"cannot read the secret file: {exc.strerror}", location=setting) from None
+    if len(raw) > 4096:
+        raise InputError("the secret file is larger than 4 KB", location=setting)
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InputError("the secret file is not UTF-8 text", location=setting) from None
+    first = text.strip().splitlines()[0].strip() if text.strip() else ""
+    return first or None
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="MYELONAV_", extra="ignore")
 
@@ -96,6 +115,24 @@ class Settings(BaseSettings):
     # Rendered pages kept per worker (options, trials, questions and their API answers).
     page_cache_mb: int = Field(default=64, ge=0, le=4096)
 
+    # --- patient portal (SMART on FHIR) ---------------------------------------------------
+    # The address people reach this app at (e.g. https://nav.clinic.example); the portal
+    # sends them back to {public_base_url}/connect/callback. Unset: the request's own address.
+    public_base_url: str | None = None
+    # The client id myelonav is registered under at the portals it connects to.
+    smart_client_id: str = "myelonav"
+    # A confidential client's secret, or a file holding it (never a command-line argument).
+    smart_client_secret: SecretStr | None = None
+    smart_client_secret_file: Path | None = None
+
+    def smart_secret(self) -> str | None:
+        """The SMART client secret from ``smart_client_secret`` or its file, or None."""
+        if self.smart_client_secret is not None:
+            return self.smart_client_secret.get_secret_value().strip() or None
+        if self.smart_client_secret_file is None:
+            return None
+        return read_secret_file(self.smart_client_secret_file, "MYELONAV_SMART_CLIENT_SECRET_FILE")
+
     @property
     def home_dir(self) -> Path:
         return self.home.expanduser()
@@ -136,4 +173,4 @@ def settings() -> Settings:
 
 
 __all__ = ["PRIVATE_DIR_MODE", "PRIVATE_FILE_MODE", "Mode", "Settings", "make_private_dir",
-           "settings"]
+           "read_secret_file", "settings"]

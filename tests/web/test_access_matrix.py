@@ -105,6 +105,18 @@ MATRIX.update({
 })
 
 
+# --- issue 17: "Connect to my patient portal" (web/pages/connect_pages.py) ---------------
+# the patient (or a navigator, for their team) connects; the callback is public because the
+# portal's redirect carries no SameSite=Strict session cookie (it only hands the answer on)
+EXPECTED["connect"] = {"any": frozenset({"patient", "caregiver", "other_patient", "nav_a",
+                                         "nav_b"})}
+MATRIX.update({
+    ("GET", "/connect"): "connect",
+    ("POST", "/connect"): "connect",
+    ("GET", "/connect/callback"): "public",
+    ("GET", "/connect/finish"): "connect",
+})
+
 def served_routes(app: Any) -> set[tuple[str, str]]:
     """Every (method, path) in the OpenAPI spec, plus the pages (kept out of the spec)."""
     from myelonav.web.pages import page_router

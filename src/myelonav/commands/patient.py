@@ -32,6 +32,7 @@ from myelonav.patient.profile_io import (
 )
 from myelonav.patient.smart import DEFAULT_CLIENT_ID, connect
 from myelonav.patient.summary import render_text, summarise
+from myelonav.settings import read_secret_file, settings
 
 app = typer.Typer(no_args_is_help=True, help="Import, show and export patient records.")
 
@@ -147,6 +148,14 @@ def connect_portal(
         envvar="MYELONAV_SMART_CLIENT_ID",
         help="The client id myelonav is registered under at this portal.",
     ),
+    client_secret_file: str | None = typer.Option(
+        None,
+        "--client-secret-file",
+        envvar="MYELONAV_SMART_CLIENT_SECRET_FILE",
+        help="A file holding the client secret, when myelonav is registered at this portal "
+        "as a confidential client (or set MYELONAV_SMART_CLIENT_SECRET). Never on the "
+        "command line.",
+    ),
     no_browser: bool = typer.Option(False, "--no-browser", help="Only print the sign-in address."),
     port: int = typer.Option(0, "--port", help="Loopback port for the redirect (0: any free)."),
     record_id: str | None = typer.Option(None, "--id", help="Profile id to use."),
@@ -163,9 +172,14 @@ def connect_portal(
         if not no_browser:
             webbrowser.open(url)
 
+    if client_secret_file is not None:
+        secret = read_secret_file(Path(client_secret_file), "--client-secret-file")
+    else:
+        secret = settings().smart_secret()
     result = connect(
         iss,
         client_id=client_id,
+        client_secret=secret,
         open_browser=open_browser,
         as_of=parse_as_of(as_of),
         record_id=record_id,

@@ -491,10 +491,10 @@ def _lab_resource(
             "system": term.UCUM,
             "code": ucum,
         }
-        if lab.qualitative is Qualitative.low:
+        if lab.below_limit:
             resource["valueQuantity"]["comparator"] = "<"
-        elif lab.qualitative in (Qualitative.high, Qualitative.normal):
-            flag = "H" if lab.qualitative is Qualitative.high else "N"
+        if lab.qualitative in (Qualitative.low, Qualitative.high, Qualitative.normal):
+            flag = {Qualitative.low: "L", Qualitative.high: "H"}.get(lab.qualitative, "N")
             coding = {"system": _INTERPRETATION, "code": flag}
             resource["interpretation"] = [{"coding": [coding], "text": lab.qualitative.value}]
         if lab.upper_limit_normal is not None:

@@ -846,6 +846,7 @@ class _Importer:
         qualitative: Qualitative | None = None
         value: float | None = None
         upper: float | None = None
+        below_limit = False
         if "valueQuantity" in obs and analyte not in QUALITATIVE_ANALYTES:
             qpath = f"{path}.valueQuantity"
             quantity = as_dict(obs["valueQuantity"], self._where(qpath))
@@ -855,8 +856,8 @@ class _Importer:
             if number is None:
                 return None
             comparator = quantity.get("comparator")
-            if comparator in ("<", "<="):
-                qualitative = Qualitative.low
+            # "< 0.1": below the detection limit; a fact apart from any low/high flag
+            below_limit = comparator in ("<", "<=")
             unit = as_str(quantity.get("code"), self._where(f"{qpath}.code")) or as_str(
                 quantity.get("unit"), self._where(f"{qpath}.unit")
             )
@@ -918,6 +919,11 @@ class _Importer:
             qualitative=qualitative,
             upper_limit_normal=upper,
             source_code=loincs[0] if loincs else None,
+            # explicit False on a value flagged low: an absent below_limit marks a
+            # pre-issue-17 profile (LabResult._legacy_low)
+            below_limit=True
+            if below_limit and value is not None
+            else (False if qualitative is Qualitative.low and value is not None else None),
         )
 
     # ------------------------------------------------------------------ CAR T

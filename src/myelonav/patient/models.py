@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -391,6 +391,17 @@ class RadiationCourse(_Model):
     fractions: int | None = Field(None, ge=1, le=60)
 
 
+# analytes whose "low" result in a pre-issue-17 profile was a detection limit ('< value')
+_DETECTION_LIMIT_ANALYTES = frozenset(
+    {
+        "serum_m_protein",
+        "urine_m_protein",
+        "marrow_plasma_cells",
+        "circulating_plasma_cells",
+    }
+)
+
+
 class LabResult(_Model):
     """One dated measurement in the canonical unit of its analyte.
 
@@ -408,11 +419,40 @@ class LabResult(_Model):
     reported_by: FactSource | None = Field(
         None, description="patient (told by the patient) or records (medical records); "
                           "unset: the profile's source says.")
+    below_limit: bool | None = Field(
+        None,
+        description="True: the result was below the limit given as ``value`` ('< value', "
+        "under the detection or quantitation limit). Not the 'low' flag "
+        "(``qualitative``: low), which marks a measured value under the reference range.",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _legacy_low(cls, data: Any) -> Any:
+        """Profiles written before issue 17 kept '< value' and a 'low' flag both as
+        ``qualitative: low``. Labs now carry ``below_limit`` whenever a value is flagged low,
+        so its absence marks an old profile: for analytes reported against a detection limit
+        (M-protein, plasma cells) it meant '<', for the others the flag."""
+        if (
+            isinstance(data, dict)
+            and data.get("below_limit") is None
+            and data.get("qualitative") == "low"
+            and data.get("value") is not None
+        ):
+            data = dict(data)
+            if data.get("analyte") in _DETECTION_LIMIT_ANALYTES:
+                data["below_limit"] = True
+                data["qualitative"] = None
+            else:
+                data["below_limit"] = False
+        return data
 
     @model_validator(mode="after")
     def _value_or_qualitative(self) -> LabResult:
         if self.value is None and self.qualitative is None:
             raise ValueError("a lab result needs a value or a qualitative result")
+        if self.below_limit and self.value is None:
+            raise ValueError("below_limit needs the limit as value")
         if self.value is not None:
             if self.value != self.value or self.value in (float("inf"), float("-inf")):
                 raise ValueError("value must be a finite number")

@@ -54,6 +54,8 @@ def summarise(record: PatientRecord, as_of: dt.date) -> dict[str, Any]:
                 "value": latest.value,
                 "unit": CANONICAL_UNIT[analyte] or None,
                 "qualitative": latest.qualitative.value if latest.qualitative else None,
+                # "< value": below the limit the lab could measure, not the value itself
+                "below_limit": bool(latest.below_limit),
                 "days_old": age_days,
                 "current": age_days <= CURRENT_LAB_DAYS,
             }
@@ -170,7 +172,7 @@ def render_text(summary: dict[str, Any]) -> str:
         for lab in summary["latest_labs"]:
             unit = {"10*9/L": "x10^9/L"}.get(lab["unit"] or "", lab["unit"] or "")
             shown = (
-                f"{lab['value']:g} {unit}".strip()
+                f"{'< ' if lab.get('below_limit') else ''}{lab['value']:g} {unit}".strip()
                 if lab["value"] is not None
                 else lab["qualitative"]
             )

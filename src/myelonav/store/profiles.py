@@ -50,7 +50,7 @@ from myelonav.patient.profile_io import first_error, parse_profile_text
 from myelonav.settings import PRIVATE_FILE_MODE, make_private_dir
 from myelonav.store.crypto import RecordCipher
 
-SOURCES = frozenset({"intake", "fhir", "profile", "sample"})
+SOURCES = frozenset({"intake", "fhir", "profile", "sample", "ccda"})
 
 
 class _Base(DeclarativeBase):

@@ -64,3 +64,28 @@ def test_web_upload_reads_a_ccda() -> None:
     )
     assert kind == "ccda" and "mapped" in summary
     assert record.car_t[0].crs_max_grade == 2
+
+
+def test_web_upload_page_saves_a_ccda_profile(tmp_path: Path) -> None:
+    """Through the page, not only the service: the store must accept the "ccda" source."""
+    import warnings
+
+    from myelonav.settings import Settings
+    from myelonav.web.app import create_app
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from fastapi.testclient import TestClient
+
+    web = create_app(Settings(home=tmp_path / "home", web_allowed_hosts=["testserver"]))
+    try:
+        with TestClient(web, raise_server_exceptions=False) as client:
+            raw = (DATA / "epic_ccd.xml").read_bytes()
+            files = {"file": ("record.xml", raw, "application/xml")}
+            response = client.post("/upload", files=files, follow_redirects=False)
+            assert response.status_code == 303, response.text[-500:]
+            (saved,) = web.state.profiles.list_profiles()
+            assert saved.source == "ccda" and saved.record.labs
+            assert client.get(response.headers["location"]).status_code == 200
+    finally:
+        web.state.profiles.close()

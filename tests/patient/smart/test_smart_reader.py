@@ -45,7 +45,7 @@ def test_endless_429_gives_up_after_bounded_waits() -> None:
         httpx.MockTransport(lambda request: httpx.Response(429, headers={"Retry-After": "2"})),
         slept,
     )
-    with pytest.raises(ImportError_, match="kept answering HTTP 429"):
+    with pytest.raises(ImportError_, match=r"busy.*\(HTTP 429\).*Try again in a few minutes"):
         reader.search("Condition", {"patient": "p"})
     assert slept == [2.0] * MAX_TRIES
 
@@ -73,3 +73,33 @@ def test_scopes_follow_the_servers_smart_version() -> None:
     )
     assert "patient/Observation.read" in v1.scope() and "launch/patient" in v1.scope()
     assert "patient/Observation.rs" in v2.scope() and ".read" not in v2.scope()
+
+
+def test_binary_as_fhir_json_and_streamed_size_bound() -> None:
+    import base64
+
+    from myelonav.patient.smart.documents import _binary
+
+    document = b"<ClinicalDocument/>"
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/Binary/json"):
+            data = base64.b64encode(document).decode()
+            return httpx.Response(
+                200,
+                json={"resourceType": "Binary", "data": data},
+                headers={"Content-Type": "application/fhir+json"},
+            )
+        # no Content-Length: the bound is applied while reading
+        return httpx.Response(
+            200,
+            content=iter([b"<" + b"x" * 1024] * 64),
+            headers={"Content-Type": "application/xml"},
+        )
+
+    reader = _reader(httpx.MockTransport(answer), [])
+    assert _binary(reader, "Binary/json") == document
+    with pytest.raises(ImportError_, match="larger than"):
+        reader.get(f"{BASE}/Binary/big", max_bytes=10 * 1024)
+    with pytest.raises(ImportError_, match="another server"):
+        _binary(reader, "https://elsewhere.test/fhir/Binary/1")

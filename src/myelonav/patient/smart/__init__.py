@@ -2,7 +2,11 @@
 
 ``connect`` runs the SMART App Launch standalone flow (discovery, authorization code with PKCE
 S256 through a 127.0.0.1 redirect, token exchange, refresh), reads the patient's US Core
-resources with paging, and imports them with ``fhir_import.import_bundle``.
+resources with paging, and imports them with ``fhir_import.import_bundle``. C-CDA documents
+behind DocumentReference join the import (``documents``); other documents are listed.
+``launch`` holds the same flow for the web app, whose redirect is its own callback URL.
+A confidential client (a client secret configured) authenticates at the token endpoint as the
+portal's SMART configuration allows (``oauth.token_post``).
 """
 
 from __future__ import annotations
@@ -10,12 +14,18 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import httpx
 
 from myelonav.errors import ImportError_
-from myelonav.patient.fhir_import import ImportReport, import_bundle
-from myelonav.patient.smart.fhir import FhirReader, fetch_bundle
+from myelonav.patient.fhir_import import ImportReport
+from myelonav.patient.smart.documents import (
+    PortalDocuments,
+    import_with_documents,
+    read_documents,
+)
+from myelonav.patient.smart.fhir import FhirReader, fetch_bundle, fetch_documents
 from myelonav.patient.smart.oauth import Token, authorize, discover, refresh
 
 DEFAULT_CLIENT_ID = "myelonav"
@@ -41,10 +51,12 @@ def connect(
     timeout: float = 300.0,
     http_timeout: float = 30.0,
     sleep: Callable[[float], None] | None = None,
+    client_secret: str | None = None,
 ) -> ConnectResult:
     """Sign in at ``iss`` (the FHIR base URL), read the shared patient and import them."""
     with httpx.Client(timeout=http_timeout, follow_redirects=False) as client:
         config = discover(client, iss)
+        config.auth_method(client_secret)  # refuse before the sign-in, not after
 
         def sign_in() -> Token:
             return authorize(
@@ -54,6 +66,7 @@ def connect(
                 open_browser=open_browser,
                 port=port,
                 timeout=timeout,
+                client_secret=client_secret,
             )
 
         token = sign_in()
@@ -62,7 +75,7 @@ def connect(
             raise ImportError_("no patient shared", location=config.issuer)
 
         def renew(current: Token) -> Token:
-            fresh = refresh(client, config, current, client_id) or sign_in()
+            fresh = refresh(client, config, current, client_id, client_secret) or sign_in()
             if fresh.patient not in (None, patient_id):
                 raise ImportError_(
                     "the portal switched to another patient on sign-in; refused",
@@ -73,8 +86,10 @@ def connect(
         reader = FhirReader(
             client, config.issuer, token, renew, **({"sleep": sleep} if sleep else {})
         )
-        bundle = fetch_bundle(reader, patient_id)
-    report = import_bundle(bundle, source=config.issuer, as_of=as_of, record_id=record_id)
+        bundle, documents = read_patient(reader, patient_id)
+    report = import_with_documents(
+        bundle, documents, source=config.issuer, as_of=as_of, record_id=record_id
+    )
     return ConnectResult(
         report=report,
         resources_read=len(bundle["entry"]),
@@ -84,4 +99,12 @@ def connect(
     )
 
 
-__all__ = ["DEFAULT_CLIENT_ID", "ConnectResult", "connect"]
+def read_patient(reader: FhirReader, patient_id: str) -> tuple[dict[str, Any], PortalDocuments]:
+    """The patient's resources (one Bundle) and their documents, read with ``reader``."""
+    bundle = fetch_bundle(reader, patient_id)
+    patient = bundle["entry"][0]["resource"]
+    documents = read_documents(reader, fetch_documents(reader, patient_id), patient)
+    return bundle, documents
+
+
+__all__ = ["DEFAULT_CLIENT_ID", "ConnectResult", "connect", "read_patient"]

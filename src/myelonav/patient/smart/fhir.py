@@ -17,6 +17,7 @@ MAX_PAGES = 200
 MAX_RESOURCES = 20_000
 MAX_RETRY_AFTER = 60.0
 MAX_TRIES = 4
+MAX_RESPONSE_BYTES = 32 * 1024 * 1024
 
 # (resource type, extra search parameters); a type the server does not support is skipped
 SEARCHES: tuple[tuple[str, dict[str, str]], ...] = (
@@ -73,7 +74,41 @@ class FhirReader:
         self.token = self.renew(self.token)
         self.renewals += 1
 
-    def get(self, url: str, params: dict[str, str] | None = None) -> httpx.Response:
+    def _fetch(
+        self, url: str, params: dict[str, str] | None, accept: str, max_bytes: int
+    ) -> httpx.Response:
+        """One GET whose body is read only up to ``max_bytes``."""
+        headers = {"Authorization": f"Bearer {self.token.access_token}", "Accept": accept}
+        with self.client.stream("GET", url, params=params, headers=headers) as streamed:
+            declared = streamed.headers.get("content-length", "")
+            if declared.isdigit() and int(declared) > max_bytes:
+                raise ImportError_(
+                    f"the portal's answer is larger than {_size(max_bytes)}",
+                    location=_show(url),
+                )
+            body = bytearray()
+            for chunk in streamed.iter_bytes():
+                body += chunk
+                if len(body) > max_bytes:
+                    raise ImportError_(
+                        f"the portal's answer is larger than {_size(max_bytes)}",
+                        location=_show(url),
+                    )
+            return httpx.Response(
+                streamed.status_code,
+                headers=streamed.headers,
+                content=bytes(body),
+                request=streamed.request,
+            )
+
+    def get(
+        self,
+        url: str,
+        params: dict[str, str] | None = None,
+        *,
+        accept: str = "application/fhir+json",
+        max_bytes: int = MAX_RESPONSE_BYTES,
+    ) -> httpx.Response:
         if not url.startswith(self.base + "/"):
             raise ImportError_("a paging link points outside the FHIR server", location=self.base)
         renewed = False
@@ -82,14 +117,7 @@ class FhirReader:
                 self._renew()
                 renewed = True
             try:
-                response = self.client.get(
-                    url,
-                    params=params,
-                    headers={
-                        "Authorization": f"Bearer {self.token.access_token}",
-                        "Accept": "application/fhir+json",
-                    },
-                )
+                response = self._fetch(url, params, accept, max_bytes)
             except httpx.HTTPError as exc:
                 raise ImportError_(
                     f"cannot reach the FHIR server: {type(exc).__name__}", location=_show(url)
@@ -103,6 +131,12 @@ class FhirReader:
                 self.sleep(retry_after_seconds(response.headers.get("Retry-After")))
                 continue
             return response
+        if response.status_code == 429:
+            raise ImportError_(
+                "the portal is busy and asked us to slow down (HTTP 429); nothing was saved. "
+                "Try again in a few minutes",
+                location=_show(url),
+            )
         raise ImportError_(
             f"the FHIR server kept answering HTTP {response.status_code}", location=_show(url)
         )
@@ -139,6 +173,11 @@ class FhirReader:
         url = f"{self.base}/{resource_type}/{quoted}"
         response = self.get(url)
         return _json(response, url)
+
+
+def fetch_documents(reader: FhirReader, patient_id: str) -> list[dict[str, Any]]:
+    """The patient's DocumentReferences ([] when the portal does not offer them)."""
+    return reader.search("DocumentReference", {"patient": patient_id})
 
 
 def fetch_bundle(reader: FhirReader, patient_id: str) -> dict[str, Any]:
@@ -189,9 +228,20 @@ def _json(response: httpx.Response, url: str) -> dict[str, Any]:
     return data
 
 
+def _size(count: int) -> str:
+    return f"{count // (1024 * 1024)} MB" if count >= 1024 * 1024 else f"{count // 1024} KB"
+
+
 def _show(url: str) -> str:
     """A URL without its query (which may hold identifiers)."""
     return urllib.parse.urlsplit(url)._replace(query="", fragment="").geturl()
 
 
-__all__ = ["SEARCHES", "FhirReader", "fetch_bundle", "retry_after_seconds"]
+__all__ = [
+    "MAX_RESPONSE_BYTES",
+    "SEARCHES",
+    "FhirReader",
+    "fetch_bundle",
+    "fetch_documents",
+    "retry_after_seconds",
+]

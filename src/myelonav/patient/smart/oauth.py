@@ -31,6 +31,8 @@ RESOURCE_TYPES = (
     "Medication",
     "Procedure",
     "Observation",
+    "DocumentReference",
+    "Binary",
 )
 _LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 
@@ -41,8 +43,15 @@ def _fail(where: str, message: str) -> ImportError_:
 
 def check_url(url: str, what: str) -> str:
     """Endpoints must be https (plain http only on this machine's loopback, for tests)."""
-    parts = urllib.parse.urlsplit(url)
-    if parts.scheme == "https" or (parts.scheme == "http" and parts.hostname in _LOOPBACK_HOSTS):
+    if any(ord(c) < 0x21 or c == "\x7f" for c in url):
+        # a URL that is passed on to the browser (the sign-in page) must be one token
+        raise _fail(what, f"{url[:200]!r} has spaces or control characters")
+    try:
+        parts = urllib.parse.urlsplit(url)
+        host = parts.hostname
+    except ValueError:
+        raise _fail(what, f"{url[:200]!r} is not a URL") from None
+    if parts.scheme == "https" or (parts.scheme == "http" and host in _LOOPBACK_HOSTS):
         return url
     raise _fail(what, f"{url[:200]!r} is not an https URL")
 
@@ -54,6 +63,7 @@ class SmartConfiguration:
     token_endpoint: str
     capabilities: frozenset[str] = frozenset()
     scopes_supported: frozenset[str] = frozenset()
+    token_auth_methods: frozenset[str] = frozenset()
 
     @property
     def v2_scopes(self) -> bool:
@@ -65,6 +75,26 @@ class SmartConfiguration:
         suffix = "rs" if self.v2_scopes else "read"
         reads = " ".join(f"patient/{t}.{suffix}" for t in RESOURCE_TYPES)
         return f"launch/patient openid fhirUser offline_access {reads}"
+
+    def auth_method(self, client_secret: str | None) -> str:
+        """How myelonav proves who it is at the token endpoint.
+
+        Without a secret: "none" (a public client; PKCE protects the code). With one:
+        ``client_secret_basic`` unless the portal lists only ``client_secret_post``
+        (RFC 8414: an absent list means ``client_secret_basic``).
+        """
+        if client_secret is None:
+            return "none"
+        methods = self.token_auth_methods
+        if not methods or "client_secret_basic" in methods:
+            return "client_secret_basic"
+        if "client_secret_post" in methods:
+            return "client_secret_post"
+        raise _fail(
+            self.token_endpoint,
+            "a client secret is configured, but the portal accepts neither client_secret_basic "
+            f"nor client_secret_post (it lists: {', '.join(sorted(methods))[:200]})",
+        )
 
 
 def discover(http: httpx.Client, iss: str) -> SmartConfiguration:
@@ -88,6 +118,7 @@ def discover(http: httpx.Client, iss: str) -> SmartConfiguration:
         raise _fail(where, "the portal does not support PKCE S256")
     caps = data.get("capabilities")
     scopes = data.get("scopes_supported")
+    auth_methods = data.get("token_endpoint_auth_methods_supported")
     return SmartConfiguration(
         issuer=iss,
         authorization_endpoint=auth,
@@ -97,6 +128,9 @@ def discover(http: httpx.Client, iss: str) -> SmartConfiguration:
         else frozenset(),
         scopes_supported=frozenset(s for s in scopes if isinstance(s, str))
         if isinstance(scopes, list)
+        else frozenset(),
+        token_auth_methods=frozenset(m for m in auth_methods if isinstance(m, str))
+        if isinstance(auth_methods, list)
         else frozenset(),
     )
 
@@ -154,6 +188,36 @@ def _token_from(data: dict[str, Any], where: str, previous: Token | None = None)
     )
 
 
+def _client_form_value(value: str) -> str:
+    return urllib.parse.quote_plus(value, safe="")
+
+
+def token_post(
+    http: httpx.Client,
+    config: SmartConfiguration,
+    form: dict[str, str],
+    *,
+    client_id: str,
+    client_secret: str | None = None,
+) -> httpx.Response:
+    """POST to the token endpoint, authenticating as the portal asks (``auth_method``).
+
+    client_secret_basic encodes id and secret form-style before base64 (RFC 6749 2.3.1).
+    The secret goes only into this request; it is never logged or kept.
+    """
+    method = config.auth_method(client_secret)
+    headers = {"Accept": "application/json"}
+    body = dict(form)
+    if method == "client_secret_basic" and client_secret is not None:
+        pair = f"{_client_form_value(client_id)}:{_client_form_value(client_secret)}"
+        headers["Authorization"] = "Basic " + base64.b64encode(pair.encode()).decode("ascii")
+    else:
+        body["client_id"] = client_id
+        if method == "client_secret_post" and client_secret is not None:
+            body["client_secret"] = client_secret
+    return http.post(config.token_endpoint, data=body, headers=headers)
+
+
 def exchange_code(
     http: httpx.Client,
     config: SmartConfiguration,
@@ -162,22 +226,32 @@ def exchange_code(
     verifier: str,
     redirect_uri: str,
     client_id: str,
+    client_secret: str | None = None,
 ) -> Token:
     where = config.token_endpoint
     try:
-        response = http.post(
-            where,
-            data={
+        response = token_post(
+            http,
+            config,
+            {
                 "grant_type": "authorization_code",
                 "code": code,
                 "redirect_uri": redirect_uri,
-                "client_id": client_id,
                 "code_verifier": verifier,
             },
-            headers={"Accept": "application/json"},
+            client_id=client_id,
+            client_secret=client_secret,
         )
     except httpx.HTTPError as exc:
-        raise _fail(where, f"token request failed: {type(exc).__name__}") from None
+        raise _fail(
+            where, f"cannot reach the portal's sign-in service: {type(exc).__name__}"
+        ) from None
+    if response.status_code == 401 and client_secret is None:
+        raise _fail(
+            where,
+            "the portal refused the sign-in (HTTP 401): it may need myelonav registered with a "
+            "client secret (MYELONAV_SMART_CLIENT_SECRET_FILE)",
+        )
     if response.status_code != 200:
         raise _fail(where, f"the portal refused the sign-in (HTTP {response.status_code})")
     token = _token_from(_json(response, where), where)
@@ -187,26 +261,55 @@ def exchange_code(
 
 
 def refresh(
-    http: httpx.Client, config: SmartConfiguration, token: Token, client_id: str
+    http: httpx.Client,
+    config: SmartConfiguration,
+    token: Token,
+    client_id: str,
+    client_secret: str | None = None,
 ) -> Token | None:
     """A fresh access token from the refresh token, or None when that is not possible."""
     if token.refresh_token is None:
         return None
     try:
-        response = http.post(
-            config.token_endpoint,
-            data={
-                "grant_type": "refresh_token",
-                "refresh_token": token.refresh_token,
-                "client_id": client_id,
-            },
-            headers={"Accept": "application/json"},
+        response = token_post(
+            http,
+            config,
+            {"grant_type": "refresh_token", "refresh_token": token.refresh_token},
+            client_id=client_id,
+            client_secret=client_secret,
         )
     except httpx.HTTPError:
         return None
     if response.status_code != 200:
         return None
     return _token_from(_json(response, config.token_endpoint), config.token_endpoint, token)
+
+
+def authorization_url(
+    config: SmartConfiguration, *, client_id: str, redirect_uri: str, state: str, challenge: str
+) -> str:
+    """The portal's sign-in address for this launch (PKCE S256, ``state``, ``aud``)."""
+    query = urllib.parse.urlencode(
+        {
+            "response_type": "code",
+            "client_id": client_id,
+            "redirect_uri": redirect_uri,
+            "scope": config.scope(),
+            "state": state,
+            "aud": config.issuer,
+            "code_challenge": challenge,
+            "code_challenge_method": "S256",
+        }
+    )
+    separator = "&" if "?" in config.authorization_endpoint else "?"
+    return f"{config.authorization_endpoint}{separator}{query}"
+
+
+def consent_error(error: str) -> str:
+    """Plain words for the portal's ``error`` answer on the redirect."""
+    if error == "access_denied":
+        return "you (or the portal) declined to share the record; nothing was read"
+    return f"the portal refused the sign-in: {error[:80]}"
 
 
 class _Receiver(BaseHTTPRequestHandler):
@@ -246,6 +349,7 @@ def authorize(
     open_browser: Callable[[str], object],
     port: int = 0,
     timeout: float = 300.0,
+    client_secret: str | None = None,
 ) -> Token:
     """Run the authorization-code + PKCE flow with a one-shot 127.0.0.1 redirect receiver."""
     handler: type[_Receiver] = type("Receiver", (_Receiver,), {"result": None})
@@ -254,20 +358,9 @@ def authorize(
     redirect_uri = f"http://127.0.0.1:{server.server_address[1]}/callback"
     verifier, challenge = pkce_pair()
     state = secrets.token_urlsafe(24)
-    query = urllib.parse.urlencode(
-        {
-            "response_type": "code",
-            "client_id": client_id,
-            "redirect_uri": redirect_uri,
-            "scope": config.scope(),
-            "state": state,
-            "aud": config.issuer,
-            "code_challenge": challenge,
-            "code_challenge_method": "S256",
-        }
+    url = authorization_url(
+        config, client_id=client_id, redirect_uri=redirect_uri, state=state, challenge=challenge
     )
-    separator = "&" if "?" in config.authorization_endpoint else "?"
-    url = f"{config.authorization_endpoint}{separator}{query}"
     opener = threading.Thread(target=open_browser, args=(url,), daemon=True)
     deadline = time.monotonic() + timeout
     try:
@@ -283,15 +376,18 @@ def authorize(
     if result.get("state") != state:
         raise _fail(where, "the portal's answer does not match this sign-in (state); refused")
     if "error" in result:
-        error = result["error"][:80]
-        if error == "access_denied":
-            raise _fail(where, "you (or the portal) declined to share the record; nothing read")
-        raise _fail(where, f"the portal refused the sign-in: {error}")
+        raise _fail(where, consent_error(result["error"]))
     code = result.get("code")
     if not code:
         raise _fail(where, "the portal's answer has no authorization code")
     return exchange_code(
-        http, config, code=code, verifier=verifier, redirect_uri=redirect_uri, client_id=client_id
+        http,
+        config,
+        code=code,
+        verifier=verifier,
+        redirect_uri=redirect_uri,
+        client_id=client_id,
+        client_secret=client_secret,
     )
 
 
@@ -299,10 +395,13 @@ __all__ = [
     "RESOURCE_TYPES",
     "SmartConfiguration",
     "Token",
+    "authorization_url",
     "authorize",
     "check_url",
+    "consent_error",
     "discover",
     "exchange_code",
     "pkce_pair",
     "refresh",
+    "token_post",
 ]

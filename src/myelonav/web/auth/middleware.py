@@ -18,7 +18,9 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from myelonav.store.accounts import Accounts
 from myelonav.web.auth.principal import LOCAL, Principal
 
-PUBLIC_PATHS = frozenset({"/healthz", "/login"})
+# /connect/callback: the portal's redirect back carries no SameSite=Strict session cookie;
+# that page only hands the answer on to /connect/finish (which needs the session)
+PUBLIC_PATHS = frozenset({"/healthz", "/login", "/connect/callback"})
 PUBLIC_PREFIXES = ("/static/",)
 
 

@@ -253,6 +253,9 @@ def page_router() -> APIRouter:
     from myelonav.web.pages.trials_pages import trials_router
 
     router.include_router(trials_router())
+    from myelonav.web.pages.connect_pages import connect_router
+
+    router.include_router(connect_router())
     if visit_available():
         from myelonav.web.pages.visit_pages import visit_router
 

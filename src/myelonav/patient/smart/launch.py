@@ -1,0 +1,209 @@
+"""The SMART standalone launch as the web app runs it: start here, finish at the callback.
+
+``Launches`` keeps the sign-ins under way in memory (never on disk): each ``state`` is random,
+used once, expires, and is bound to the browser that started it (a hash of a cookie only that
+browser holds) and to the account that started it. ``finish`` exchanges the code, reads the
+record and imports it; the access token lives only in its local variables for that time.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import secrets
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import httpx
+
+from myelonav.errors import ImportError_
+from myelonav.patient.smart import ConnectResult, read_patient
+from myelonav.patient.smart.documents import import_with_documents
+from myelonav.patient.smart.fhir import FhirReader
+from myelonav.patient.smart.oauth import (
+    SmartConfiguration,
+    Token,
+    authorization_url,
+    consent_error,
+    exchange_code,
+    pkce_pair,
+    refresh,
+)
+
+LAUNCH_TTL_S = 600.0
+MAX_PENDING = 1000
+# a request from the web app waits at most this long for a portal that asks to slow down
+MAX_WEB_WAIT_S = 3.0
+
+NOT_STARTED = (
+    "this sign-in was not started in this browser, or it was already used. "
+    "Start again from “Connect to my patient portal”"
+)
+EXPIRED = (
+    "the sign-in took too long (more than 10 minutes) and has expired. "
+    "Start again from “Connect to my patient portal”"
+)
+
+
+def browser_key_hash(browser_key: str) -> str:
+    return hashlib.sha256(browser_key.encode("utf-8", "replace")).hexdigest()
+
+
+@dataclass
+class Pending:
+    config: SmartConfiguration
+    redirect_uri: str
+    owner: str
+    expires_at: float
+    verifier: str = field(repr=False)
+    binding: str = field(repr=False)
+
+
+class Launches:
+    """Sign-ins under way: ``state`` → ``Pending``, in memory, single use, expiring."""
+
+    def __init__(
+        self, ttl: float = LAUNCH_TTL_S, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.ttl = ttl
+        self.clock = clock
+        self._pending: dict[str, Pending] = {}
+        self._lock = threading.Lock()
+
+    def _sweep(self, now: float) -> None:
+        for state in [s for s, p in self._pending.items() if p.expires_at <= now]:
+            del self._pending[state]
+
+    def begin(
+        self,
+        config: SmartConfiguration,
+        *,
+        client_id: str,
+        redirect_uri: str,
+        browser_key: str,
+        owner: str,
+    ) -> str:
+        """Remember a new sign-in; the portal's sign-in address to send the browser to."""
+        verifier, challenge = pkce_pair()
+        state = secrets.token_urlsafe(32)
+        now = self.clock()
+        with self._lock:
+            self._sweep(now)
+            if len(self._pending) >= MAX_PENDING:
+                raise ImportError_(
+                    "too many sign-ins are under way; try again in a few minutes",
+                    location="connect",
+                )
+            self._pending[state] = Pending(
+                config=config,
+                redirect_uri=redirect_uri,
+                owner=owner,
+                expires_at=now + self.ttl,
+                verifier=verifier,
+                binding=browser_key_hash(browser_key),
+            )
+        return authorization_url(
+            config,
+            client_id=client_id,
+            redirect_uri=redirect_uri,
+            state=state,
+            challenge=challenge,
+        )
+
+    def known(self, state: str) -> bool:
+        """Is ``state`` a sign-in under way (not used, not expired)? Does not use it up."""
+        with self._lock:
+            pending = self._pending.get(state)
+            return pending is not None and pending.expires_at > self.clock()
+
+    def take(self, state: str, *, browser_key: str | None, owner: str) -> Pending:
+        """The sign-in ``state`` names, used up; refused unless this browser and account
+        started it and it has not expired."""
+        with self._lock:
+            pending = self._pending.get(state)
+            if pending is None:
+                raise ImportError_(NOT_STARTED, location="state")
+            if pending.expires_at <= self.clock():
+                del self._pending[state]
+                raise ImportError_(EXPIRED, location="state")
+            same_browser = browser_key is not None and hmac.compare_digest(
+                pending.binding, browser_key_hash(browser_key)
+            )
+            if not same_browser or pending.owner != owner:
+                # not consumed: a forged answer must not spoil the real user's sign-in
+                raise ImportError_(NOT_STARTED, location="state")
+            del self._pending[state]
+            return pending
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._pending)
+
+
+def finish(
+    pending: Pending,
+    *,
+    code: str | None,
+    error: str | None,
+    client_id: str,
+    client_secret: str | None = None,
+    as_of: dt.date | None = None,
+    http_timeout: float = 30.0,
+    sleep: Callable[[float], None] | None = None,
+) -> ConnectResult:
+    """Exchange the code, read the patient's record and import it (nothing is saved here)."""
+    config = pending.config
+    if error:
+        raise ImportError_(consent_error(error), location="portal")
+    if not code:
+        raise ImportError_("the portal's answer has no authorization code", location="portal")
+
+    def wait(seconds: float) -> None:
+        (sleep or time.sleep)(min(seconds, MAX_WEB_WAIT_S))
+
+    with httpx.Client(timeout=http_timeout, follow_redirects=False) as client:
+        token = exchange_code(
+            client,
+            config,
+            code=code,
+            verifier=pending.verifier,
+            redirect_uri=pending.redirect_uri,
+            client_id=client_id,
+            client_secret=client_secret,
+        )
+        patient_id = token.patient
+        if patient_id is None:  # exchange_code guarantees it; kept for the type checker
+            raise ImportError_("no patient shared", location=config.issuer)
+
+        def renew(current: Token) -> Token:
+            fresh = refresh(client, config, current, client_id, client_secret)
+            if fresh is None:
+                raise ImportError_(
+                    "your portal sign-in ran out while your record was being read; connect again",
+                    location=config.issuer,
+                )
+            if fresh.patient not in (None, patient_id):
+                raise ImportError_(
+                    "the portal switched to another patient on sign-in; refused",
+                    location=config.issuer,
+                )
+            return fresh
+
+        reader = FhirReader(client, config.issuer, token, renew, sleep=wait)
+        del token
+        bundle, documents = read_patient(reader, patient_id)
+        reader.token = Token(access_token="-", expires_at=0.0)  # drop it before the import
+    report = import_with_documents(bundle, documents, source=config.issuer, as_of=as_of)
+    return ConnectResult(
+        report=report,
+        resources_read=len(bundle["entry"]),
+        retries=reader.retries,
+        renewals=reader.renewals,
+        unsupported=list(reader.unsupported),
+    )
+
+
+__all__ = ["EXPIRED", "LAUNCH_TTL_S", "NOT_STARTED", "Launches", "Pending", "finish"]

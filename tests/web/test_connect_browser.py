@@ -1,0 +1,158 @@
+""""Connect to my patient portal" in real headless Chromium, in clinic mode.
+
+The portal runs as ``localhost`` and the app as ``127.0.0.1``: two sites, so the clinic's
+SameSite=Strict session cookie really is withheld on the portal's redirect back, and the
+callback's hand-on to ``/connect/finish`` is what keeps the sign-in working. The portal's
+consent page is a plain HTML form. axe-core: 0 violations (any impact) at 360 and 1280 px.
+Conventions as in ``test_browser.py`` (Debian chromium, vendored axe, no external requests).
+"""
+
+from __future__ import annotations
+
+import shutil
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import uvicorn
+
+from myelonav.patient.smart.fake_portal import Portal, serve_portal
+from myelonav.settings import Settings
+from myelonav.store.crypto import new_key
+from myelonav.web.app import create_app
+from myelonav.web.live import free_port
+
+CHROMIUM = shutil.which("chromium")
+if CHROMIUM is None:
+    pytest.skip("chromium is not on PATH (apt-get install chromium); browser tests skipped",
+                allow_module_level=True)
+sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright")
+
+AXE = Path(__file__).parent / "assets" / "axe.min.js"
+SHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
+WIDTHS = {"phone": 360, "desktop": 1280}
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+PASSWORD = "browser connect password"
+LOOPBACK = ("http://127.0.0.1", "http://localhost", "data:", "about:")
+
+
+@pytest.fixture(scope="module")
+def clinic(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Any]]:
+    folder = tmp_path_factory.mktemp("connect-browser")
+    cfg = Settings(home=folder / "home", mode="clinic",
+                   database_url=f"sqlite:///{folder / 'clinic.sqlite3'}",
+                   secret_key="b" * 48, data_key=new_key())
+    app = create_app(cfg)
+    app.state.accounts.add_user("pat", PASSWORD, "patient")
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None,
+                                           access_log=False, lifespan="off"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}", app
+    server.should_exit = True
+    thread.join(10)
+    app.state.profiles.close()
+
+
+@pytest.fixture
+def portal() -> Iterator[Portal]:
+    with serve_portal() as state:
+        state.consent_page = True
+        state.base = state.base.replace("127.0.0.1", "localhost")  # another site
+        yield state
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(
+            executable_path=CHROMIUM, headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        yield b
+        b.close()
+
+
+@pytest.fixture(params=list(WIDTHS))
+def page(request: pytest.FixtureRequest, browser: Any) -> Iterator[Any]:
+    context = browser.new_context(viewport={"width": WIDTHS[request.param], "height": 800})
+    pg = context.new_page()
+    pg.width_name = request.param
+    external: list[str] = []
+    pg.on("request", lambda req: external.append(req.url)
+          if not req.url.startswith(LOOPBACK) else None)
+    yield pg
+    context.close()
+    assert external == [], f"the page made external requests: {external}"
+
+
+def check_page(pg: Any, name: str) -> None:
+    """axe-core: no violation at all; no sideways scrolling; a screenshot."""
+    pg.evaluate(AXE.read_text("utf-8"))
+    result = pg.evaluate(
+        "async (tags) => await axe.run(document, {runOnly: {type: 'tag', values: tags}})",
+        AXE_TAGS,
+    )
+    bad = [f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']][:3]}"
+           for v in result["violations"]]
+    assert bad == [], f"{name}: axe violations: {bad}"
+    overflow = pg.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0, f"{name}: page scrolls sideways by {overflow}px at {pg.width_name}"
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    pg.screenshot(path=str(SHOTS / f"connect-{name}-{pg.width_name}.png"), full_page=True)
+
+
+def _log_in_and_open(pg: Any, base: str) -> None:
+    pg.goto(base + "/connect")
+    pg.wait_for_url("**/login**")
+    pg.get_by_label("User name").fill("pat")
+    pg.get_by_label("Password").fill(PASSWORD)
+    pg.get_by_role("button", name="Log in").click()
+    pg.goto(base + "/connect")
+
+
+def test_connect_flow_in_a_browser(clinic: tuple[str, Any], portal: Portal, page: Any) -> None:
+    base, app = clinic
+    pg = page
+    before = len(app.state.profiles.list_profiles())
+    _log_in_and_open(pg, base)
+    check_page(pg, "01-form")
+
+    pg.get_by_label("Your portal's FHIR address").fill("http://portal.example.org/fhir")
+    pg.get_by_role("button", name="Connect").click()
+    assert "must start with https://" in pg.locator("#iss-error").inner_text()
+    check_page(pg, "02-address-error")
+
+    pg.get_by_label("Your portal's FHIR address").fill(portal.base)
+    pg.get_by_role("button", name="Connect").click()
+    pg.wait_for_url(portal.base.removesuffix("/fhir") + "/auth/authorize**")
+    pg.get_by_role("button", name="Share my record").click()
+    pg.wait_for_url("**/connect/finish**", timeout=60_000)
+    pg.get_by_role("heading", name="Your record is in").wait_for(timeout=60_000)
+    check_page(pg, "03-result")
+    assert len(app.state.profiles.list_profiles()) == before + 1
+    pg.get_by_role("link", name="See my profile").first.click()
+    pg.wait_for_url("**/p/*")
+    assert "token:code" in portal.log
+
+
+def test_refused_consent_in_a_browser(clinic: tuple[str, Any], portal: Portal, page: Any) -> None:
+    base, app = clinic
+    pg = page
+    before = len(app.state.profiles.list_profiles())
+    _log_in_and_open(pg, base)
+    pg.get_by_label("Your portal's FHIR address").fill(portal.base)
+    pg.get_by_role("button", name="Connect").click()
+    pg.wait_for_url(portal.base.removesuffix("/fhir") + "/auth/authorize**")
+    pg.get_by_role("button", name="Do not share").click()
+    pg.wait_for_url("**/connect/finish**")
+    pg.get_by_role("heading", name="Nothing was shared").wait_for()
+    check_page(pg, "04-refused")
+    assert len(app.state.profiles.list_profiles()) == before
