@@ -1,9 +1,12 @@
 """The SMART standalone launch as the web app runs it: start here, finish at the callback.
 
-``Launches`` keeps the sign-ins under way in memory (never on disk): each ``state`` is random,
-used once, expires, and is bound to the browser that started it (a hash of a cookie only that
-browser holds) and to the account that started it. ``finish`` exchanges the code, reads the
-record and imports it; the access token lives only in its local variables for that time.
+``Launches`` keeps the sign-ins under way: each ``state`` is random, used once, expires, and is
+bound to the browser that started it (a hash of a cookie only that browser holds) and to the
+account that started it. In one process they stay in memory; ``FileLaunches`` keeps them in the
+data folder (0600 files, one per sign-in, named by a hash of the state) so that a server with
+several worker processes finishes a sign-in in whichever worker the portal's answer reaches.
+``finish`` exchanges the code, reads the record and imports it; the access token lives only in
+its local variables for that time and is never written anywhere.
 """
 
 from __future__ import annotations
@@ -11,14 +14,19 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
+import json
+import os
 import secrets
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 import httpx
 
+from myelonav.atomic import write_text_atomic
 from myelonav.errors import ImportError_
 from myelonav.patient.smart import ConnectResult, read_patient
 from myelonav.patient.smart.documents import import_with_documents
@@ -62,6 +70,20 @@ class Pending:
     binding: str = field(repr=False)
 
 
+def _check(pending: Pending | None, *, now: float, browser_key: str | None, owner: str) -> Pending:
+    """``pending`` if this browser and account started it and it has not expired."""
+    if pending is None:
+        raise ImportError_(NOT_STARTED, location="state")
+    if pending.expires_at <= now:
+        raise ImportError_(EXPIRED, location="state")
+    same_browser = browser_key is not None and hmac.compare_digest(
+        pending.binding, browser_key_hash(browser_key)
+    )
+    if not same_browser or pending.owner != owner:
+        raise ImportError_(NOT_STARTED, location="state")
+    return pending
+
+
 class Launches:
     """Sign-ins under way: ``state`` → ``Pending``, in memory, single use, expiring."""
 
@@ -77,6 +99,16 @@ class Launches:
         for state in [s for s, p in self._pending.items() if p.expires_at <= now]:
             del self._pending[state]
 
+    def _remember(self, state: str, pending: Pending) -> None:
+        with self._lock:
+            self._sweep(pending.expires_at - self.ttl)
+            if len(self._pending) >= MAX_PENDING:
+                raise ImportError_(
+                    "too many sign-ins are under way; try again in a few minutes",
+                    location="connect",
+                )
+            self._pending[state] = pending
+
     def begin(
         self,
         config: SmartConfiguration,
@@ -89,22 +121,15 @@ class Launches:
         """Remember a new sign-in; the portal's sign-in address to send the browser to."""
         verifier, challenge = pkce_pair()
         state = secrets.token_urlsafe(32)
-        now = self.clock()
-        with self._lock:
-            self._sweep(now)
-            if len(self._pending) >= MAX_PENDING:
-                raise ImportError_(
-                    "too many sign-ins are under way; try again in a few minutes",
-                    location="connect",
-                )
-            self._pending[state] = Pending(
-                config=config,
-                redirect_uri=redirect_uri,
-                owner=owner,
-                expires_at=now + self.ttl,
-                verifier=verifier,
-                binding=browser_key_hash(browser_key),
-            )
+        pending = Pending(
+            config=config,
+            redirect_uri=redirect_uri,
+            owner=owner,
+            expires_at=self.clock() + self.ttl,
+            verifier=verifier,
+            binding=browser_key_hash(browser_key),
+        )
+        self._remember(state, pending)
         return authorization_url(
             config,
             client_id=client_id,
@@ -124,23 +149,123 @@ class Launches:
         started it and it has not expired."""
         with self._lock:
             pending = self._pending.get(state)
-            if pending is None:
-                raise ImportError_(NOT_STARTED, location="state")
-            if pending.expires_at <= self.clock():
+            if pending is not None and pending.expires_at <= self.clock():
                 del self._pending[state]
-                raise ImportError_(EXPIRED, location="state")
-            same_browser = browser_key is not None and hmac.compare_digest(
-                pending.binding, browser_key_hash(browser_key)
-            )
-            if not same_browser or pending.owner != owner:
-                # not consumed: a forged answer must not spoil the real user's sign-in
-                raise ImportError_(NOT_STARTED, location="state")
-            del self._pending[state]
-            return pending
+            # a refused answer does not use the sign-in up: a forged answer must not spoil the
+            # real user's sign-in
+            _check(pending, now=self.clock(), browser_key=browser_key, owner=owner)
+            return self._pending.pop(state)
 
     def __len__(self) -> int:
         with self._lock:
             return len(self._pending)
+
+
+class FileLaunches(Launches):
+    """Sign-ins under way as files in ``folder`` (0700; each file 0600, named by a hash of the
+    state, written atomically), shared by the server's worker processes. Taking one renames
+    its file first, so exactly one process can use a sign-in; expired files are swept."""
+
+    def __init__(
+        self, folder: Path, ttl: float = LAUNCH_TTL_S, clock: Callable[[], float] = time.time
+    ) -> None:
+        super().__init__(ttl, clock)
+        self.folder = folder
+
+    def _path(self, state: str) -> Path:
+        return self.folder / hashlib.sha256(state.encode("utf-8", "replace")).hexdigest()
+
+    def _files(self) -> list[Path]:
+        try:
+            return [p for p in self.folder.iterdir() if len(p.name) == 64]
+        except FileNotFoundError:
+            return []
+
+    def _sweep(self, now: float) -> None:
+        for path in self._files():
+            found = _read(path)
+            if found is None or found.expires_at <= now:
+                path.unlink(missing_ok=True)
+
+    def _remember(self, state: str, pending: Pending) -> None:
+        from myelonav.settings import make_private_dir
+
+        make_private_dir(self.folder)
+        self._sweep(pending.expires_at - self.ttl)
+        if len(self._files()) >= MAX_PENDING:
+            raise ImportError_(
+                "too many sign-ins are under way; try again in a few minutes", location="connect"
+            )
+        path = self._path(state)
+        write_text_atomic(path, json.dumps(_as_json(pending)))
+        path.chmod(0o600)
+
+    def known(self, state: str) -> bool:
+        pending = _read(self._path(state))
+        return pending is not None and pending.expires_at > self.clock()
+
+    def take(self, state: str, *, browser_key: str | None, owner: str) -> Pending:
+        path = self._path(state)
+        pending = _read(path)
+        if pending is not None and pending.expires_at <= self.clock():
+            path.unlink(missing_ok=True)
+        _check(pending, now=self.clock(), browser_key=browser_key, owner=owner)
+        claimed = path.with_name(path.name + ".taken")
+        try:
+            os.rename(path, claimed)  # atomic: only one process wins
+        except FileNotFoundError:
+            raise ImportError_(NOT_STARTED, location="state") from None
+        claimed.unlink(missing_ok=True)
+        assert pending is not None  # _check refused None
+        return pending
+
+    def __len__(self) -> int:
+        return len(self._files())
+
+
+def _as_json(p: Pending) -> dict[str, Any]:
+    c = p.config
+    return {
+        "config": {
+            "issuer": c.issuer,
+            "authorization_endpoint": c.authorization_endpoint,
+            "token_endpoint": c.token_endpoint,
+            "capabilities": sorted(c.capabilities),
+            "scopes_supported": sorted(c.scopes_supported),
+            "token_auth_methods": sorted(c.token_auth_methods),
+        },
+        "redirect_uri": p.redirect_uri,
+        "owner": p.owner,
+        "expires_at": p.expires_at,
+        "verifier": p.verifier,
+        "binding": p.binding,
+    }
+
+
+def _read(path: Path) -> Pending | None:
+    """The sign-in stored at ``path``; None when absent or unreadable (never an error page
+    with its content)."""
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        c = raw["config"]
+        config = SmartConfiguration(
+            issuer=str(c["issuer"]),
+            authorization_endpoint=str(c["authorization_endpoint"]),
+            token_endpoint=str(c["token_endpoint"]),
+            capabilities=frozenset(map(str, c["capabilities"])),
+            scopes_supported=frozenset(map(str, c["scopes_supported"])),
+            token_auth_methods=frozenset(map(str, c["token_auth_methods"])),
+        )
+        return Pending(
+            config=config,
+            redirect_uri=str(raw["redirect_uri"]),
+            owner=str(raw["owner"]),
+            expires_at=float(raw["expires_at"]),
+            verifier=str(raw["verifier"]),
+            binding=str(raw["binding"]),
+        )
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
 
 def finish(

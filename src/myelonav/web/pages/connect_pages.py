@@ -1,7 +1,8 @@
 """ "Connect to my patient portal": the SMART standalone launch from the web app.
 
 ``POST /connect`` reads the portal's SMART configuration, remembers the sign-in (``state``,
-PKCE verifier: ``patient.smart.launch.Launches``, in memory) and sends the browser to the
+PKCE verifier: ``patient.smart.launch.FileLaunches``, 0600 files in the data folder, so any
+worker process can finish it) and sends the browser to the
 portal's sign-in page. The portal sends it back to ``/connect/callback``; that page only hands
 the answer on to ``/connect/finish`` by a navigation of our own page, because the clinic
 session cookie is SameSite=Strict and a browser does not send it on the portal's redirect.
@@ -24,7 +25,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import HTMLResponse
 
 from myelonav.errors import MyelonavError
-from myelonav.patient.smart.launch import LAUNCH_TTL_S, Launches, Pending, finish
+from myelonav.patient.smart.launch import LAUNCH_TTL_S, FileLaunches, Launches, Pending, finish
 from myelonav.patient.smart.oauth import SmartConfiguration, check_url, discover
 from myelonav.settings import Settings
 from myelonav.web.auth.deps import principal
@@ -43,7 +44,8 @@ def launches(request: Request) -> Launches:
     state = request.app.state
     found = getattr(state, "smart_launches", None)
     if not isinstance(found, Launches):
-        found = Launches()
+        # in the data folder, so any of the server's worker processes can finish a sign-in
+        found = FileLaunches(_settings(request).home_dir / "connect")
         state.smart_launches = found
     return found
 
