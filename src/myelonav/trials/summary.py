@@ -84,7 +84,8 @@ def _tested(study: Study) -> str:
         for i in study.interventions
         if (i.type or "").upper() in {"DRUG", "BIOLOGICAL", "GENETIC", ""}
     ]
-    target = next((_TARGET_WORDS[c] for c in sorted(classes) if c in _TARGET_WORDS), None)
+    targets = list(dict.fromkeys(_TARGET_WORDS[c] for c in sorted(classes) if c in _TARGET_WORDS))
+    target = " and ".join(targets) or None
     kind = next(
         (
             _CLASS_WORDS[c]
@@ -95,7 +96,7 @@ def _tested(study: Study) -> str:
     )
     parts = []
     if names:
-        parts.append(", ".join(names[:4]))
+        parts.append(", ".join(names[:4]) + ".")
     if kind:
         parts.append(f"This is {kind}" + (f" aimed at {target}." if target else "."))
     elif target:
