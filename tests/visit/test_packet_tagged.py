@@ -179,3 +179,14 @@ def test_marks_without_a_profile_source() -> None:
     assert profile_default("something else") is None
     assert mark(object(), None) == "unstated"
     assert mark(object(), FactSource.records) == "records"
+
+
+def test_a_result_below_the_detection_limit_prints_as_less_than() -> None:
+    from myelonav.patient.models import Analyte, LabResult
+
+    record = sample_profile(sample_ids()[0])
+    below = LabResult(analyte=Analyte.serum_m_protein, date=SAMPLE_AS_OF, value=0.1,
+                      below_limit=True)
+    record = record.model_copy(update={"labs": [*record.labs, below]})
+    html = render_html(PacketInputs(record, SAMPLE_AS_OF, []))
+    assert "&lt; 0.1 g/dL" in html or "< 0.1 g/dL" in html
