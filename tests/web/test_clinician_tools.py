@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -57,3 +58,24 @@ def test_voice_link_and_tools_in_the_profile_nav(client: Any) -> None:
     clinician = client.get(base + "?audience=clinician").text
     assert f'href="{base}/clinician"' in clinician
     assert "Switch to plain words" in client.get(base + "/trials").text, "voice remembered"
+
+
+def test_trials_and_questions_pages_speak_to_the_clinician_when_asked(client: Any) -> None:
+    from myelonav.web.services import visit_available
+
+    base = _demo(client, sample_ids()[0])
+    plain = client.get(base + "/trials").text
+    clinical = client.get(base + "/trials", params={"audience": "clinician"}).text
+    assert "Clinical trials that may fit" in plain and "Your record:" in plain
+    assert "Trial matching against the record" in clinical
+    assert "Eligibility criteria, judged against the record" in clinical
+    assert "Verdict: " in clinical and "unresolved" in clinical
+    assert "Your record:" not in clinical and "Record:" in clinical
+    # the same trials either way
+    ids = sorted(set(re.findall(r"NCT\d{8}", plain)))
+    assert ids and ids == sorted(set(re.findall(r"NCT\d{8}", clinical)))
+    if visit_available():
+        questions = client.get(base + "/questions", params={"audience": "clinician"}).text
+        assert "The patient's questions for the visit" in questions
+        assert "Triggered by:" in questions and "Why ask:" not in questions
+        assert "Why ask:" in client.get(base + "/questions", params={"audience": "patient"}).text
