@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import shutil
 import warnings
 from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi import FastAPI
@@ -52,7 +56,6 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
 
 import itertools  # noqa: E402
 from dataclasses import dataclass, field  # noqa: E402
-from typing import Any  # noqa: E402
 
 from myelonav.patient.models import PatientRecord, Preferences  # noqa: E402
 from myelonav.store import pgtest  # noqa: E402
@@ -170,3 +173,79 @@ def fake_ctgov_shared() -> Iterator[Any]:
     fake = fake_ctgov_module().FakeCtgov().start()
     yield fake
     fake.stop()
+
+
+# --- browser tests: Debian's chromium through Playwright (never a downloaded browser), the
+# vendored axe-core (npm ``axe-core``, MPL-2.0), screenshots in ``artifacts/screenshots``.
+AXE = Path(__file__).parent / "assets" / "axe.min.js"
+SHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+LOOPBACK = ("http://127.0.0.1", "data:", "about:")
+ALL_IMPACTS = ("minor", "moderate", "serious", "critical")
+
+
+@pytest.fixture(scope="module")  # closed after each module: no event loop left behind
+def browser() -> Iterator[Any]:
+    chromium = shutil.which("chromium")
+    if chromium is None:
+        pytest.skip("chromium is not on PATH (apt-get install chromium); browser tests skipped")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright")
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(
+            executable_path=chromium, headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        yield b
+        b.close()
+
+
+def axe_violations(pg: Any, impacts: tuple[str, ...] = ALL_IMPACTS) -> list[str]:
+    """axe-core's WCAG 2.1 A/AA violations of the given impacts on the page as it is now."""
+    pg.evaluate(AXE.read_text("utf-8"))
+    result = pg.evaluate(
+        "async (tags) => await axe.run(document, {runOnly: {type: 'tag', values: tags}})",
+        AXE_TAGS,
+    )
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']][:3]}"
+        for v in result["violations"] if v["impact"] in impacts
+    ]
+
+
+def audit_page(pg: Any, name: str, *, shot: str, impacts: tuple[str, ...] = ALL_IMPACTS,
+               width_of: str = "document.documentElement.clientWidth") -> None:
+    """No axe violation (of ``impacts``), no sideways scroll, a full-page screenshot."""
+    bad = axe_violations(pg, impacts)
+    assert bad == [], f"{name}: axe violations: {bad}"
+    overflow = pg.evaluate(f"document.documentElement.scrollWidth - {width_of}")
+    assert overflow <= 0, f"{name}: page scrolls sideways by {overflow}px at {pg.width_name}"
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    pg.screenshot(path=str(SHOTS / f"{shot}-{pg.width_name}.png"), full_page=True)
+
+
+def ready(pg: Any, width_name: str, width: int) -> Any:
+    """A page carrying what the checks read: its width's name and ``pg.audit``/``pg.axe``."""
+    pg.width_name, pg.width_px = width_name, width
+    pg.audit = partial(audit_page, pg)
+    pg.axe = partial(axe_violations, pg)
+    return pg
+
+
+@pytest.fixture
+def open_page(browser: Any) -> Any:
+    """``with open_page("phone", 360) as pg``: a fresh browser context at that width; on
+    leaving, any request that left the machine fails the test."""
+
+    @contextmanager
+    def opened(width_name: str, width: int, allowed: tuple[str, ...] = ()) -> Iterator[Any]:
+        context = browser.new_context(viewport={"width": width, "height": 800},
+                                      accept_downloads=True)
+        pg = ready(context.new_page(), width_name, width)
+        external: list[str] = []
+        pg.on("request", lambda req: external.append(req.url)
+              if not req.url.startswith(LOOPBACK + allowed) else None)
+        yield pg
+        context.close()
+        assert external == [], f"the page made external requests: {external}"
+
+    return opened

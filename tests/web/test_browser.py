@@ -8,7 +8,6 @@ package ``axe-core``, MPL-2.0).
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,16 +18,7 @@ from myelonav.samples import sample_ids
 from myelonav.web.live import LiveServer, start_server
 from myelonav.web.services import visit_available
 
-CHROMIUM = shutil.which("chromium")
-if CHROMIUM is None:
-    pytest.skip("chromium is not on PATH (apt-get install chromium); browser tests skipped",
-                allow_module_level=True)
-sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright")
-
-AXE = Path(__file__).parent / "assets" / "axe.min.js"
-SHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
 WIDTHS = {"phone": 360, "desktop": 1280}
-AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 
 
 @pytest.fixture(scope="module")
@@ -39,47 +29,15 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     live.stop()
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(
-            executable_path=CHROMIUM, headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        yield b
-        b.close()
-
-
 @pytest.fixture(params=list(WIDTHS))
-def page(request: pytest.FixtureRequest, browser: Any) -> Iterator[Any]:
-    width = WIDTHS[request.param]
-    context = browser.new_context(viewport={"width": width, "height": 800}, accept_downloads=True)
-    pg = context.new_page()
-    pg.width_name = request.param
-    external: list[str] = []
-    pg.on("request", lambda req: external.append(req.url)
-          if not req.url.startswith(("http://127.0.0.1", "data:", "about:")) else None)
-    yield pg
-    context.close()
-    assert external == [], f"the page made external requests: {external}"
+def page(request: pytest.FixtureRequest, open_page: Any) -> Iterator[Any]:
+    with open_page(request.param, WIDTHS[request.param]) as pg:
+        yield pg
 
 
 def check_page(pg: Any, name: str) -> None:
     """axe-core: no serious or critical violation; no sideways scrolling; a screenshot."""
-    pg.evaluate(AXE.read_text("utf-8"))
-    result = pg.evaluate(
-        "async (tags) => await axe.run(document, {runOnly: {type: 'tag', values: tags}})",
-        AXE_TAGS,
-    )
-    bad = [
-        f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']][:3]}"
-        for v in result["violations"] if v["impact"] in ("serious", "critical")
-    ]
-    assert bad == [], f"{name}: axe violations: {bad}"
-    overflow = pg.evaluate("document.documentElement.scrollWidth - window.innerWidth")
-    assert overflow <= 0, f"{name}: page scrolls sideways by {overflow}px at {pg.width_name}"
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    pg.screenshot(path=str(SHOTS / f"{name}-{pg.width_name}.png"), full_page=True)
+    pg.audit(name, shot=name, impacts=("serious", "critical"), width_of="window.innerWidth")
 
 
 def test_caregiver_journey(server: LiveServer, page: Any) -> None:
@@ -183,12 +141,9 @@ def test_sample_demo_and_other_pages(server: LiveServer, page: Any) -> None:
     check_page(pg, "18-not-found")
 
 
-def test_axe_check_catches_violations(browser: Any) -> None:
+def test_axe_check_catches_violations(open_page: Any) -> None:
     """The harness itself: a page with known violations must fail the check."""
-    context = browser.new_context(viewport={"width": 360, "height": 800})
-    pg = context.new_page()
-    pg.width_name = "phone"
-    pg.set_content("<html><body><img src='x.png'><input type='text'></body></html>")
-    with pytest.raises(AssertionError, match="image-alt"):
-        check_page(pg, "00-axe-self-test")
-    context.close()
+    with open_page("phone", 360) as pg:
+        pg.set_content("<html><body><img src='x.png'><input type='text'></body></html>")
+        with pytest.raises(AssertionError, match="image-alt"):
+            check_page(pg, "00-axe-self-test")

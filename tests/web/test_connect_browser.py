@@ -9,11 +9,9 @@ Conventions as in ``test_browser.py`` (Debian chromium, vendored axe, no externa
 
 from __future__ import annotations
 
-import shutil
 import threading
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,18 +23,8 @@ from myelonav.store.crypto import new_key
 from myelonav.web.app import create_app
 from myelonav.web.live import free_port
 
-CHROMIUM = shutil.which("chromium")
-if CHROMIUM is None:
-    pytest.skip("chromium is not on PATH (apt-get install chromium); browser tests skipped",
-                allow_module_level=True)
-sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright")
-
-AXE = Path(__file__).parent / "assets" / "axe.min.js"
-SHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
 WIDTHS = {"phone": 360, "desktop": 1280}
-AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 PASSWORD = "browser connect password"
-LOOPBACK = ("http://127.0.0.1", "http://localhost", "data:", "about:")
 
 
 @pytest.fixture(scope="module")
@@ -69,44 +57,15 @@ def portal() -> Iterator[Portal]:
         yield state
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(
-            executable_path=CHROMIUM, headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        yield b
-        b.close()
-
-
 @pytest.fixture(params=list(WIDTHS))
-def page(request: pytest.FixtureRequest, browser: Any) -> Iterator[Any]:
-    context = browser.new_context(viewport={"width": WIDTHS[request.param], "height": 800})
-    pg = context.new_page()
-    pg.width_name = request.param
-    external: list[str] = []
-    pg.on("request", lambda req: external.append(req.url)
-          if not req.url.startswith(LOOPBACK) else None)
-    yield pg
-    context.close()
-    assert external == [], f"the page made external requests: {external}"
+def page(request: pytest.FixtureRequest, open_page: Any) -> Iterator[Any]:
+    with open_page(request.param, WIDTHS[request.param], allowed=("http://localhost",)) as pg:
+        yield pg
 
 
 def check_page(pg: Any, name: str) -> None:
     """axe-core: no violation at all; no sideways scrolling; a screenshot."""
-    pg.evaluate(AXE.read_text("utf-8"))
-    result = pg.evaluate(
-        "async (tags) => await axe.run(document, {runOnly: {type: 'tag', values: tags}})",
-        AXE_TAGS,
-    )
-    bad = [f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']][:3]}"
-           for v in result["violations"]]
-    assert bad == [], f"{name}: axe violations: {bad}"
-    overflow = pg.evaluate("document.documentElement.scrollWidth - window.innerWidth")
-    assert overflow <= 0, f"{name}: page scrolls sideways by {overflow}px at {pg.width_name}"
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    pg.screenshot(path=str(SHOTS / f"connect-{name}-{pg.width_name}.png"), full_page=True)
+    pg.audit(name, shot=f"connect-{name}", width_of="window.innerWidth")
 
 
 def _log_in_and_open(pg: Any, base: str) -> None:

@@ -6,25 +6,14 @@ external requests; screenshots in ``artifacts/screenshots/profiles-*``."""
 from __future__ import annotations
 
 import re
-import shutil
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from myelonav.web.live import LiveServer, start_server
 
-CHROMIUM = shutil.which("chromium")
-if CHROMIUM is None:
-    pytest.skip("chromium is not on PATH (apt-get install chromium); browser tests skipped",
-                allow_module_level=True)
-sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright")
-
-AXE = Path(__file__).parent / "assets" / "axe.min.js"
-SHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
 WIDTHS = {"phone": 360, "desktop": 1280}
-AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 
 
 @pytest.fixture(scope="module")
@@ -35,44 +24,15 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     live.stop()
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(
-            executable_path=CHROMIUM, headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        yield b
-        b.close()
-
-
 @pytest.fixture(params=list(WIDTHS))
-def page(request: pytest.FixtureRequest, browser: Any) -> Iterator[Any]:
-    context = browser.new_context(viewport={"width": WIDTHS[request.param], "height": 800})
-    pg = context.new_page()
-    pg.width_name = request.param
-    external: list[str] = []
-    pg.on("request", lambda req: external.append(req.url)
-          if not req.url.startswith(("http://127.0.0.1", "data:", "about:")) else None)
-    yield pg
-    context.close()
-    assert external == [], f"the page made external requests: {external}"
+def page(request: pytest.FixtureRequest, open_page: Any) -> Iterator[Any]:
+    with open_page(request.param, WIDTHS[request.param]) as pg:
+        yield pg
 
 
 def check_page(pg: Any, name: str) -> None:
     """axe-core: no violation at all; no sideways scrolling; a full-page screenshot."""
-    pg.evaluate(AXE.read_text("utf-8"))
-    result = pg.evaluate(
-        "async (tags) => await axe.run(document, {runOnly: {type: 'tag', values: tags}})",
-        AXE_TAGS,
-    )
-    bad = [f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']][:3]}"
-           for v in result["violations"]]
-    assert bad == [], f"{name}: axe violations: {bad}"
-    overflow = pg.evaluate("document.documentElement.scrollWidth - window.innerWidth")
-    assert overflow <= 0, f"{name}: page scrolls sideways by {overflow}px at {pg.width_name}"
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    pg.screenshot(path=str(SHOTS / f"profiles-{name}-{pg.width_name}.png"), full_page=True)
+    pg.audit(name, shot=f"profiles-{name}", width_of="window.innerWidth")
 
 
 def _profile_id(pg: Any) -> str:

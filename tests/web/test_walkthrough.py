@@ -24,16 +24,7 @@ import pytest
 from myelonav.web.live import LiveServer, start_server
 from myelonav.web.services import visit_available
 
-CHROMIUM = shutil.which("chromium")
-if CHROMIUM is None:
-    pytest.skip("chromium is not on PATH (apt-get install chromium); browser tests skipped",
-                allow_module_level=True)
-sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright")
-
-AXE = Path(__file__).parent / "assets" / "axe.min.js"
-SHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
 WIDTHS = {"phone": 360, "desktop": 1280}
-AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 NCT = re.compile(r"NCT\d{8}")
 
 
@@ -52,67 +43,26 @@ def server(tmp_path_factory: pytest.TempPathFactory,
     live.stop()
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(
-            executable_path=CHROMIUM, headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        yield b
-        b.close()
-
-
 @pytest.fixture(params=list(WIDTHS))
-def page(request: pytest.FixtureRequest, browser: Any) -> Iterator[Any]:
-    width = WIDTHS[request.param]
-    context = browser.new_context(viewport={"width": width, "height": 800}, accept_downloads=True)
-    pg = context.new_page()
-    pg.width_name = request.param
-    pg.width_px = width
-    external: list[str] = []
-    pg.on("request", lambda req: external.append(req.url)
-          if not req.url.startswith(("http://127.0.0.1", "data:", "about:", "blob:")) else None)
-    yield pg
-    context.close()
-    assert external == [], f"the page made external requests: {external}"
-
-
-def _axe(pg: Any, name: str) -> None:
-    pg.evaluate(AXE.read_text("utf-8"))
-    result = pg.evaluate(
-        "async (tags) => await axe.run(document, {runOnly: {type: 'tag', values: tags}})",
-        AXE_TAGS,
-    )
-    bad = [
-        f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']][:3]}"
-        for v in result["violations"]
-    ]
-    assert bad == [], f"{name}: axe violations: {bad}"
+def page(request: pytest.FixtureRequest, open_page: Any) -> Iterator[Any]:
+    with open_page(request.param, WIDTHS[request.param], allowed=("blob:",)) as pg:
+        yield pg
 
 
 def check_page(pg: Any, name: str) -> None:
     """axe at this width and at 320 px with every <details> open; no sideways scroll; shots."""
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    _axe(pg, f"{name} ({pg.width_name})")
-    overflow = pg.evaluate(
-        "document.documentElement.scrollWidth - document.documentElement.clientWidth")
-    assert overflow <= 0, f"{name}: scrolls sideways by {overflow}px at {pg.width_name}"
-    pg.screenshot(path=str(SHOTS / f"walk-{name}-{pg.width_name}.png"), full_page=True)
+    pg.audit(f"{name} ({pg.width_name})", shot=f"walk-{name}")
     if pg.width_name != "phone":
         return
     pg.set_viewport_size({"width": 320, "height": 800})
+    pg.width_name = "320-open"
     try:
         opened = pg.evaluate(
             "() => { const d = [...document.querySelectorAll('details')];"
             " d.forEach(x => x.open = true); return d.length; }")
-        _axe(pg, f"{name} (320 px, {opened} details open)")
-        overflow = pg.evaluate(
-            "document.documentElement.scrollWidth - document.documentElement.clientWidth")
-        assert overflow <= 0, (f"{name}: scrolls sideways by {overflow}px at 320 px with "
-                               f"{opened} details open")
-        pg.screenshot(path=str(SHOTS / f"walk-{name}-320-open.png"), full_page=True)
+        pg.audit(f"{name} (320 px, {opened} details open)", shot=f"walk-{name}")
     finally:
+        pg.width_name = "phone"
         pg.set_viewport_size({"width": pg.width_px, "height": 800})
 
 
