@@ -135,6 +135,22 @@ def check_bind(host: str, cfg: Settings) -> None:
                          location="--host")
 
 
+def _served_options(cfg: Settings) -> dict[str, Any]:
+    """What one worker and several share: no access log, proxy trust, limits, TLS."""
+    return {
+        "access_log": False,
+        "log_config": log_config(),
+        "server_header": False,
+        "proxy_headers": cfg.behind_proxy,
+        "forwarded_allow_ips": "127.0.0.1" if cfg.behind_proxy else None,
+        "limit_concurrency": cfg.max_connections,
+        "timeout_keep_alive": 5,
+        "h11_max_incomplete_event_size": 16 * 1024,
+        "ssl_certfile": str(cfg.tls_certfile) if cfg.tls_certfile else None,
+        "ssl_keyfile": str(cfg.tls_keyfile) if cfg.tls_keyfile else None,
+    }
+
+
 def uvicorn_config(host: str, port: int, cfg: Settings | None = None) -> uvicorn.Config:
     from myelonav.web.app import create_app
 
@@ -150,16 +166,7 @@ def uvicorn_config(host: str, port: int, cfg: Settings | None = None) -> uvicorn
         host=host,
         port=port,
         http=protocol,
-        access_log=False,
-        log_config=log_config(),
-        server_header=False,
-        proxy_headers=cfg.behind_proxy,
-        forwarded_allow_ips="127.0.0.1" if cfg.behind_proxy else None,
-        limit_concurrency=cfg.max_connections,
-        timeout_keep_alive=5,
-        h11_max_incomplete_event_size=16 * 1024,
-        ssl_certfile=str(cfg.tls_certfile) if cfg.tls_certfile else None,
-        ssl_keyfile=str(cfg.tls_keyfile) if cfg.tls_keyfile else None,
+        **_served_options(cfg),
     )
 
 
@@ -232,16 +239,7 @@ def multi_worker_config(host: str, port: int, workers: int, cfg: Settings) -> uv
         host=host,
         port=port,
         http="myelonav.web.server:GuardedH11Protocol",
-        access_log=False,
-        log_config=log_config(),
-        server_header=False,
-        proxy_headers=cfg.behind_proxy,
-        forwarded_allow_ips="127.0.0.1" if cfg.behind_proxy else None,
-        limit_concurrency=cfg.max_connections,
-        timeout_keep_alive=5,
-        h11_max_incomplete_event_size=16 * 1024,
-        ssl_certfile=str(cfg.tls_certfile) if cfg.tls_certfile else None,
-        ssl_keyfile=str(cfg.tls_keyfile) if cfg.tls_keyfile else None,
+        **_served_options(cfg),
     )
 
 

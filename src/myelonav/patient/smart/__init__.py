@@ -87,8 +87,22 @@ def connect(
             client, config.issuer, token, renew, **({"sleep": sleep} if sleep else {})
         )
         bundle, documents = read_patient(reader, patient_id)
+    return imported(reader, bundle, documents, source=config.issuer, as_of=as_of,
+                    record_id=record_id)
+
+
+def imported(
+    reader: FhirReader,
+    bundle: dict[str, Any],
+    documents: PortalDocuments,
+    *,
+    source: str,
+    as_of: dt.date | None,
+    record_id: str | None = None,
+) -> ConnectResult:
+    """Import what ``reader`` read (the one importer), with what the reading took."""
     report = import_with_documents(
-        bundle, documents, source=config.issuer, as_of=as_of, record_id=record_id
+        bundle, documents, source=source, as_of=as_of, record_id=record_id
     )
     return ConnectResult(
         report=report,
@@ -107,4 +121,4 @@ def read_patient(reader: FhirReader, patient_id: str) -> tuple[dict[str, Any], P
     return bundle, documents
 
 
-__all__ = ["DEFAULT_CLIENT_ID", "ConnectResult", "connect", "read_patient"]
+__all__ = ["DEFAULT_CLIENT_ID", "ConnectResult", "connect", "imported", "read_patient"]

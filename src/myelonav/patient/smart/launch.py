@@ -28,8 +28,7 @@ import httpx
 
 from myelonav.atomic import write_text_atomic
 from myelonav.errors import ImportError_
-from myelonav.patient.smart import ConnectResult, read_patient
-from myelonav.patient.smart.documents import import_with_documents
+from myelonav.patient.smart import ConnectResult, imported, read_patient
 from myelonav.patient.smart.fhir import FhirReader
 from myelonav.patient.smart.oauth import (
     SmartConfiguration,
@@ -321,14 +320,7 @@ def finish(
         del token
         bundle, documents = read_patient(reader, patient_id)
         reader.token = Token(access_token="-", expires_at=0.0)  # drop it before the import
-    report = import_with_documents(bundle, documents, source=config.issuer, as_of=as_of)
-    return ConnectResult(
-        report=report,
-        resources_read=len(bundle["entry"]),
-        retries=reader.retries,
-        renewals=reader.renewals,
-        unsupported=list(reader.unsupported),
-    )
+    return imported(reader, bundle, documents, source=config.issuer, as_of=as_of)
 
 
 __all__ = ["EXPIRED", "LAUNCH_TTL_S", "NOT_STARTED", "Launches", "Pending", "finish"]
