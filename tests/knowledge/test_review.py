@@ -50,7 +50,11 @@ def test_review_lists_every_option_oldest_first_and_every_approval() -> None:
     assert {e.where for e in result.entries} >= {f"options/{o}.yaml" for o in options}
     assert len(result.approvals) == sum(len(o.approval) for o in options.values())
     tec = [a for a in result.approvals if a.option == "teclistamab"]
-    assert tec and tec[0].status == "approved" and tec[0].date == dt.date(2026, 3, 5)
+    # only what a primary source verifies: the 2022 accelerated approval (the 2026
+    # conversion was reported in the press only)
+    assert tec and tec[0].status == "accelerated" and tec[0].date == dt.date(2022, 10, 25)
+    blenrep = [a for a in result.approvals if a.option == "belantamab_mafodotin"]
+    assert blenrep and blenrep[0].date == dt.date(2025, 10, 23)  # BLA 761440 approval letter
 
 
 def test_older_than_keeps_only_stale_entries() -> None:

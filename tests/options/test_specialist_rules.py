@@ -45,6 +45,10 @@ BENIGN_PICTURE: dict[str, Any] = {
     "movement_disorder_after_car_t": False,
     "secondary_malignancy": False,
     "cord_compression": False,
+    # looked for and not found (a PET-CT, a blood smear): the record says "no", not silence
+    "extramedullary_disease": False,
+    "cns_disease": False,
+    "plasma_cell_leukemia": False,
     "triple_class_exposed": True,
     "triple_class_refractory": True,
     "penta_refractory": False,

@@ -510,6 +510,18 @@ class DiseaseSite(_Model):
         return data
 
 
+class SiteNotFound(_Model):
+    """A kind of disease site looked for and not found: a scan without myeloma outside the
+    bones, a spinal-fluid test without myeloma cells, a blood smear below the leukaemia
+    level, or the patient's own "no". A kind never looked for is unknown, never absent."""
+
+    kind: DiseaseSiteKind
+    date: dt.date | None = Field(None, description="When it was looked for (or told).")
+    reported_by: FactSource | None = Field(
+        None, description="patient (told by the patient) or records (medical records); "
+                          "unset: the profile's source says.")
+
+
 class Comorbidities(_Model):
     """Conditions that change which treatments are safe. ``None`` means not recorded.
 
@@ -590,6 +602,11 @@ class PatientRecord(_Model):
     labs: list[LabResult] = Field(default_factory=list)
     ecog: list[EcogAssessment] = Field(default_factory=list)
     disease_sites: list[DiseaseSite] = Field(default_factory=list)
+    sites_not_found: list[SiteNotFound] = Field(
+        default_factory=list,
+        description="Kinds of disease site looked for and not found. A kind neither here nor "
+        "in disease_sites is unknown (profiles saved before this field load as unknown).",
+    )
     preferences: Preferences = Field(default_factory=Preferences)
     comorbidities: Comorbidities = Field(default_factory=Comorbidities)
     lines_before_car_t_reported: int | None = Field(
@@ -681,6 +698,7 @@ __all__ = [
     "RadiationCourse",
     "ResponseCategory",
     "Sex",
+    "SiteNotFound",
     "StopReason",
     "TherapyLine",
     "Transplant",

@@ -14,6 +14,7 @@ from myelonav.patient.models import (
     DiseaseSiteKind,
     LabResult,
     PatientRecord,
+    SiteNotFound,
 )
 from myelonav.patient.summary import CURRENT_LAB_DAYS
 from myelonav.picture.car_t import CarTOutcome, car_t_outcome
@@ -43,13 +44,18 @@ def _site_fact(
     sheet: FactSheet,
     name: str,
     sites: Sequence[DiseaseSite],
+    checks: Sequence[SiteNotFound],
     kinds: tuple[DiseaseSiteKind, ...],
     label: str,
     plain_label: str,
 ) -> None:
+    """True on an active site; false only when the record says so (looked for and not
+    found, or the sites recorded are no longer active); else unknown. A record that never
+    mentions the site is silent, not "no"."""
     hits = [s for s in sites if s.kind in kinds]
     active = [s for s in hits if s.active is True]
     unsure = [s for s in hits if s.active is None]
+    looked = [c for c in checks if c.kind in kinds]
     if active:
         where = ", ".join(_where(s) for s in active)
         sheet.set(name, True, f"{label}: {where}", f"Your record shows {plain_label} ({where}).")
@@ -60,8 +66,29 @@ def _site_fact(
             f"{label} recorded ({where}) but whether it is active now is unknown",
             f"Your record mentions {plain_label} ({where}) but not whether it is active now.",
         )
+    elif looked:
+        when = max((c.date for c in looked if c.date is not None), default=None)
+        on = f" ({when})" if when else ""
+        sheet.set(
+            name,
+            False,
+            f"{label} looked for and not found{on}",
+            f"Your record says there is no {plain_label}{on}.",
+        )
+    elif hits:
+        where = ", ".join(_where(s) for s in hits)
+        sheet.set(
+            name,
+            False,
+            f"{label} recorded ({where}) and no longer active",
+            f"Your record says the {plain_label} ({where}) is no longer active.",
+        )
     else:
-        sheet.set(name, False, f"no active {label} recorded", f"No {plain_label} is recorded.")
+        sheet.unknown(
+            name,
+            f"whether there is {label} is not recorded",
+            f"Whether there is {plain_label} is not in your record yet: ask your care team.",
+        )
 
 
 def disease_facts(
@@ -74,10 +101,12 @@ def disease_facts(
     outcome = _car_t_facts(record, as_of, episodes, sheet)
     sites = [s for s in record.disease_sites if s.date is None or s.date <= as_of]
     live = [s for s in sites if s.active is not False]
+    checks = [c for c in record.sites_not_found if c.date is None or c.date <= as_of]
     _site_fact(
         sheet,
         "extramedullary_disease",
-        live,
+        sites,
+        checks,
         (DiseaseSiteKind.extramedullary_plasmacytoma,),
         "extramedullary disease",
         "myeloma outside the bones",
@@ -85,23 +114,13 @@ def disease_facts(
     _site_fact(
         sheet,
         "cns_disease",
-        live,
+        sites,
+        checks,
         (DiseaseSiteKind.cns,),
         "CNS disease",
         "myeloma in the brain or spinal fluid",
     )
-    pcl = [s for s in live if s.kind is DiseaseSiteKind.plasma_cell_leukemia]
-    cpc = current.get(Analyte.circulating_plasma_cells)
-    if pcl:
-        sheet.set("plasma_cell_leukemia", True, "plasma-cell leukaemia recorded")
-    elif cpc is not None and cpc.value is not None and cpc.value >= PCL_CIRCULATING_PCT:
-        sheet.set(
-            "plasma_cell_leukemia",
-            True,
-            f"{cpc.value:g}% circulating plasma cells on {cpc.date} (>= 5%, IMWG 2021)",
-        )
-    else:
-        sheet.set("plasma_cell_leukemia", False, "no plasma-cell leukaemia recorded")
+    _pcl_fact(sheet, sites, checks, current.get(Analyte.circulating_plasma_cells))
     lesions = [s for s in live if s.kind in _LESION_KINDS]
     painful_known = [s for s in lesions if s.painful and s.active is True]
     painful_unsure = [s for s in lesions if s.painful and s.active is None]
@@ -140,16 +159,69 @@ def disease_facts(
         )
     else:
         sheet.set("cord_compression", False, "no spinal cord compression recorded")
-    _single_site(sheet, [s for s in live if s.active is True], outcome)
+    _single_site(sheet, [s for s in live if s.active is True], outcome, any_site=bool(sites))
     _measurable(record, as_of, episodes, sheet)
     return outcome
 
 
-def _single_site(
-    sheet: FactSheet, active: Sequence[DiseaseSite], outcome: CarTOutcome | None
+def _pcl_fact(
+    sheet: FactSheet,
+    sites: Sequence[DiseaseSite],
+    checks: Sequence[SiteNotFound],
+    cpc: LabResult | None,
 ) -> None:
-    if not active:
-        sheet.set("single_site_progression", False, "no single site of progression recorded")
+    """Plasma-cell leukaemia: recorded, or >= 5 % circulating plasma cells (IMWG 2021).
+    False only on a current count below 5 % or a recorded "not found"; no count is unknown."""
+    pcl = [s for s in sites if s.kind is DiseaseSiteKind.plasma_cell_leukemia]
+    looked = [c for c in checks if c.kind is DiseaseSiteKind.plasma_cell_leukemia]
+    name = "plasma_cell_leukemia"
+    if any(s.active is not False for s in pcl):
+        sheet.set(
+            name,
+            True,
+            "plasma-cell leukaemia recorded",
+            "Your record shows plasma cell leukemia (myeloma cells in the blood).",
+        )
+    elif cpc is not None and cpc.value is not None and cpc.value >= PCL_CIRCULATING_PCT:
+        sheet.set(
+            name,
+            True,
+            f"{cpc.value:g}% circulating plasma cells on {cpc.date} (>= 5%, IMWG 2021)",
+        )
+    elif cpc is not None and cpc.value is not None:
+        sheet.set(
+            name,
+            False,
+            f"{cpc.value:g}% circulating plasma cells on {cpc.date} (< 5%, IMWG 2021)",
+        )
+    elif looked or pcl:
+        sheet.set(
+            name, False, "plasma-cell leukaemia looked for and not found, or no longer active"
+        )
+    else:
+        sheet.unknown(
+            name,
+            "no current circulating plasma-cell count (blood smear or flow cytometry) and no "
+            "plasma-cell leukaemia recorded",
+            "Whether myeloma cells are in the blood (plasma cell leukemia) is not in your "
+            "record yet: ask your care team.",
+        )
+
+
+def _single_site(
+    sheet: FactSheet,
+    active: Sequence[DiseaseSite],
+    outcome: CarTOutcome | None,
+    *,
+    any_site: bool,
+) -> None:
+    if not active and not any_site:
+        sheet.unknown(
+            "single_site_progression",
+            "no imaging findings in the record, so whether progression is at one site is not known",
+        )
+    elif not active:
+        sheet.set("single_site_progression", False, "no active site of disease recorded")
     elif len(active) == 1 and outcome is not None and outcome.biochemical_progression is False:
         sheet.set(
             "single_site_progression",
