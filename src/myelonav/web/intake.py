@@ -43,6 +43,7 @@ from myelonav.patient.models import (
     Preferences,
     ResponseCategory,
     Sex,
+    SiteNotFound,
     StopReason,
     TherapyLine,
     Transplant,
@@ -237,6 +238,8 @@ FIELD_WORDS: dict[str, str] = {
     "icans_grade": "Worst ICANS grade",
     "emd": "Myeloma outside the bones",
     "emd_where": "Where the myeloma outside the bones is",
+    "cns": "Myeloma in the brain or spinal fluid",
+    "stem_cell_donor": "Stem cell donor",
     "neuropathy_grade": "Numbness or tingling (neuropathy)",
     "infection_detail": "What the infection is",
     **{name: words for name, words, _ in COMORBIDITY_QUESTIONS},
@@ -597,18 +600,41 @@ def _comorbidities(r: _Reader) -> Comorbidities:
     )
 
 
-def _extramedullary(r: _Reader) -> list[DiseaseSite]:
-    """Myeloma outside the bones, where the person knows it is (an active site)."""
-    answer = r.choice("emd", ["yes", "no"])
+# Sites of disease asked as yes / no / I don't know: (field, kind, question). "No" is kept as
+# "looked for and not found" (``record.sites_not_found``), "I don't know" as nothing, so the
+# clinical picture reads an unanswered question as unknown, never as "no".
+SITE_QUESTIONS: tuple[tuple[str, DiseaseSiteKind, str], ...] = (
+    ("emd", DiseaseSiteKind.extramedullary_plasmacytoma,
+     "Is there myeloma outside the bones (extramedullary disease)?"),
+    ("cns", DiseaseSiteKind.cns,
+     "Has myeloma been found in the brain or in the fluid around the spine?"),
+)
+
+# Has a stem cell donor been found: (value stored in preferences.stem_cell_donor, words);
+# the form's own "I don't know" stands for the third value, "unknown".
+DONOR_CHOICES: tuple[tuple[str, str], ...] = (
+    ("found", "Yes"),
+    ("none_found", "They looked and found none"),
+)
+DONOR_UNKNOWN_WORDS = "No search yet, or I don't know"
+
+
+def _sites(r: _Reader) -> tuple[list[DiseaseSite], list[SiteNotFound]]:
+    """Each site as told: an active site on "yes", looked for and not found on "no"."""
+    found: list[DiseaseSite] = []
+    absent: list[SiteNotFound] = []
     where = r.words("emd_where", 200)
-    if where and answer != "yes":
+    for name, kind, _ in SITE_QUESTIONS:
+        answer = r.choice(name, ["yes", "no"])
+        if answer == "yes":
+            location = where if name == "emd" else ""
+            found.append(DiseaseSite(kind=kind, location=location or None, active=True))
+        elif answer == "no":
+            absent.append(SiteNotFound(kind=kind, date=r.today))
+    if where and r.text("emd") != "yes":
         r.errors.add("emd_where", "choose \"Yes\" above if there is myeloma outside the bones, "
                      "or clear this box")
-        return []
-    if answer != "yes":
-        return []
-    return [DiseaseSite(kind=DiseaseSiteKind.extramedullary_plasmacytoma,
-                        location=where or None, active=True)]
+    return found, absent
 
 
 def record_from_intake(form: Mapping[str, Any], *, today: dt.date | None = None) -> PatientRecord:
@@ -760,10 +786,12 @@ def record_from_intake(form: Mapping[str, Any], *, today: dt.date | None = None)
 
     travel = r.number("travel_miles")
     interest = r.choice("trial_interest", [t.value for t in TrialInterest])
-    preferences = Preferences(max_travel_miles=travel, trial_interest=TrialInterest(interest))
+    donor = r.choice("stem_cell_donor", [v for v, _ in DONOR_CHOICES])
+    preferences = Preferences(max_travel_miles=travel, trial_interest=TrialInterest(interest),
+                              stem_cell_donor=donor)
 
     comorbidities = _comorbidities(r)
-    disease_sites = _extramedullary(r)
+    disease_sites, sites_not_found = _sites(r)
 
     if r.errors:
         raise IntakeError(r.errors)
@@ -782,6 +810,7 @@ def record_from_intake(form: Mapping[str, Any], *, today: dt.date | None = None)
             preferences=preferences,
             comorbidities=comorbidities,
             disease_sites=disease_sites,
+            sites_not_found=sites_not_found,
             unmapped=notes,
         )
     except ValidationError as exc:
@@ -900,10 +929,13 @@ def intake_values(record: PatientRecord) -> dict[str, Any]:
                          if prefs.max_travel_miles is not None else "")
     v["trial_interest"] = prefs.trial_interest.value
 
-    emd = [s for s in record.disease_sites
-           if s.kind is DiseaseSiteKind.extramedullary_plasmacytoma and s.active is True]
-    v["emd"] = "yes" if emd else UNKNOWN
-    v["emd_where"] = ", ".join(s.location for s in emd if s.location)
+    v["stem_cell_donor"] = prefs.stem_cell_donor
+    for name, kind, _ in SITE_QUESTIONS:
+        here = [s for s in record.disease_sites if s.kind is kind and s.active is True]
+        none = any(c.kind is kind for c in record.sites_not_found)
+        v[name] = "yes" if here else "no" if none else UNKNOWN
+        if name == "emd":
+            v["emd_where"] = ", ".join(s.location for s in here if s.location)
     com = record.comorbidities
     for name, _, _ in COMORBIDITY_QUESTIONS:
         v[name] = _tri(getattr(com, name))
@@ -921,6 +953,8 @@ __all__ = [
     "COMORBIDITY_QUESTIONS",
     "CONFIRM_PREFIX",
     "CRS_GRADES",
+    "DONOR_CHOICES",
+    "DONOR_UNKNOWN_WORDS",
     "ECOG_PLAIN",
     "FIELD_WORDS",
     "FLC_UNITS",
@@ -932,6 +966,7 @@ __all__ = [
     "NUMBER_FIELDS",
     "PRIOR_CLASSES",
     "SHORT_NAMES",
+    "SITE_QUESTIONS",
     "UNKNOWN",
     "DrugChoice",
     "IntakeError",

@@ -102,13 +102,15 @@ def derived_answers(saved: SavedProfile) -> Answers | None:
 
 
 def edit_answers(saved: SavedProfile, stored: Answers) -> Answers:
-    """The answers to reopen the form with: the stored ones, with the two the profile page
-    can change since (travel distance and trial interest) taken from the record."""
+    """The answers to reopen the form with: the stored ones, with those the profile page
+    can change since (travel distance, trial interest) or a record may carry without an
+    intake answer (the stem cell donor search) taken from the record."""
     prefs = saved.record.preferences
     answers = dict(stored)
     miles = prefs.max_travel_miles
     answers["travel_miles"] = [] if miles is None else [f"{miles:g}"]
     answers["trial_interest"] = [prefs.trial_interest.value]
+    answers["stem_cell_donor"] = [prefs.stem_cell_donor]
     return answers
 
 

@@ -13,6 +13,8 @@ from myelonav.web.intake import (
     CAR_T_PRODUCTS,
     COMORBIDITY_QUESTIONS,
     CRS_GRADES,
+    DONOR_CHOICES,
+    DONOR_UNKNOWN_WORDS,
     ECOG_PLAIN,
     FLC_UNITS,
     ICANS_GRADES,
@@ -45,6 +47,8 @@ def intake_context(
         "flc_units": [(code, words) for code, words, _ in FLC_UNITS],
         "neuropathy_plain": list(NEUROPATHY_PLAIN),
         "comorbidity_questions": COMORBIDITY_QUESTIONS,
+        "donor_choices": list(DONOR_CHOICES),
+        "donor_unknown_words": DONOR_UNKNOWN_WORDS,
         "section": "intake",
     }
 
