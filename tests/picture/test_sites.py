@@ -12,6 +12,8 @@ import datetime as dt
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from myelonav.logic import UNKNOWN
 from myelonav.patient.fhir_export import export_bundle
@@ -126,3 +128,38 @@ def test_an_imported_extramedullary_site_reads_yes() -> None:
     record = sample_profile("sample-early-cilta-emd")
     report = import_bundle(export_bundle(record), source="test", as_of=AS_OF)
     assert clinical_picture(report.record, AS_OF).value("extramedullary_disease") is True
+
+
+_KINDS = st.sampled_from([EMD, CNS, DiseaseSiteKind.bone_lesion])
+_SITES = st.lists(
+    st.builds(
+        DiseaseSite,
+        kind=_KINDS,
+        active=st.sampled_from([True, False, None]),
+        date=st.none() | st.dates(dt.date(2024, 1, 1), AS_OF),
+    ),
+    max_size=4,
+)
+_CHECKS = st.lists(
+    st.builds(SiteNotFound, kind=_KINDS, date=st.none() | st.dates(dt.date(2024, 1, 1), AS_OF)),
+    max_size=3,
+)
+
+
+@settings(max_examples=80, deadline=None)
+@given(_SITES, _CHECKS)
+def test_a_site_fact_is_false_only_when_the_record_says_so(
+    sites: list[DiseaseSite], checks: list[SiteNotFound]
+) -> None:
+    picture = clinical_picture(_with(sites=sites, absent=checks), AS_OF)
+    for fact, kind in (("extramedullary_disease", EMD), ("cns_disease", CNS)):
+        hits = [s for s in sites if s.kind is kind]
+        looked = [c for c in checks if c.kind is kind]
+        value = picture.value(fact)
+        if any(s.active is True for s in hits):
+            assert value is True, fact
+        elif value is False:
+            # looked for and not found, or every recorded site of this kind is inactive
+            assert looked or (hits and all(s.active is False for s in hits)), fact
+        if not hits and not looked:
+            assert value is UNKNOWN, fact
