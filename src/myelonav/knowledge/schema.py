@@ -25,7 +25,7 @@ from pydantic import (
     model_validator,
 )
 
-from myelonav.knowledge.identifiers import UNVERIFIED, checkable
+from myelonav.knowledge.identifiers import checkable
 from myelonav.knowledge.sources import FIGURE_KINDS, check_url, source_kind
 from myelonav.patient.vocabulary import DRUG_CLASSES, vocabulary
 
@@ -305,21 +305,18 @@ class Citation(_Model):
         """PMID, DOI, meeting abstract, or a label/guideline page (``knowledge.identifiers``)."""
         return checkable(pmid=self.pmid, doi=self.doi, abstract=self.abstract, url=self.url)
 
-    def exempted(self) -> bool:
-        """Cited by a page named in ``knowledge.identifiers.UNVERIFIED``."""
-        return self.checkable_identifier() is None and self.url in UNVERIFIED
-
 
 def _check_figure_citation(present: list[str], citation: Citation | None) -> None:
     if not present:
         return
     if citation is None:
         raise ValueError(f"figures {present} need a citation")
-    if citation.checkable_identifier() is None and not citation.exempted():
+    if citation.checkable_identifier() is None:
         raise ValueError(
             f"figures {present} need a PMID, a DOI, a meeting abstract number, or the "
-            "label/guideline page; a publisher or registry page is not enough unless it is "
-            "named in knowledge/identifiers.py UNVERIFIED"
+            "label/guideline page; a publisher or registry page is not enough "
+            "(knowledge/identifiers.py): add the verified PMID/DOI, cite the label, or leave "
+            "the figure out"
         )
 
 
