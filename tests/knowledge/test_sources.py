@@ -243,3 +243,22 @@ def test_one_ivig_threshold_everywhere() -> None:
     assert [leaf.value for leaf in leaves] == [IVIG_IGG_MG_DL]
     assert any(c.doi == IVIG_CITATION_DOI for c in rule.citations)
     assert "4 g/L" not in care.summary_clinician
+
+
+def test_withheld_figures_are_flagged_and_really_absent() -> None:
+    base: dict[str, Any] = dict(
+        study="x",
+        design="retrospective",
+        population="y",
+        post_bcma_car_t="yes",
+        post_bispecific="partial",
+        figures_withheld=True,
+    )
+    page = Citation(source="Blood", year=2023, url="https://ashpublications.org/blood/x")
+    assert Evidence(**base, notes="PMID/DOI not verified", citation=page).figures() == {}
+    with pytest.raises(ValidationError, match="figures_withheld"):
+        Evidence(**base, citation=page)  # no note saying why
+    with pytest.raises(ValidationError):
+        Evidence(**base, notes="why", n=10, citation=page)
+    withheld = [e for o in bundled_options().values() for e in o.evidence if e.figures_withheld]
+    assert len(withheld) == 16 and all(not e.figures() and e.n is None for e in withheld)

@@ -362,11 +362,22 @@ class Evidence(_Model):
     follow_up_months: Months | None = Field(None, description="Median follow-up.")
     notes: str | None = None
     citation: Citation | None = None
+    figures_withheld: bool = Field(
+        False,
+        description=(
+            "The study reported outcomes in this population, but its figures are left out "
+            "because the paper's PMID/DOI could not be verified; the notes say so."
+        ),
+    )
 
     @model_validator(mode="after")
     def _figures_cited(self) -> Evidence:
         present = [f for f in (*_OUTCOME_FIGURES, "n") if getattr(self, f) is not None]
         _check_figure_citation(present, self.citation)
+        if self.figures_withheld and (present or not self.notes):
+            raise ValueError(
+                "figures_withheld: the entry must carry no figures and a note saying why"
+            )
         cr, orr = self.cr_or_better_pct, self.orr_pct
         if cr is not None and orr is not None and cr > orr:
             raise ValueError("cr_or_better_pct cannot exceed orr_pct")
