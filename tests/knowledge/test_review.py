@@ -69,15 +69,33 @@ def test_older_than_keeps_only_stale_entries() -> None:
 def test_figures_without_pmid_or_doi_are_listed_with_their_identifier() -> None:
     result = review(AS_OF)
     listed = {(f.option, f.study) for f in result.figures_without_pmid_or_doi}
-    assert ("selinexor_combinations", "STORM part 2") in listed  # registry page only
+    assert ("selinexor_combinations", "STORM part 2") in listed  # the XPOVIO label
+    assert ("linvoseltamab", "LINKER-MM1") in listed  # the LYNOZYFIC label
     assert ("teclistamab", "MajesTEC-1") not in listed  # has PMID and DOI
+    storm = next(f for f in result.figures_without_pmid_or_doi if f.study == "STORM part 2")
+    assert storm.identifier.startswith("https://api.fda.gov/")
     assert all(f.identifier != "none" for f in result.figures_without_pmid_or_doi)
-    exempt = {f.study for f in result.figures_without_pmid_or_doi if f.exemption}
-    assert "STORM part 2" in exempt and "LINKER-MM1" not in exempt  # label identifies it
+    assert result.figures_without_primary_identifier == []
     text = render_review(result)
     assert "Figures cited without a PMID or DOI" in text
-    assert "EXEMPT selinexor_combinations: STORM part 2" in text
+    assert "selinexor_combinations: STORM part 2" in text
+    assert "Figures without a primary identifier: 0" in text
+    assert "EXEMPT" not in text
     assert "teclistamab_daratumumab" in text
+
+
+def test_a_figure_without_any_identifier_would_be_counted() -> None:
+    option = bundled_options()["selinexor_combinations"]
+    storm = option.evidence[0]
+    assert storm.citation is not None
+    # model_copy skips validation, as a hand-built catalogue object could
+    bare = storm.citation.model_copy(update={"url": "https://clinicaltrials.gov/study/NCT1"})
+    broken = option.model_copy(
+        update={"evidence": [storm.model_copy(update={"citation": bare}), *option.evidence[1:]]}
+    )
+    result = review(AS_OF, options={"selinexor_combinations": broken})
+    assert [f.study for f in result.figures_without_primary_identifier] == ["STORM part 2"]
+    assert "Figures without a primary identifier: 1" in render_review(result)
 
 
 def test_cli_text_and_json() -> None:
@@ -88,6 +106,7 @@ def test_cli_text_and_json() -> None:
     assert out.exit_code == 0, out.output
     data = json.loads(out.output)
     assert {"entries", "approvals", "figures_without_pmid_or_doi"} <= set(data)
+    assert data["figures_without_primary_identifier"] == []
 
 
 def test_cli_bad_period_is_a_clear_error() -> None:

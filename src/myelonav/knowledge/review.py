@@ -2,9 +2,9 @@
 
 ``review()`` lists every reviewed content entry (option files and the dated items of the
 knowledge, support and visit data) by ``last_reviewed``, every approval with its date, and
-every figure whose identifier is not a PMID or DOI (a label, guideline or meeting abstract,
-or a publisher/registry page named as an exemption in ``knowledge.identifiers``), so the
-curator knows which identifiers to add. The schema refuses any other figure.
+every figure whose identifier is not a PMID or DOI (a label, guideline or meeting abstract:
+``knowledge.identifiers``), so the curator knows where a PMID/DOI could still be added. The
+schema refuses a figure with no checkable identifier, so the count of those is always 0.
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ from typing import Any
 import yaml
 
 from myelonav.errors import InputError
-from myelonav.knowledge.identifiers import UNVERIFIED
 from myelonav.knowledge.loader import bundled_options
 from myelonav.knowledge.schema import Evidence, Option, SafetyData
 
@@ -50,9 +49,6 @@ class FigureEntry:
     study: str
     figures: list[str]
     identifier: str
-    # why the source is a named exemption (knowledge/identifiers.py), None when the label,
-    # guideline or meeting abstract identifies it
-    exemption: str | None = None
 
 
 @dataclass(frozen=True)
@@ -62,6 +58,11 @@ class Review:
     entries: list[ReviewedEntry]
     approvals: list[ApprovalEntry]
     figures_without_pmid_or_doi: list[FigureEntry]
+
+    @property
+    def figures_without_primary_identifier(self) -> list[FigureEntry]:
+        """Figures no reader could check (no PMID, DOI, label, guideline or abstract)."""
+        return [f for f in self.figures_without_pmid_or_doi if f.identifier == "none"]
 
     def as_json(self) -> dict[str, Any]:
         def plain(obj: Any) -> Any:
@@ -75,6 +76,9 @@ class Review:
             "entries": [plain(e) for e in self.entries],
             "approvals": [plain(a) for a in self.approvals],
             "figures_without_pmid_or_doi": [plain(f) for f in self.figures_without_pmid_or_doi],
+            "figures_without_primary_identifier": [
+                plain(f) for f in self.figures_without_primary_identifier
+            ],
         }
 
 
@@ -123,13 +127,11 @@ def _figures(option: Option) -> Iterator[FigureEntry]:
             names.append("n")
         if not names or entry.citation is None or entry.citation.has_pmid_or_doi():
             continue
-        exemption = UNVERIFIED.get(entry.citation.url or "") if entry.citation.exempted() else None
         yield FigureEntry(
             option=option.id,
             study=entry.study,
             figures=names,
-            identifier=entry.citation.primary_identifier() or "none",
-            exemption=f"{exemption.source}: {exemption.why}" if exemption else None,
+            identifier=entry.citation.checkable_identifier() or "none",
         )
 
 
@@ -171,16 +173,16 @@ def render_review(result: Review) -> str:
         when = a.date.isoformat() if a.date else "no date"
         text = " ".join((a.indication or "").split())
         lines.append(f"  {when}  {a.option}: {a.status} {a.region or ''} - {text}".rstrip())
-    exempt = [f for f in result.figures_without_pmid_or_doi if f.exemption]
     lines += [
         "",
         f"Figures cited without a PMID or DOI ({len(result.figures_without_pmid_or_doi)}); "
-        f"a label, guideline or meeting abstract identifies the source, the {len(exempt)} "
-        "marked EXEMPT are named in knowledge/identifiers.py and need their PMID/DOI:",
+        "a label, guideline or meeting abstract identifies each source:",
     ]
     for f in result.figures_without_pmid_or_doi:
-        mark = "EXEMPT " if f.exemption else ""
-        lines.append(f"  {mark}{f.option}: {f.study} [{', '.join(f.figures)}] <- {f.identifier}")
+        lines.append(f"  {f.option}: {f.study} [{', '.join(f.figures)}] <- {f.identifier}")
+    unchecked = result.figures_without_primary_identifier
+    lines += ["", f"Figures without a primary identifier: {len(unchecked)}"]
+    lines += [f"  {f.option}: {f.study} [{', '.join(f.figures)}]" for f in unchecked]
     return "\n".join(lines)
 
 

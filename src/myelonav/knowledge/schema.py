@@ -25,7 +25,7 @@ from pydantic import (
     model_validator,
 )
 
-from myelonav.knowledge.identifiers import UNVERIFIED, checkable
+from myelonav.knowledge.identifiers import checkable
 from myelonav.knowledge.sources import FIGURE_KINDS, check_url, source_kind
 from myelonav.patient.vocabulary import DRUG_CLASSES, vocabulary
 
@@ -305,21 +305,18 @@ class Citation(_Model):
         """PMID, DOI, meeting abstract, or a label/guideline page (``knowledge.identifiers``)."""
         return checkable(pmid=self.pmid, doi=self.doi, abstract=self.abstract, url=self.url)
 
-    def exempted(self) -> bool:
-        """Cited by a page named in ``knowledge.identifiers.UNVERIFIED``."""
-        return self.checkable_identifier() is None and self.url in UNVERIFIED
-
 
 def _check_figure_citation(present: list[str], citation: Citation | None) -> None:
     if not present:
         return
     if citation is None:
         raise ValueError(f"figures {present} need a citation")
-    if citation.checkable_identifier() is None and not citation.exempted():
+    if citation.checkable_identifier() is None:
         raise ValueError(
             f"figures {present} need a PMID, a DOI, a meeting abstract number, or the "
-            "label/guideline page; a publisher or registry page is not enough unless it is "
-            "named in knowledge/identifiers.py UNVERIFIED"
+            "label/guideline page; a publisher or registry page is not enough "
+            "(knowledge/identifiers.py): add the verified PMID/DOI, cite the label, or leave "
+            "the figure out"
         )
 
 
@@ -365,11 +362,22 @@ class Evidence(_Model):
     follow_up_months: Months | None = Field(None, description="Median follow-up.")
     notes: str | None = None
     citation: Citation | None = None
+    figures_withheld: bool = Field(
+        False,
+        description=(
+            "The study reported outcomes in this population, but its figures are left out "
+            "because the paper's PMID/DOI could not be verified; the notes say so."
+        ),
+    )
 
     @model_validator(mode="after")
     def _figures_cited(self) -> Evidence:
         present = [f for f in (*_OUTCOME_FIGURES, "n") if getattr(self, f) is not None]
         _check_figure_citation(present, self.citation)
+        if self.figures_withheld and (present or not self.notes):
+            raise ValueError(
+                "figures_withheld: the entry must carry no figures and a note saying why"
+            )
         cr, orr = self.cr_or_better_pct, self.orr_pct
         if cr is not None and orr is not None and cr > orr:
             raise ValueError("cr_or_better_pct cannot exceed orr_pct")

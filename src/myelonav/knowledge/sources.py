@@ -90,6 +90,7 @@ ORGANISATION_DOMAINS: frozenset[str] = frozenset(
         "janssencarepath.com",
         "sanoficareassist.com",
         "bmsaccesssupport.com",
+        "celltherapy360.com",  # BMS's CAR T patient-support programme
         "pfizeroncologytogether.com",
         "gskforyou.com",
         "amgenassist360.com",

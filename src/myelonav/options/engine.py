@@ -102,6 +102,7 @@ class EvidenceView(_Out):
     figures: dict[str, float | str]
     citation: str | None
     notes: str | None
+    figures_withheld: bool = False
 
 
 class Assessment(_Out):
@@ -155,6 +156,7 @@ def _evidence(option: Option) -> list[EvidenceView]:
             figures=e.figures(),
             citation=format_citation(e.citation) if e.citation else None,
             notes=e.notes,
+            figures_withheld=e.figures_withheld,
         )
         for e in sorted(option.evidence, key=_evidence_key)
     ]
@@ -267,7 +269,11 @@ def assess_option(option: Option, facts: Facts, audience: Audience = "patient") 
     evidence = _evidence(option)
     score = STATUS_WEIGHT[status] + favour_points
     score_parts.insert(0, f"{STATUS_WEIGHT[status]} for status '{status.value}'")
-    if any(e.post_bcma_car_t in ("yes", "partial") and e.figures for e in evidence):
+    # outcomes reported after CAR T, shown or withheld for want of a verified PMID/DOI
+    if any(
+        e.post_bcma_car_t in ("yes", "partial") and (e.figures or e.figures_withheld)
+        for e in evidence
+    ):
         score += POST_CAR_T_EVIDENCE_POINTS
         score_parts.append(f"+{POST_CAR_T_EVIDENCE_POINTS} evidence from patients after CAR T")
     safety = (
