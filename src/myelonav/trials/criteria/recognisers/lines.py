@@ -36,7 +36,15 @@ def _lines(seg: str) -> list[Node]:
         bottom = num(low.group(1))
         return [PriorLinesAtom(min_lines=bottom, max_lines=max(bottom, n))]
     if op in {">=", ">"}:
-        return [PriorLinesAtom(min_lines=n + (1 if op == ">" else 0))]
+        bottom = n + (1 if op == ">" else 0)
+        # "at least 1 prior line of therapy and no more than 3 prior lines of therapy": the
+        # upper bound comes in a second phrase
+        upper = lx.LINES.search(seg, m.end())
+        if upper is not None and upper.group(1) in {"<=", "<"} and not upper.group(3):
+            top = num(upper.group(2)) - (1 if upper.group(1) == "<" else 0)
+            if top >= bottom:
+                return [PriorLinesAtom(min_lines=bottom, max_lines=top)]
+        return [PriorLinesAtom(min_lines=bottom)]
     if op in {"<=", "<"}:
         # "at least 1 and no more than 4 prior lines" (">= 1 and <= 4"): both bounds
         low = re.search(r"(>=|>)\s*(\d{1,2})\s+(?:and|but)\s*$", before)
