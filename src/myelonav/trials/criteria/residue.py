@@ -50,6 +50,7 @@ _CONDITIONAL = re.compile(
     r"\bunless\b|\bat\s+the\s+(?:discretion|investigator)\b|\bper\s+investigator\b|"
     r"\bbecause\s+of\b(?!\s+(?:the\s+)?(?:disease\s+)?progress)|\bafter\s+discussion\s+with\b|\bin\s+consultation\s+with\b|\bcase[\s-]by[\s-]case\b|"
     r"\bwhichever\s+is\s+(?:shorter|less|earlier)\b|\b(?:subjects|patients|participants)\s+in\s+whom\b|"
+    r"\bfor\s+(?:subjects|patients|participants)\s+(?:who\s+(?:have|has|are)|whose)\b|"
     r"\bif\b(?!\s+(?:any|applicable|available|known|needed|necessary|required|present)\b)|\b(?:responsive|response|responded|responding)\s+"
     r"(?:\(\w+\s+or\s+better\)\s+)?to\b",
     _I,
@@ -427,7 +428,7 @@ def unaccounted(
             "because",
             "respon",
             "whichever",
-            "whom",
+            "who",
         ),
         lower,
         text,

@@ -21,7 +21,7 @@ from myelonav.trials.criteria.recognisers.negation import _THERAPY_FOR, _negated
 def _measurable(seg: str) -> list[Node]:
     if not lx.MEASURABLE.search(seg):
         return []
-    if re.search(r"\bMRD\b|\bminimal\s+residual\b", seg, re.I):
+    if re.search(r"\bMRD\b|\bminimal\s+residual\b|\bno\s+limitations?\b", seg, re.I):
         return []  # "measurable MRD in bone marrow": residual disease, not IMWG measurable disease
     negate = bool(lx.NON_MEASURABLE.search(seg))
     serum = re.search(

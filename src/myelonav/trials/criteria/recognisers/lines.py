@@ -16,6 +16,14 @@ def _lines(seg: str) -> list[Node]:
     seg = re.sub(r"\banti[\s-]MM\b", "anti-my", seg, flags=re.I)
     if re.search(r"\b(?:at|in)\s+(?:their\s+|the\s+)?first\s+relapse\b", seg, re.I):
         return [PriorLinesAtom(min_lines=1, max_lines=1)]  # "myeloma at first relapse"
+    if re.search(
+        r"\b(?:response|VGPR|CR|PR|remission)\b[^.;]{0,40}?\bafter\s+(?:first[\s-]line\s+)?"
+        r"induction\b",
+        seg,
+        re.I,
+    ):
+        # "VGPR or better after induction (± consolidation, HDT/ASCT)": the first line only
+        return [PriorLinesAtom(min_lines=1, max_lines=1)]
     m = lx.LINES.search(seg)
     if m is None:
         return []
