@@ -206,3 +206,24 @@ def test_a_limit_for_patients_who_have_a_feature_is_conditional() -> None:
         "I1",
     )
     assert any(u.startswith("condition:") for u in c.unaccounted)
+
+
+def test_an_example_with_its_own_parentheses_is_not_a_requirement() -> None:
+    # NCT03763162: "(e.g. … autologous stem cell transplant (SCT) and then …)" is an example
+    text = (
+        "Participants with one to three lines of therapy for their disease with a prior therapy "
+        "is defined as 2 or more cycles of therapy given as a treatment plan for multiple "
+        "myeloma (MM) (e.g. a single-agent or combination therapy or a sequence of planned "
+        "treatments such as induction therapy followed by autologous stem cell transplant (SCT) "
+        "and then consolidation and/or maintenance therapy)"
+    )
+    assert atoms_of(text) == [PriorLinesAtom(min_lines=1, max_lines=3)]
+
+
+def test_a_frailty_score_is_a_fact_the_record_does_not_hold() -> None:
+    # NCT04223661: an untreated 60-year-old may or may not have a frailty score of 1 or more
+    text = (
+        "Newly diagnosed, symptomatic MM who have frailty score of 1 or higher; patients age = "
+        "75 or younger patients with comorbidities (<75):"
+    )
+    assert result(judge(never_treated(), incl(text)), "I1") is Result.unknown

@@ -106,6 +106,9 @@ _PLAN = re.compile(
     r"\bdue\s+to\s+(?:start|begin|initiate|receive)\b",
     _I,
 )
+# A fact the record does not hold that decides the population ("newly diagnosed myeloma who
+# have frailty score of 1 or higher").
+_MISSING_FACT = re.compile(r"\bfrailty\s+(?:score|index|status)\b|\bfrail\b", _I)
 # A moment after an event ("no CMV infection by 20 days ± 3 days after transplantation") or
 # a window from the start of a therapy ("within 2-13 months of the first dose of initial
 # therapy"), not a window counted back from today.
@@ -274,6 +277,7 @@ REGION = "applies to one country or region"
 RESPONSE = "response to earlier therapy (not in the record)"
 ALTERNATIVE = "alternatives read as one requirement"
 PLAN = "a treatment plan or decision (not in the record)"
+MISSING_FACT = "a fact the record does not hold"
 BOTH_WAYS = (
     "time measured from an event",
     "target:",
@@ -281,6 +285,7 @@ BOTH_WAYS = (
     RESPONSE,
     ALTERNATIVE,
     PLAN,
+    MISSING_FACT,
 )
 
 
@@ -451,6 +456,9 @@ def unaccounted(
     for m in _scan(_ALTERNATIVE, ("or ", "or;"), lower, text):
         found.append(f"{ALTERNATIVE}: {_snippet(text, m)}")
         break
+    for m in _scan(_MISSING_FACT, ("frail",), lower, text):
+        found.append(f"{MISSING_FACT}: {_snippet(text, m)}")
+        break
     for m in _scan(_PLAN, ("decision", "decided", "due to"), lower, text):
         found.append(f"{PLAN}: {_snippet(text, m)}")
         break
@@ -522,6 +530,7 @@ __all__ = [
     "ALTERNATIVE",
     "BOTH_WAYS",
     "COUNTRIES",
+    "MISSING_FACT",
     "PLAN",
     "REGION",
     "RESPONSE",
