@@ -227,3 +227,38 @@ def test_a_frailty_score_is_a_fact_the_record_does_not_hold() -> None:
         "75 or younger patients with comorbidities (<75):"
     )
     assert result(judge(never_treated(), incl(text)), "I1") is Result.unknown
+
+
+def test_18_or_older_with_a_diagnosis_is_one_requirement() -> None:
+    # NCT02181413: "or older with" is not an age alternative
+    c = parse_criterion(
+        "Adult male or female participants 18 years or older with a confirmed diagnosis of "
+        "symptomatic multiple myeloma according to standard criteria.",
+        Section.inclusion,
+        "I1",
+    )
+    assert not c.unaccounted
+
+
+def test_post_transplant_consolidation_is_not_the_transplant() -> None:
+    # NCT02181413: a patient with an ASCT and no consolidation meets it
+    text = "Must have not received post-ASCT consolidation therapy."
+    assert result(judge(post_car_t(), incl(text)), "I1") is not Result.not_met
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # NCT04371770 (ixazomib maintenance after initial therapy)
+        "Has completed 6 to 12 months (\u00b1 2 weeks) of initial therapy, during which the "
+        "participant was treated to best response, defined as the best response maintained "
+        "for 2 cycles after the M-protein nadir is reached.",
+        "Has documented major response [partial response (PR), very good partial response "
+        "(VGPR), complete response (CR)] according to the international myeloma working group "
+        "(IMWG) uniform response criteria, version 2011, after this initial therapy.",
+    ],
+)
+def test_first_line_maintenance_needs_a_first_line(text: str) -> None:
+    # an untreated patient has not completed initial therapy; a relapsed one is past it
+    assert result(judge(never_treated(), incl(text)), "I1") is Result.not_met
+    assert result(judge(post_car_t(), incl(text)), "I1") is Result.not_met

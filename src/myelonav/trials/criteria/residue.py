@@ -86,7 +86,7 @@ _EXPOSURE_QUALIFIER = re.compile(
 # untreated … or have received no more than one cycle"): either reading can be wrong.
 _ALTERNATIVE = re.compile(
     r"\b(?:years?|yrs?)(?:\s+of\s+age|\s+old)?\s*,?\s*or\s+(?:aged?\s+)?\d{1,3}\s*(?:-|to)\s*"
-    r"\d{1,3}\b|\bor\s+(?:younger|older)\s+(?:but|if|with|who)\b|"
+    r"\d{1,3}\b|\bor\s+younger\s+(?:but|if|with|who)\b|\bor\s+older\s+(?:but|if)\b|"
     r"\bor\s+(?:have\s+|has\s+)?(?:received|had)\s+(?:no\s+more\s+than|not\s+more\s+than|"
     r"at\s+most|up\s+to|<=?|fewer\s+than|less\s+than)\s*(?:one|two|three|a\s+single|\d)\s+cycles?\b|"
     r"(?-i:\bOR)\s*;",  # sub-items joined by "OR" ("due to any of the following: …, OR; …")

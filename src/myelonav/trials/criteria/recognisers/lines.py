@@ -18,11 +18,13 @@ def _lines(seg: str) -> list[Node]:
         return [PriorLinesAtom(min_lines=1, max_lines=1)]  # "myeloma at first relapse"
     if re.search(
         r"\b(?:response|VGPR|CR|PR|remission)\b[^.;]{0,40}?\bafter\s+(?:first[\s-]line\s+)?"
-        r"induction\b",
+        r"induction\b|\bcompleted\s+\d+\s*(?:to|-)\s*\d+\s+months\b[^.;]{0,30}?\bof\s+initial\s+"
+        r"therapy\b|\bafter\s+(?:this|the)\s+initial\s+therapy\b",
         seg,
         re.I,
     ):
-        # "VGPR or better after induction (± consolidation, HDT/ASCT)": the first line only
+        # "VGPR or better after induction (± consolidation, HDT/ASCT)", "has completed 6 to 12
+        # months of initial therapy": the first line only
         return [PriorLinesAtom(min_lines=1, max_lines=1)]
     m = lx.LINES.search(seg)
     if m is None:

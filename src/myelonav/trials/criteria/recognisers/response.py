@@ -20,7 +20,8 @@ RESPONSE = re.compile(
     r"\bresponse\s+of\s+(?:MR|PR|VGPR)\s+or\s+better\b|"
     # "a very good partial response (VGPR) or better after induction therapy"
     r"\b(?:VGPR|CR|PR|MR|(?:very\s+good\s+)?partial\s+response|complete\s+response)"
-    r"(?:\s*\([A-Za-z]{2,5}\))?\s+or\s+better\s+after\b",
+    r"(?:\s*\([A-Za-z]{2,5}\))?\s+or\s+better\s+after\b|"
+    r"\bdocumented\s+(?:major\s+)?response\b",
     re.IGNORECASE,
 )
 

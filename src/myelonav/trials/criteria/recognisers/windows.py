@@ -109,6 +109,11 @@ _UNDERGONE_OR_INELIGIBLE = re.compile(
 )
 # "induction with or without transplant", "registration prior to or after transplant",
 # "induction therapy prior to autologous transplantation": the transplant is context
+_POST_EVENT_THERAPY = re.compile(
+    r"(?<=post-)[\w-]+\s+(?:consolidation|maintenance|therapy|treatment)\b|"
+    r"(?<=post\s)[\w-]+\s+(?:consolidation|maintenance|therapy|treatment)\b",
+    _I,
+)
 _WITH_OR_WITHOUT = re.compile(
     # "with/without consolidative chemotherapy and/or HDT/ASCT": an optional transplant
     r"\b(?:with\s*(?:\s+or\s+|/)\s*without\s+(?:[\w-]+[\s/]+){0,5}|"
@@ -158,6 +163,8 @@ def _transplants(seg: str) -> list[Node]:
         m = pattern.search(seg)
         if m is not None and _WITH_OR_WITHOUT.search(seg[max(0, m.start() - 60) : m.start()]):
             continue  # "induction with or without autologous transplant … is one line"
+        if m is not None and _POST_EVENT_THERAPY.match(seg, m.start()):
+            continue  # "post-ASCT consolidation therapy": the therapy is the object
         if m is not None and re.search(r"transplant|SCT|HCT|stem cell", seg, re.I):
             atoms.append(TransplantAtom(kind=kind, negate=_negated(seg, m.start())))
     either = _UNDERGONE_OR_INELIGIBLE.search(seg)
