@@ -262,3 +262,21 @@ def test_first_line_maintenance_needs_a_first_line(text: str) -> None:
     # an untreated patient has not completed initial therapy; a relapsed one is past it
     assert result(judge(never_treated(), incl(text)), "I1") is Result.not_met
     assert result(judge(post_car_t(), incl(text)), "I1") is Result.not_met
+
+
+def test_a_window_from_the_first_dose_of_initial_therapy_is_not_from_today() -> None:
+    # NCT03346135: "within 2-13 months of the first dose of initial therapy" cannot fail on
+    # today's date; a lab's recency window from the start of study treatment still decides
+    c = parse_criterion(
+        "Received at least two cycles of any regimen as initial systemic therapy for multiple "
+        "myeloma and are within 2-13 months of the first dose of initial therapy",
+        Section.inclusion,
+        "I1",
+    )
+    assert any(u.startswith("time measured from an event") for u in c.unaccounted)
+    lab = parse_criterion(
+        "Hemoglobin >= 8 g/dL within 14 days of the start of study treatment",
+        Section.inclusion,
+        "I1",
+    )
+    assert not lab.unaccounted

@@ -116,7 +116,8 @@ _AFTER_EVENT = re.compile(
     r"\b(?:by|on|at)\s+(?:day\s+)?\+?\d+\s*(?:days?\s*)?(?:\u00b1\s*\d+\s*days?\s*)?(?:after|post)\b|"
     r"\u00b1\s*\d+\s*days?\s+(?:after|post)\b|"
     r"\bwithin\s+\d+(?:\s*(?:-|\u2013|to)\s*\d+)?\s*(?:days?|weeks?|months?)\s+(?:of|from|after)\s+"
-    r"(?:the\s+)?(?:first\s+dose|start|initiation|beginning)\b",
+    r"(?:the\s+)?(?:first\s+dose|start|initiation|beginning)\s+of\s+(?:the\s+)?"
+    r"(?:initial|induction|first[\s-]line)\b",
     _I,
 )
 # A vague limit the recognisers cannot measure ("inadequate washout from prior therapy").
