@@ -183,7 +183,7 @@ def _record_studies() -> list[Study]:
 
 def test_records_have_provenance() -> None:
     rows = _records()
-    assert len(rows) >= 40
+    assert len(rows) >= 60
     keys = [r["key"] for r in rows]
     assert len(set(keys)) == len(keys)
     for r in rows:

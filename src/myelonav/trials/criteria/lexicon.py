@@ -98,7 +98,10 @@ EXCEPTION = _c(
     r"(?:,|;)?\s*\b(?:unless|except(?:\s+for)?|other than|excluding|with the exception of)\b"
     r"\s*([^.;()]*)"
 )
-EXAMPLES = _c(r"\((?:\s*(?:including|e\.g\.|eg|such as|i\.e\.|ie|for example)\b)[^()]*\)")
+# one level of nested parentheses: "(e.g. … autologous stem cell transplant (SCT) and then …)"
+EXAMPLES = _c(
+    r"\((?:\s*(?:(?:including|eg|such as|i\.e\.|ie|for example)\b|e\.g\.))(?:[^()]|\([^()]*\))*\)"
+)
 # An example list outside parentheses (", e.g., bortezomib or carfilzomib", "such as …"): the
 # examples illustrate a class, they are not a requirement of their own.
 EXAMPLE_TAIL = _c(r",?\s*\b(?:e\.\s?g\.?|such\s+as|for\s+example|for\s+instance)(?=[\s,:])[^;.()]*")

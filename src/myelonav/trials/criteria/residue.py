@@ -39,7 +39,8 @@ _PERMISSION = re.compile(
     r"\bnot\s+(?:be\s+)?excluded\b|\b(?:is|are|will\s+be|may\s+be|can\s+be)\s+"
     r"(?:allowed|permitted|acceptable|eligible|included|enrolled)\b|\ballowed\b|\bpermitted\b|"
     r"\bmay\s+(?:participate|enrol|enroll|be\s+considered)\b|\bwith\s+the\s+exception\b|"
-    r"\bexcept\b|\bunless\b|\bother\s+than\b|\bprovided\s+(?:that\b)?|\bexempt\w*\b",
+    r"\bexcept\b|\bunless\b|\bother\s+than\b|\bprovided\s+(?:that\b)?|\bexempt\w*\b|"
+    r"\bwith\s+the\s+exclusion\s+of\b",
     _I,
 )
 # A limit that depends on a condition ("<= 2, or <= 3 if due to myeloma bone disease").
@@ -49,6 +50,7 @@ _CONDITIONAL = re.compile(
     r"\bunless\b|\bat\s+the\s+(?:discretion|investigator)\b|\bper\s+investigator\b|"
     r"\bbecause\s+of\b(?!\s+(?:the\s+)?(?:disease\s+)?progress)|\bafter\s+discussion\s+with\b|\bin\s+consultation\s+with\b|\bcase[\s-]by[\s-]case\b|"
     r"\bwhichever\s+is\s+(?:shorter|less|earlier)\b|\b(?:subjects|patients|participants)\s+in\s+whom\b|"
+    r"\bfor\s+(?:subjects|patients|participants)\s+(?:who\s+(?:have|has|are)|whose)\b|"
     r"\bif\b(?!\s+(?:any|applicable|available|known|needed|necessary|required|present)\b)|\b(?:responsive|response|responded|responding)\s+"
     r"(?:\(\w+\s+or\s+better\)\s+)?to\b",
     _I,
@@ -77,6 +79,45 @@ _EXPOSURE_QUALIFIER = re.compile(
     r"registration|randomi[sz]ation)\b|\b\d+(?:\.\d+)?\s*(?:mg|mcg|ug|g)\s*(?:/\s*(?:day|d|m\^?2|kg|"
     r"week|wk)|per\s+(?:day|week))|\b(?:cumulative|total)\s+dose\b|"
     r"\b(?:months?|weeks?|years?|cycles?)\s+of\s+(?:prior\s+)?[\w-]+\s+(?:exposure|therapy|treatment)\b",
+    _I,
+)
+# Two alternatives read as one requirement ("≥ 70 years of age, OR age 18 to 69 years with
+# comorbid conditions", "≥ 65 years or younger but non-transplant eligible", "previously
+# untreated … or have received no more than one cycle"): either reading can be wrong.
+_ALTERNATIVE = re.compile(
+    r"\b(?:years?|yrs?)(?:\s+of\s+age|\s+old)?\s*,?\s*or\s+(?:aged?\s+)?\d{1,3}\s*(?:-|to)\s*"
+    r"\d{1,3}\b|\bor\s+younger\s+(?:but|if|with|who)\b|\bor\s+older\s+(?:but|if)\b|"
+    r"\bor\s+(?:have\s+|has\s+)?(?:received|had)\s+(?:no\s+more\s+than|not\s+more\s+than|"
+    r"at\s+most|up\s+to|<=?|fewer\s+than|less\s+than)\s*(?:one|two|three|a\s+single|\d)\s+cycles?\b|"
+    r"(?-i:\bOR)\s*;",  # sub-items joined by "OR" ("due to any of the following: …, OR; …")
+    _I,
+)
+# A change from an earlier value ("definitive increase in the size of existing plasmacytomas",
+# "decrease in hemoglobin of > 2 g/dL"), not a current level or feature.
+_CHANGE = re.compile(
+    r"\b(?:increase|decrease|rise|drop|fall|reduction)\s+in\s+(?:the\s+)?(?:size|h(?:a)?emoglobin|"
+    r"(?:serum\s+)?creatinine)\b",
+    _I,
+)
+# A treatment plan or decision the record does not hold ("the treating physician has made the
+# decision to initiate isatuximab", "due to start any anti-myeloma treatment").
+_PLAN = re.compile(
+    r"\b(?:decision|decided)\s+to\s+(?:initiate|start|begin|treat|use)\b|"
+    r"\bdue\s+to\s+(?:start|begin|initiate|receive)\b",
+    _I,
+)
+# A fact the record does not hold that decides the population ("newly diagnosed myeloma who
+# have frailty score of 1 or higher").
+_MISSING_FACT = re.compile(r"\bfrailty\s+(?:score|index|status)\b|\bfrail\b", _I)
+# A moment after an event ("no CMV infection by 20 days ± 3 days after transplantation") or
+# a window from the start of a therapy ("within 2-13 months of the first dose of initial
+# therapy"), not a window counted back from today.
+_AFTER_EVENT = re.compile(
+    r"\b(?:by|on|at)\s+(?:day\s+)?\+?\d+\s*(?:days?\s*)?(?:\u00b1\s*\d+\s*days?\s*)?(?:after|post)\b|"
+    r"\u00b1\s*\d+\s*days?\s+(?:after|post)\b|"
+    r"\bwithin\s+\d+(?:\s*(?:-|\u2013|to)\s*\d+)?\s*(?:days?|weeks?|months?)\s+(?:of|from|after)\s+"
+    r"(?:the\s+)?(?:first\s+dose|start|initiation|beginning)\s+of\s+(?:the\s+)?"
+    r"(?:initial|induction|first[\s-]line)\b",
     _I,
 )
 # A vague limit the recognisers cannot measure ("inadequate washout from prior therapy").
@@ -235,7 +276,18 @@ _HIGH_DOSE_ALKYLATOR = re.compile(r"\bhigh[\s-]dose\b|\bconditioning\b", _I)
 # Which residues can also make a "met" wrong (the others only ever widen eligibility).
 REGION = "applies to one country or region"
 RESPONSE = "response to earlier therapy (not in the record)"
-BOTH_WAYS = ("time measured from an event", "target:", "value off its scale", RESPONSE)
+ALTERNATIVE = "alternatives read as one requirement"
+PLAN = "a treatment plan or decision (not in the record)"
+MISSING_FACT = "a fact the record does not hold"
+BOTH_WAYS = (
+    "time measured from an event",
+    "target:",
+    "value off its scale",
+    RESPONSE,
+    ALTERNATIVE,
+    PLAN,
+    MISSING_FACT,
+)
 
 
 # Country names as registries write them in country notes → ISO 3166-1 alpha-2.
@@ -345,6 +397,7 @@ def unaccounted(
             _PERMISSION,
             (
                 "exclud",
+                "exclusion",
                 "allow",
                 "permit",
                 "accept",
@@ -381,7 +434,7 @@ def unaccounted(
             "because",
             "respon",
             "whichever",
-            "whom",
+            "who",
         ),
         lower,
         text,
@@ -394,6 +447,25 @@ def unaccounted(
         for m in _scan(_RESPONSE, ("respon", "achieved"), lower, text):
             found.append(f"{RESPONSE}: {_snippet(text, m)}")
             break
+    for m in _scan(
+        _CHANGE, ("increase", "decrease", "rise", "drop", "fall", "reduction"), lower, text
+    ):
+        found.append(
+            f"time measured from an event: a change from an earlier value: {_snippet(text, m)}"
+        )
+        break
+    for m in _scan(_ALTERNATIVE, ("or ", "or;"), lower, text):
+        found.append(f"{ALTERNATIVE}: {_snippet(text, m)}")
+        break
+    for m in _scan(_MISSING_FACT, ("frail",), lower, text):
+        found.append(f"{MISSING_FACT}: {_snippet(text, m)}")
+        break
+    for m in _scan(_PLAN, ("decision", "decided", "due to"), lower, text):
+        found.append(f"{PLAN}: {_snippet(text, m)}")
+        break
+    for m in _scan(_AFTER_EVENT, ("after", "post", "within"), lower, text):
+        found.append(f"time measured from an event: {_snippet(text, m)}")
+        break
     for m in _scan(_VAGUE, ("wash", "recovery", "interval", "time"), lower, text):
         found.append(f"vague limit: {_snippet(text, m)}")
         break
@@ -455,4 +527,14 @@ def unaccounted(
     return tuple(dict.fromkeys(found))
 
 
-__all__ = ["BOTH_WAYS", "COUNTRIES", "REGION", "RESPONSE", "region_of", "unaccounted"]
+__all__ = [
+    "ALTERNATIVE",
+    "BOTH_WAYS",
+    "COUNTRIES",
+    "MISSING_FACT",
+    "PLAN",
+    "REGION",
+    "RESPONSE",
+    "region_of",
+    "unaccounted",
+]

@@ -206,7 +206,7 @@ class Evaluator:
                 Result.screening
                 if why is Why.screening
                 else Result.ask
-                if why is Why.ask
+                if why is Why.ask and not flags[1]
                 else Result.unknown
             )
         else:

@@ -23,7 +23,11 @@ _OTHER_TERMS = re.compile(r"\bBCMA\b|\bGPRC5D\b|\bCAR[\s-]?T\b|\bbispecific\b|\b
 # menopausal status, a tissue type): a missing fact, not a routine question.
 _STAGING = re.compile(
     r"\bSalmon[\s-]+Durie\b|\b(?:R-?)?ISS\b(?:\s+stage)?|\bstage\s+(?:I{1,3}|[123])\b|"
-    r"\b(?:osteo)?lytic\b|\bbone\s+lesions?\b|\bpost-?menopausal\b|\bHLA-?[A-Z]\b|\bNY-ESO-1\b",
+    r"\b(?:osteo)?lytic\b|\bbone\s+lesions?\b|\bpost-?menopausal\b|\bHLA-?[A-Z]\b|\bNY-ESO-1\b|"
+    # a painful bone lesion, transplant eligibility or a planned transplant, residual disease
+    r"\bbone\s+metastas[ie]s\b|\btransplant[\s-]+eligib\w*|\beligible\s+(?:for|to)\s+(?:an?\s+)?"
+    r"(?:ASCT|autologous|transplant\w*)\b|\bplanned\s+(?:standard[\s-]of[\s-]care\s+)?"
+    r"(?:ASCT|autologous|allogeneic|transplant\w*)\b|\bMRD\b|\bminimal\s+residual\s+disease\b",
     re.I,
 )
 

@@ -146,8 +146,9 @@ def outcome(
     if value is Truth.unknown:
         if why is Why.screening:
             return Result.screening, shown
-        if why is Why.ask:
+        if why is Why.ask and not any(u.startswith(BOTH_WAYS) for u in c.unaccounted):
             return Result.ask, shown
+        # a structured part may be misread either way: unknown, not a routine question
         return Result.unknown, shown
     met = (value is Truth.true) == need_true
     if met and not any(u.startswith(BOTH_WAYS) for u in c.unaccounted):

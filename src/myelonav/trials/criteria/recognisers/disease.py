@@ -21,6 +21,8 @@ from myelonav.trials.criteria.recognisers.negation import _THERAPY_FOR, _negated
 def _measurable(seg: str) -> list[Node]:
     if not lx.MEASURABLE.search(seg):
         return []
+    if re.search(r"\bMRD\b|\bminimal\s+residual\b|\bno\s+limitations?\b", seg, re.I):
+        return []  # "measurable MRD in bone marrow": residual disease, not IMWG measurable disease
     negate = bool(lx.NON_MEASURABLE.search(seg))
     serum = re.search(
         r"\bserum\b[^;:]{0,40}?\b(?:M[\s-]?(?:protein|spike|component)|monoclonal protein|"
@@ -32,7 +34,12 @@ def _measurable(seg: str) -> list[Node]:
         seg,
         re.I,
     )
-    urine = re.search(r"\burine\b[^;:]{0,40}?(>=|>)\s*(\d+(?:\.\d+)?)\s*mg\s*/\s*24", seg, re.I)
+    # "mg/24 h", and "mg in a 24-hour collection" / "mg per 24 hours"
+    urine = re.search(
+        r"\burine\b[^;:]{0,40}?(>=|>)\s*(\d+(?:\.\d+)?)\s*mg\s*(?:/\s*|(?:in|per)\s+(?:an?\s+)?)24",
+        seg,
+        re.I,
+    )
     flc = re.search(
         r"\b(?:free light chain|FLC)s?\b[^;:0-9]{0,40}?(>=|>)\s*(\d+(?:\.\d+)?)\s*(mg/dL|mg/L)",
         seg,

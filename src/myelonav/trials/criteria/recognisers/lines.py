@@ -16,6 +16,16 @@ def _lines(seg: str) -> list[Node]:
     seg = re.sub(r"\banti[\s-]MM\b", "anti-my", seg, flags=re.I)
     if re.search(r"\b(?:at|in)\s+(?:their\s+|the\s+)?first\s+relapse\b", seg, re.I):
         return [PriorLinesAtom(min_lines=1, max_lines=1)]  # "myeloma at first relapse"
+    if re.search(
+        r"\b(?:response|VGPR|CR|PR|remission)\b[^.;]{0,40}?\bafter\s+(?:first[\s-]line\s+)?"
+        r"induction\b|\bcompleted\s+\d+\s*(?:to|-)\s*\d+\s+months\b[^.;]{0,30}?\bof\s+initial\s+"
+        r"therapy\b|\bafter\s+(?:this|the)\s+initial\s+therapy\b",
+        seg,
+        re.I,
+    ):
+        # "VGPR or better after induction (± consolidation, HDT/ASCT)", "has completed 6 to 12
+        # months of initial therapy": the first line only
+        return [PriorLinesAtom(min_lines=1, max_lines=1)]
     m = lx.LINES.search(seg)
     if m is None:
         return []
@@ -36,7 +46,15 @@ def _lines(seg: str) -> list[Node]:
         bottom = num(low.group(1))
         return [PriorLinesAtom(min_lines=bottom, max_lines=max(bottom, n))]
     if op in {">=", ">"}:
-        return [PriorLinesAtom(min_lines=n + (1 if op == ">" else 0))]
+        bottom = n + (1 if op == ">" else 0)
+        # "at least 1 prior line of therapy and no more than 3 prior lines of therapy": the
+        # upper bound comes in a second phrase
+        upper = lx.LINES.search(seg, m.end())
+        if upper is not None and upper.group(1) in {"<=", "<"} and not upper.group(3):
+            top = num(upper.group(2)) - (1 if upper.group(1) == "<" else 0)
+            if top >= bottom:
+                return [PriorLinesAtom(min_lines=bottom, max_lines=top)]
+        return [PriorLinesAtom(min_lines=bottom)]
     if op in {"<=", "<"}:
         # "at least 1 and no more than 4 prior lines" (">= 1 and <= 4"): both bounds
         low = re.search(r"(>=|>)\s*(\d{1,2})\s+(?:and|but)\s*$", before)

@@ -10,11 +10,14 @@ _NEG_CUE = re.compile(
     re.IGNORECASE,
 )
 _NAIVE_AFTER = re.compile(r"^[\s\-]*na[iï]ve\b", re.IGNORECASE)
+_WITH_OR_WITHOUT = re.compile(r"\bwith\s*(?:/|\bor\b)\s*without\b", re.IGNORECASE)
 _THERAPY_FOR = re.compile(r"(?:therap\w*|treatment)\s+for\s+[\w\s/,-]*$", re.IGNORECASE)
 
 
 def _negated(text: str, start: int, end: int | None = None) -> bool:
     window = text[max(0, start - 45) : start]
+    # "with/without consolidative chemotherapy", "with or without maintenance": optional, not absent
+    window = _WITH_OR_WITHOUT.sub(" ", window)
     window = re.split(r"[,;:]|\band\b|\bor\b(?! more)", window)[-1]
     if _NEG_CUE.search(window):
         return True

@@ -21,6 +21,8 @@ def _age(seg: str) -> list[Node]:
     seg = _slashed(seg)
     if not re.search(r"\bage\b|\baged\b|\byears?\b|\byrs?\b", seg, re.I):
         return []
+    if re.search(r"\bdonors?\b", seg, re.I):
+        return []  # "Donor age 16-65 years": the donor's age, not the patient's
     rng = re.search(
         r"(?:\bage[ds]?\b[^0-9<>]{0,20})?(\d{1,3})\s*(?:-|to|and)\s*(\d{1,3})\s*(?:years?|yrs?)"
         r"(?:\s+(?:of\s+age|old))?",

@@ -17,7 +17,11 @@ RESPONSE = re.compile(
     r"\b(?:responsive|responded|responding)\b(?:\s*\([^()]{0,160}\))?\s+to\b|"
     r"\bachieved\s+(?:at\s+least\s+|>=\s*)?(?:an?\s+)?(?:minimal|partial)\s+response\b|"
     r"\bachieved\s+(?:at\s+least\s+|>=\s*)?(?:an?\s+)?(?:response\s+of\s+)?(?:MR|PR|VGPR)\b|"
-    r"\bresponse\s+of\s+(?:MR|PR|VGPR)\s+or\s+better\b",
+    r"\bresponse\s+of\s+(?:MR|PR|VGPR)\s+or\s+better\b|"
+    # "a very good partial response (VGPR) or better after induction therapy"
+    r"\b(?:VGPR|CR|PR|MR|(?:very\s+good\s+)?partial\s+response|complete\s+response)"
+    r"(?:\s*\([A-Za-z]{2,5}\))?\s+or\s+better\s+after\b|"
+    r"\bdocumented\s+(?:major\s+)?response\b",
     re.IGNORECASE,
 )
 

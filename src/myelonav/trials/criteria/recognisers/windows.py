@@ -109,9 +109,15 @@ _UNDERGONE_OR_INELIGIBLE = re.compile(
 )
 # "induction with or without transplant", "registration prior to or after transplant",
 # "induction therapy prior to autologous transplantation": the transplant is context
+_POST_EVENT_THERAPY = re.compile(
+    r"(?<=post-)[\w-]+\s+(?:consolidation|maintenance|therapy|treatment)\b|"
+    r"(?<=post\s)[\w-]+\s+(?:consolidation|maintenance|therapy|treatment)\b",
+    _I,
+)
 _WITH_OR_WITHOUT = re.compile(
-    r"\b(?:with\s+or\s+without|prior\s+to\s+or\s+after|before\s+or\s+after|prior\s+to|before)\s+"
-    r"(?:[\w-]+\s+){0,3}$",
+    # "with/without consolidative chemotherapy and/or HDT/ASCT": an optional transplant
+    r"\b(?:with\s*(?:\s+or\s+|/)\s*without\s+(?:[\w-]+[\s/]+){0,5}|"
+    r"(?:prior\s+to\s+or\s+after|before\s+or\s+after|prior\s+to|before)\s+(?:[\w-]+\s+){0,3})$",
     _I,
 )
 _FITNESS_FOR = re.compile(
@@ -155,8 +161,10 @@ def _transplants(seg: str) -> list[Node]:
     atoms: list[Node] = []
     for pattern, kind in ((lx.ALLO, "allogeneic"), (lx.AUTO, "autologous")):
         m = pattern.search(seg)
-        if m is not None and _WITH_OR_WITHOUT.search(seg[max(0, m.start() - 40) : m.start()]):
+        if m is not None and _WITH_OR_WITHOUT.search(seg[max(0, m.start() - 60) : m.start()]):
             continue  # "induction with or without autologous transplant … is one line"
+        if m is not None and _POST_EVENT_THERAPY.match(seg, m.start()):
+            continue  # "post-ASCT consolidation therapy": the therapy is the object
         if m is not None and re.search(r"transplant|SCT|HCT|stem cell", seg, re.I):
             atoms.append(TransplantAtom(kind=kind, negate=_negated(seg, m.start())))
     either = _UNDERGONE_OR_INELIGIBLE.search(seg)
@@ -169,7 +177,7 @@ def _transplants(seg: str) -> list[Node]:
         if (
             m is not None
             and not re.search(r"\beligible\b|\bineligible\b|\bcandidate\b", seg, re.I)
-            and not _WITH_OR_WITHOUT.search(seg[max(0, m.start() - 40) : m.start()])
+            and not _WITH_OR_WITHOUT.search(seg[max(0, m.start() - 60) : m.start()])
             and not _FITNESS_FOR.search(seg[max(0, m.start() - 30) : m.start()])
         ):
             atoms.append(TransplantAtom(kind="any", negate=_negated(seg, m.start())))
