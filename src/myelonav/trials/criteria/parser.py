@@ -350,8 +350,13 @@ def _parse_criterion(text: str, listed: Section, criterion_id: str) -> Criterion
     norm = lx.REFRACTORY_DEFINITION.sub(" refractory ", norm)
     main, exceptions = _exceptions(norm)
     except_groups, leftover = _exception_groups(exceptions)
-    if lx.MEASURABLE.search(main):
+    run_on = _RUN_ON_LIST.search(main)
+    if lx.MEASURABLE.search(main) and not run_on:
         segments, explicit_or = [main], False
+    elif lx.MEASURABLE.search(main):
+        # the definition is read whole; the performance limit glued after it stands alone
+        head, tail = main[: run_on.start()], main[run_on.start() :]
+        segments, explicit_or = [head, *_split(tail, section)[0]], False
     else:
         segments, explicit_or = _split(main, section)
     nodes: list[Node] = []
@@ -406,6 +411,11 @@ def _parse_criterion(text: str, listed: Section, criterion_id: str) -> Criterion
         unaccounted=unaccounted(norm, section, tree, leftover, bool(except_groups)),
         region=region_of(norm),
     )
+
+
+# A run-on list (one paragraph, no list marks) that holds a measurable-disease definition among
+# other limits: split it like any item rather than read it whole as the definition.
+_RUN_ON_LIST = re.compile(r"\b(?:ECOG|Eastern\s+Cooperative|performance\s+status)\b", re.I)
 
 
 def _first_atom_end(seg: str) -> int:

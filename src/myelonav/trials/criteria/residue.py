@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from myelonav.trials.criteria.models import (
     ExposureAtom,
     Group,
+    MeasurableAtom,
     Node,
     OtherAtom,
     Section,
@@ -209,7 +210,13 @@ _OFF_SCALE = re.compile(
 # so the criterion can be wrong either way.
 _RESPONSE = RESPONSE_PATTERN
 _LONGER = re.compile(r"\bwhichever\s+is\s+(?:longer|greater|later)\b", _I)
-_DEFINED_AS = re.compile(r"\bdefined\s+as\s+(?:an?\s+)?(?:initial\s+)?$", _I)
+_DEFINED_AS = re.compile(
+    r"\bdefined\s+as\s+(?:an?\s+)?(?:initial\s+)?$|"
+    # "defined as: a) relapsed refractory: no response to salvage therapy …; b) primary
+    # refractory: never achieved MR or above response to any treatment": labelled definitions
+    r"\b(?:relapsed|refractory)\s*:\s*[^.;:]{0,45}$",
+    _I,
+)
 # An exposure that must sit in one particular line ("as part of their immediate last
 # treatment", "refractory … to the last anti-myeloma regimen used just prior to study entry"):
 # the exposure recogniser reads any line, so a "met" can be wrong too.
@@ -235,7 +242,28 @@ _HIGH_DOSE_ALKYLATOR = re.compile(r"\bhigh[\s-]dose\b|\bconditioning\b", _I)
 # Which residues can also make a "met" wrong (the others only ever widen eligibility).
 REGION = "applies to one country or region"
 RESPONSE = "response to earlier therapy (not in the record)"
-BOTH_WAYS = ("time measured from an event", "target:", "value off its scale", RESPONSE)
+RUN_ON = "several criteria in one item"
+BOTH_WAYS = ("time measured from an event", "target:", "value off its scale", RESPONSE, RUN_ON)
+# A whole run-on list read as one measurable-disease definition ("Age 18 years or above. …
+# at least 3 prior lines … Serum M protein >= 1 g/dL … ECOG 0~1 … neutrophils >= 1.0"): the
+# other limits in it were not read, so the measurable-disease result decides nothing.
+_OTHER_TOPIC = (
+    (
+        re.compile(r"\b(?:ECOG|performance\s+status|Karnofsky)\b", _I),
+        ("ecog", "perform", "karnofsky"),
+        "performance",
+    ),
+    (
+        re.compile(r"\b(?:neutrophil\w*|ANC|platelet\w*|lymphocyte\s+count)\b", _I),
+        ("neutro", "anc", "platelet", "lymphocyte"),
+        "lab",
+    ),
+    (
+        re.compile(r"\b(?:prior\s+lines?|lines?\s+of\s+(?:treatment|therapy))\b", _I),
+        ("line",),
+        "prior_lines",
+    ),
+)
 
 
 # Country names as registries write them in country notes → ISO 3166-1 alpha-2.
@@ -338,6 +366,15 @@ def unaccounted(
     lower = text.lower()
     if "gilbert" in lower and GILBERT_NOTE not in notes:
         found.append("exception: Gilbert's syndrome (not recorded)")
+    if any(isinstance(a, MeasurableAtom) for a in atoms):
+        read = {getattr(a, "type", "") for a in atoms}
+        for pattern, keys, atom_type in _OTHER_TOPIC:
+            if atom_type in read:
+                continue
+            m = next(iter(_scan(pattern, keys, lower, text)), None)
+            if m is not None:
+                found.append(f"{RUN_ON}: {_snippet(text, m)}")
+                break
     exposure = any(isinstance(a, ExposureAtom | TimeSinceAtom) for a in atoms)
     permissive_exposure = any(isinstance(a, ExposureAtom) and a.allowed for a in atoms)
     if not (structured_exceptions or permissive_exposure) or section is Section.exclusion:
@@ -386,7 +423,7 @@ def unaccounted(
         lower,
         text,
     ):
-        if _DEFINED_AS.search(text[max(0, m.start() - 40) : m.start()]):
+        if _DEFINED_AS.search(text[max(0, m.start() - 60) : m.start()]):
             continue  # "relapse is defined as an initial response to prior treatment, …"
         found.append(f"condition: {_snippet(text, m)}")
         break
@@ -455,4 +492,4 @@ def unaccounted(
     return tuple(dict.fromkeys(found))
 
 
-__all__ = ["BOTH_WAYS", "COUNTRIES", "REGION", "RESPONSE", "region_of", "unaccounted"]
+__all__ = ["BOTH_WAYS", "COUNTRIES", "REGION", "RESPONSE", "RUN_ON", "region_of", "unaccounted"]

@@ -196,6 +196,9 @@ _GILBERT_CLAUSE = re.compile(
     re.I,
 )
 _OTHER_CLINICAL = re.compile(r"[A-Za-z]{3,}")
+# "Absolute lymphocyte count >= 0.5x10^9/L" beside other limits (CAR-T and CAR-NK studies)
+_ALC = re.compile(r"\b(?:absolute\s+)?lymphocyte\s+count\b|\bALC\b", re.I)
+ALC_NOTE = "absolute lymphocyte count limit (not in the record)"
 
 
 def _labs(seg: str) -> list[Node]:
@@ -249,6 +252,11 @@ def _lab_atoms(seg: str) -> list[Node]:
     if not atoms:
         return []
     nodes = [a for _, a in atoms]
+    alc = _ALC.search(seg)
+    if alc is not None:
+        # the record holds no lymphocyte count: the limit is kept as a question, so the other
+        # limits read beside it can still fail the item but can no longer pass it alone
+        return [*nodes, OtherAtom(text=ALC_NOTE)]
     # "serum creatinine <= 2 mg/dL or CrCl >= 40 mL/min": alternatives
     if len(nodes) == 2:
         between = seg[atoms[0][0] : atoms[1][0]]
