@@ -350,13 +350,14 @@ def _parse_criterion(text: str, listed: Section, criterion_id: str) -> Criterion
     norm = lx.REFRACTORY_DEFINITION.sub(" refractory ", norm)
     main, exceptions = _exceptions(norm)
     except_groups, leftover = _exception_groups(exceptions)
-    run_on = _RUN_ON_LIST.search(main)
-    if lx.MEASURABLE.search(main) and not run_on:
-        segments, explicit_or = [main], False
-    elif lx.MEASURABLE.search(main):
-        # the definition is read whole; the performance limit glued after it stands alone
-        head, tail = main[: run_on.start()], main[run_on.start() :]
+    measurable = lx.MEASURABLE.search(main)
+    glued = _RUN_ON_LIST.search(main, measurable.end()) if measurable else None
+    if glued is not None:
+        # the definition is read whole; a performance limit glued after it stands alone
+        head, tail = main[: glued.start()], main[glued.start() :]
         segments, explicit_or = [head, *_split(tail, section)[0]], False
+    elif measurable is not None:
+        segments, explicit_or = [main], False
     else:
         segments, explicit_or = _split(main, section)
     nodes: list[Node] = []
@@ -376,7 +377,7 @@ def _parse_criterion(text: str, listed: Section, criterion_id: str) -> Criterion
             atoms = [*atoms, OtherAtom(text=seg)]
         if not atoms:
             atoms = _screening(seg) or [OtherAtom(text=seg)]
-        atoms = list(dict.fromkeys(atoms))
+        atoms = list(dict.fromkeys(_only_if_lines(seg, atoms)))
         op = "and"
         if (
             section is Section.exclusion
@@ -416,6 +417,33 @@ def _parse_criterion(text: str, listed: Section, criterion_id: str) -> Criterion
 # A run-on list (one paragraph, no list marks) that holds a measurable-disease definition among
 # other limits: split it like any item rather than read it whole as the definition.
 _RUN_ON_LIST = re.compile(r"\b(?:ECOG|Eastern\s+Cooperative|performance\s+status)\b", re.I)
+
+
+# "participants who have received only 1 line … must be lenalidomide refractory": a
+# requirement for the one-line patients only, i.e. "more than 1 line, or the requirement"
+_ONLY_LINES = re.compile(
+    r"\b(?:participants|patients|subjects)\s+(?:who\s+)?(?:have\s+)?(?:received|had)\s+only\s+"
+    r"[^.;]{0,80}?\bmust\b",
+    re.I,
+)
+
+
+def _only_if_lines(seg: str, atoms: list[Node]) -> list[Node]:
+    if not _ONLY_LINES.search(seg):
+        return atoms
+    count = next(
+        (
+            a
+            for a in atoms
+            if isinstance(a, PriorLinesAtom) and not a.negate and a.min_lines == a.max_lines
+        ),
+        None,
+    )
+    rest = [a for a in atoms if a is not count]
+    if count is None or count.min_lines is None or not rest:
+        return atoms
+    then = rest[0] if len(rest) == 1 else Group(op="and", items=tuple(rest))
+    return [Group(op="or", items=(PriorLinesAtom(min_lines=count.min_lines + 1), then))]
 
 
 def _first_atom_end(seg: str) -> int:

@@ -19,6 +19,7 @@ from myelonav.trials.criteria.models import (
     MeasurableAtom,
     Node,
     OtherAtom,
+    PriorLinesAtom,
     Section,
     TimeSinceAtom,
 )
@@ -52,6 +53,13 @@ _CONDITIONAL = re.compile(
     r"\bwhichever\s+is\s+(?:shorter|less|earlier)\b|\b(?:subjects|patients|participants)\s+in\s+whom\b|"
     r"\bif\b(?!\s+(?:any|applicable|available|known|needed|necessary|required|present)\b)|\b(?:responsive|response|responded|responding)\s+"
     r"(?:\(\w+\s+or\s+better\)\s+)?to\b",
+    _I,
+)
+# A requirement for some patients only ("participants who have received only 1 line of prior
+# therapy must be lenalidomide refractory"): read as applying to all, it fails the others.
+_ONLY_IF_LINES = re.compile(
+    r"\b(?:participants|patients|subjects)\s+(?:who\s+)?(?:have\s+)?(?:received|had)\s+only\s+"
+    r"(?:\d|one|two|a\s+single)\b[^.;]{0,80}?\bmust\b",
     _I,
 )
 # A note for one country or region ("France specific:", "For patients in Japan only").
@@ -305,6 +313,17 @@ def region_of(text: str) -> str | None:
     return COUNTRIES.get(m.group(1).lower())
 
 
+def _lines_condition_read(node: Node) -> bool:
+    """The parser turned "those with only N lines must …" into "more than N lines, or …"."""
+    if not isinstance(node, Group):
+        return False
+    if node.op == "or" and any(
+        isinstance(i, PriorLinesAtom) and i.max_lines is None for i in node.items
+    ):
+        return True
+    return any(_lines_condition_read(i) for i in node.items)
+
+
 def _atoms(node: Node) -> Iterable[Node]:
     if isinstance(node, Group):
         for item in node.items:
@@ -427,6 +446,10 @@ def unaccounted(
             continue  # "relapse is defined as an initial response to prior treatment, …"
         found.append(f"condition: {_snippet(text, m)}")
         break
+    if not _lines_condition_read(tree):
+        for m in _scan(_ONLY_IF_LINES, ("only",), lower, text):
+            found.append(f"condition: {_snippet(text, m)}")
+            break
     if not any(isinstance(a, OtherAtom) and a.text == RESPONSE_NOTE for a in atoms):
         for m in _scan(_RESPONSE, ("respon", "achieved"), lower, text):
             found.append(f"{RESPONSE}: {_snippet(text, m)}")
