@@ -568,3 +568,19 @@ def test_progression_definition_is_not_a_plasmacytoma_or_calcium_requirement() -
     c = parse_criterion(text, Section.inclusion, "I6")
     assert {k.value for k in c.kinds} == {"other"}
     assert _one("inclusion", text, "post_car_t") is not Result.not_met
+
+
+_AFTER_BCMA_ONLY = (
+    "For subjects with previous BCMA-targeted therapy, the best response should be at least PR, "
+    "and positive BCMA expression on tumor cells by immunohistochemistry (IHC) or flow cytometry "
+    "is required before enrollment."
+)
+
+
+def test_requirement_for_patients_after_bcma_therapy_only() -> None:
+    """The condition was read as 'prior BCMA-targeted therapy required': a BCMA-naive patient
+    was called not eligible. After BCMA CAR T the earlier best response is not in the record,
+    so BCMA positivity alone no longer makes it 'met'."""
+    assert _one("inclusion", _AFTER_BCMA_ONLY, "never_treated") is not Result.not_met
+    got, fact = _judge(_h.post_car_t(), "inclusion", _AFTER_BCMA_ONLY)
+    assert got is Result.unknown and "response" in fact

@@ -428,7 +428,23 @@ _ONLY_LINES = re.compile(
 )
 
 
+# "For subjects with previous BCMA-targeted therapy, the best response should be …": the
+# requirement holds only for those with that exposure ("no such exposure, or the requirement")
+_FOR_THOSE_WITH = re.compile(
+    r"^\W*for\s+(?:subjects|patients|participants)\s+(?:with|who\s+(?:have\s+)?(?:received|had))\s+"
+    r"(?:previous|prior)\b",
+    re.I,
+)
+
+
 def _only_if_lines(seg: str, atoms: list[Node]) -> list[Node]:
+    if _FOR_THOSE_WITH.search(seg):
+        cond = next((a for a in atoms if isinstance(a, ExposureAtom) and not a.negate), None)
+        rest = [a for a in atoms if a is not cond]
+        if cond is not None and rest:
+            then = rest[0] if len(rest) == 1 else Group(op="and", items=tuple(rest))
+            return [Group(op="or", items=(cond.model_copy(update={"negate": True}), then))]
+        return atoms
     if not _ONLY_LINES.search(seg):
         return atoms
     count = next(

@@ -17,7 +17,10 @@ RESPONSE = re.compile(
     r"\b(?:responsive|responded|responding)\b(?:\s*\([^()]{0,160}\))?\s+to\b|"
     r"\bachieved\s+(?:at\s+least\s+|>=\s*)?(?:an?\s+)?(?:minimal|partial)\s+response\b|"
     r"\bachieved\s+(?:at\s+least\s+|>=\s*)?(?:an?\s+)?(?:response\s+of\s+)?(?:MR|PR|VGPR)\b|"
-    r"\bresponse\s+of\s+(?:MR|PR|VGPR)\s+or\s+better\b",
+    r"\bresponse\s+of\s+(?:MR|PR|VGPR)\s+or\s+better\b|"
+    # "the best response should be at least PR" (to an earlier BCMA-directed therapy)
+    r"\bbest\s+response\s+(?:should|must)\s+(?:be\s+)?(?:at\s+least\s+|>=\s*)?(?:an?\s+)?"
+    r"(?:MR|PR|VGPR|CR|minimal|partial)\b",
     re.IGNORECASE,
 )
 
