@@ -584,3 +584,26 @@ def test_requirement_for_patients_after_bcma_therapy_only() -> None:
     assert _one("inclusion", _AFTER_BCMA_ONLY, "never_treated") is not Result.not_met
     got, fact = _judge(_h.post_car_t(), "inclusion", _AFTER_BCMA_ONLY)
     assert got is Result.unknown and "response" in fact
+
+
+def test_title_abbreviation_r_r_mm_names_relapsed_refractory_myeloma() -> None:
+    """'… for Subjects With R/R MM' (NCT05302648): a newly diagnosed patient was called likely
+    eligible because the abbreviation was not read as relapsed/refractory myeloma."""
+    s = Study.from_v2(
+        {
+            "protocolSection": {
+                "identificationModule": {
+                    "nctId": "NCT05302648",
+                    "briefTitle": "To Evaluate the Safety and Efficacy of Human Derived Anti-BCMA "
+                    "CAR-T Injection for Subjects With R/R MM",
+                },
+                "statusModule": {"overallStatus": "RECRUITING"},
+                "conditionsModule": {"conditions": ["Multiple Myeloma"]},
+                "eligibilityModule": {"eligibilityCriteria": "Inclusion Criteria:\n* Age >= 18"},
+            }
+        }
+    )
+    m = match_study(
+        matcher_for(_h.never_treated(), AS_OF), s, parse_criteria(s.eligibility.criteria_text)
+    )
+    assert m.by_id("C1").result is Result.not_met
