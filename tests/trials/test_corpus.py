@@ -607,3 +607,39 @@ def test_title_abbreviation_r_r_mm_names_relapsed_refractory_myeloma() -> None:
         matcher_for(_h.never_treated(), AS_OF), s, parse_criteria(s.eligibility.criteria_text)
     )
     assert m.by_id("C1").result is Result.not_met
+
+
+def test_flattened_numbered_list_whose_first_item_starts_with_a_comparator() -> None:
+    """EU register text numbers its items in one paragraph ('1. ≥18 years … 2. Documented
+    … 3. Relapsed or refractory disease …'): read whole as a measurable-disease definition,
+    an untreated patient was called likely eligible."""
+    text = (
+        "Inclusion Criteria:\nEach potential participant must satisfy all of the following "
+        "criteria to be enrolled in the study: 1. ≥18 years of age (or the legal age of consent "
+        "in the jurisdiction in which the study is taking place) at the time of informed consent. "
+        "2. Documented diagnosis of multiple myeloma as defined by the criteria below: a. Multiple "
+        "myeloma diagnosis according to IMWG diagnostic criteria. b. Measurable disease at "
+        "screening as defined by any of the following: - Serum M-protein level ≥0.5 g/dL (central "
+        "laboratory); or - Urine M-protein level ≥200 mg/24 hours (central laboratory); or - Serum "
+        "immunoglobulin free light chain ≥10 mg/dL (central laboratory) and abnormal serum "
+        "immunoglobulin kappa lambda free light chain ratio. 3. Relapsed or refractory disease as "
+        "defined in the protocol:"
+    )
+    items = parse_criteria(text).criteria
+    assert any(c.text.startswith("Relapsed or refractory disease") for c in items)
+    s = _h.study(text)
+    m = match_study(
+        matcher_for(_h.never_treated(), AS_OF), s, parse_criteria(s.eligibility.criteria_text)
+    )
+    assert any(c.result is Result.not_met for c in m.criteria)
+
+
+def test_eligible_for_transplant_is_a_missing_fact() -> None:
+    """'NDMM eligible for high-dose chemotherapy (melphalan) and ASCT': fitness for a transplant
+    to come is not in the record (it was read as met for an untreated patient)."""
+    text = (
+        "Patients with newly diagnosed multiple myeloma (NDMM) eligible for high-dose "
+        "chemotherapy (melphalan) and autologous stem cell transplantation (ASCT)."
+    )
+    assert _one("inclusion", text, "never_treated") is Result.unknown
+    assert _one("inclusion", text, "post_car_t") is Result.not_met

@@ -71,7 +71,7 @@ _ESCAPE = re.compile(r"\\([\\`*_{}\[\]()#+\-.!<>^&~|=])")
 # only start where a run starts: "(?<!\s)" keeps a long run of spaces from being tried at
 # every one of its positions (quadratic: 10,000 spaces took 5 s).
 _RUN_ON_MARK = re.compile(
-    r"(?<!\s)\s+(?=(?:\d{1,2}\.|[*•])\s+[A-Z(])|(?<!\s)\s+(?=(?:(?:key|general|main)\s+)?"
+    r"(?<!\s)\s+(?=(?:\d{1,2}\.|[*•])\s+[A-Z(≥])|(?<!\s)\s+(?=(?:(?:key|general|main)\s+)?"
     r"(?:inclusion|exclusion)\s+criteria\s*:)",
     re.IGNORECASE,
 )

@@ -147,6 +147,14 @@ def _window_cue(seg: str, w: re.Match[str]) -> bool:
     )
 
 
+# "NDMM eligible for high-dose chemotherapy (melphalan) and ASCT": fitness for a transplant to
+# come, which the record does not hold (a missing fact, not a transplant history).
+_ELIGIBLE_FOR = re.compile(
+    r"\b(?:eligible|candidates?|fit)\s+for\s+(?:an?\s+)?[^.;]{0,60}?"
+    r"\b(?:transplant\w*|ASCT|SCT|HCT|HSCT)\b",
+    _I,
+)
+TRANSPLANT_ELIGIBLE_NOTE = "eligible for a transplant (fitness not in the record)"
 # "Not suitable for HSCT (auto/allo-HSCT)": whether a transplant is suitable, not one received.
 _UNSUITABLE_FOR = re.compile(
     r"\b(?:not\s+suitable|unsuitable|not\s+(?:fit|eligible)|ineligible)\s+for\s+"
@@ -163,6 +171,8 @@ _RELAPSE_AFTER_EITHER = re.compile(
 
 
 def _transplants(seg: str) -> list[Node]:
+    if _ELIGIBLE_FOR.search(seg) and not _UNSUITABLE_FOR.search(seg):
+        return [OtherAtom(text=TRANSPLANT_ELIGIBLE_NOTE)]
     if not lx.EXPOSURE_CONTEXT.search(seg) and not re.search(
         r"\bundergone\b|\brecipients?\b", seg, re.I
     ):
