@@ -643,3 +643,36 @@ def test_eligible_for_transplant_is_a_missing_fact() -> None:
     )
     assert _one("inclusion", text, "never_treated") is Result.unknown
     assert _one("inclusion", text, "post_car_t") is Result.not_met
+
+
+_GARBLED_MEASURABLE = (
+    "Measurable disease at screening as defined by any of the following: Serum monoclonal "
+    "paraprotein (M-protein) level ≥1.0 g/dL or urine M-protein level veing as defined ;or "
+    "light chain MM without measurable disease in the serum or the urine;serum immunoglobulin "
+    "free light chain isease dL and abnormal serum immunoglobulin kappa/lambda free light chain "
+    "ratio ;"
+)
+
+
+def test_garbled_measurable_options_are_not_a_failure() -> None:
+    """NCT05008536 as registered: the urine and FLC limits are garbled ('veing as defined',
+    'isease dL'). Below the serum limit alone was read as 'no measurable disease'."""
+    base: PatientRecord = _h.post_car_t()
+    low = [lab for lab in base.labs if lab.analyte.value != "serum_m_protein"]
+    low.append(_h.lab(_h.Analyte.serum_m_protein, 0.4))
+    got, _ = _judge(_h.post_car_t(labs=low), "inclusion", _GARBLED_MEASURABLE)
+    assert got is Result.unknown
+    assert _one("inclusion", _GARBLED_MEASURABLE, "post_car_t") is Result.met  # 1.6 g/dL
+
+
+def test_urinary_m_protein_is_the_urine_route() -> None:
+    c = parse_criterion(
+        "Presence of measurable lesions at screening, which are defined as any of the following "
+        "situations: Serum M protein≥1 g/dL (≥10 g/L) Urinary M protein≥200 mg/24 hours Serum "
+        "free light chain (FLC): abnormal serum FLC ratio (<0.26 or >1.65) and involved "
+        "FLC≥10 mg/dL (100 mg/L)",
+        Section.inclusion,
+        "I3",
+    )
+    assert not c.unaccounted
+    assert '"urine_mg_24h":200.0' in c.tree.model_dump_json()

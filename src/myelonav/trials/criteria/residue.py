@@ -250,6 +250,8 @@ _HIGH_DOSE_ALKYLATOR = re.compile(r"\bhigh[\s-]dose\b|\bconditioning\b", _I)
 # Which residues can also make a "met" wrong (the others only ever widen eligibility).
 REGION = "applies to one country or region"
 RESPONSE = "response to earlier therapy (not in the record)"
+_URINE = re.compile(r"\burin\w*\s+(?:M[\s-]?protein|monoclonal|paraprotein|light\s+chain)", _I)
+_FLC = re.compile(r"\bfree\s+light\s+chains?\b|\bFLC\b", _I)
 RUN_ON = "several criteria in one item"
 BOTH_WAYS = ("time measured from an event", "target:", "value off its scale", RESPONSE, RUN_ON)
 # A whole run-on list read as one measurable-disease definition ("Age 18 years or above. …
@@ -385,6 +387,19 @@ def unaccounted(
     lower = text.lower()
     if "gilbert" in lower and GILBERT_NOTE not in notes:
         found.append("exception: Gilbert's syndrome (not recorded)")
+    for measurable in (x for x in atoms if isinstance(x, MeasurableAtom)):
+        # an alternative the definition names but whose limit was not read ("urine M-protein
+        # level veing as defined", "free light chain isease dL"): not measurable by the
+        # options read is not "not measurable"
+        options: tuple[tuple[float | None, re.Pattern[str], tuple[str, ...]], ...] = (
+            (measurable.urine_mg_24h, _URINE, ("urin",)),
+            (measurable.flc_mg_dl, _FLC, ("light chain", "flc")),
+        )
+        for limit, option, cues in options:
+            hit = next(iter(_scan(option, cues, lower, text)), None)
+            if limit is None and hit is not None:
+                found.append(f"measurable-disease option not read: {_snippet(text, hit)}")
+                break
     if any(isinstance(a, MeasurableAtom) for a in atoms):
         read = {getattr(a, "type", "") for a in atoms}
         for pattern, keys, atom_type in _OTHER_TOPIC:

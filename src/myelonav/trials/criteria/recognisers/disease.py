@@ -32,7 +32,9 @@ def _measurable(seg: str) -> list[Node]:
         seg,
         re.I,
     )
-    urine = re.search(r"\burine\b[^;:]{0,40}?(>=|>)\s*(\d+(?:\.\d+)?)\s*mg\s*/\s*24", seg, re.I)
+    urine = re.search(
+        r"\burin(?:e|ary)\b[^;:]{0,40}?(>=|>)\s*(\d+(?:\.\d+)?)\s*mg\s*/\s*24", seg, re.I
+    )
     flc = re.search(
         r"\b(?:free light chain|FLC)s?\b[^;:0-9]{0,40}?(>=|>)\s*(\d+(?:\.\d+)?)\s*(mg/dL|mg/L)",
         seg,
