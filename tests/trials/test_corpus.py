@@ -424,3 +424,255 @@ def test_female_only_items_are_not_contraception_items() -> None:
 )
 def test_registry_comparators_and_induction_timing(text: str, who: str, allowed: set[str]) -> None:
     assert _one("inclusion", text, who).value in allowed
+
+
+# --------------------------------------------------------------------------- CAR T / CAR-NK records
+# Wording from the records added in session 3 (NCT04289220, NCT05652530, NCT99000101,
+# NCT05083169, NCT03931421): each fix keeps a reading from hiding a trial or passing one wrongly.
+
+_CD19_SITUATIONS = (
+    "Subjects: (1) Residual lesions remain after treatment and Not suitable for Hematopoietic "
+    "stem cell transplantation (auto/allo-HSCT); (2) Relapse after Complement receptor 1 (CR1) "
+    "and unsuitable for HSCT; (3) Patients with high risk factors; (4) Relapse or no remission "
+    "after hematopoietic stem cell transplantation or cell immunotherapy."
+)
+
+
+@pytest.mark.parametrize("who", ["post_car_t", "never_treated"])
+def test_transplant_fitness_and_relapse_anchor_are_not_transplant_history(who: str) -> None:
+    """'Not suitable for HSCT (auto/allo-HSCT)' and 'relapse after HSCT or cell
+    immunotherapy' read as 'allogeneic transplant required' and 'no transplant allowed': a
+    patient after an autologous transplant and CAR T was called not eligible."""
+    assert _one("inclusion", _CD19_SITUATIONS, who) is not Result.not_met
+    c = parse_criterion(_CD19_SITUATIONS, Section.inclusion, "I5")
+    assert "transplant" not in {k.value for k in c.kinds}
+
+
+_CAR_NK = (
+    "Inclusion Criteria: Age 18 years or above, no gender preference. Patients who have "
+    "received at least 3 prior lines of treatment for multiple myeloma and have failed at least "
+    "proteasome inhibitor and immunomodulator therapy; Each line has at least 1 complete "
+    "treatment cycle unless the best remission status for that treatment is documented as "
+    "progressive disease (PD) (as per the IMWG efficacy evaluation criteria published in 2016, "
+    "Appendix 4); PD must be documented during or within 12 months after receiving the last "
+    "treatment. Presence of measurable lesions at screening, which are defined as any of the "
+    "following situations: Serum M protein≥1 g/dL (≥10 g/L) Urinary M protein≥200 mg/24 hours "
+    "Serum free light chain (FLC): abnormal serum FLC ratio (<0.26 or >1.65) and involved "
+    "FLC≥10 mg/dL (100 mg/L) ECOG score (Appendix 1): 0~1. Expected survival≥3 months. The "
+    "following test values within 7 days prior to lymphocyte clearance meet the following "
+    "criteria: Hematology Absolute lymphocyte count:≥0.5×109/L[Granulocyte colony-stimulating "
+    "factor (G-CSF) is allowed, but subjects should not have received this supportive therapy "
+    "within 7 days prior to laboratory test during the screening period] Absolute neutrophil "
+    "count:≥1.0×10^9 /L[Granulocyte colony-stimulating factor (G-CSF) is allowed, but subjects "
+    "should not have received this supportive therapy within 7 days prior to laboratory test "
+    "during the screening period]."
+)
+
+
+def _car_nk(record: PatientRecord) -> dict[str, Result]:
+    s = _h.study(_CAR_NK)
+    m = match_study(matcher_for(record, AS_OF), s, parse_criteria(s.eligibility.criteria_text))
+    return {c.text[:20]: c.result for c in m.criteria if c.section is Section.inclusion}
+
+
+def test_run_on_paragraph_is_split_and_each_limit_decides() -> None:
+    """One paragraph with no list marks was read whole as a measurable-disease definition:
+    'met' for a patient with ECOG 2 (limit 0~1). Each sentence is now an item, and the ECOG
+    limit glued after the definition is read."""
+    items = [c for c in parse_criteria(_CAR_NK).criteria if c.section is Section.inclusion]
+    assert len(items) >= 5
+    ecog2 = _h.post_car_t(ecog=[_h.EcogAssessment(date=dt.date(2026, 10, 22), score=2)])
+    got = _car_nk(ecog2)
+    assert got["Presence of measurab"] is Result.not_met
+    ecog1 = _car_nk(_h.post_car_t())
+    assert ecog1["Presence of measurab"] is Result.met
+
+
+def test_unread_lymphocyte_count_is_a_missing_fact() -> None:
+    """ANC read beside an absolute lymphocyte count limit (not in the record) is no longer a
+    'met' on its own; a failing ANC still decides."""
+    got = _car_nk(_h.post_car_t())
+    assert got["The following test v"] is Result.unknown
+    c = parse_criterion(
+        "Absolute neutrophil count (ANC) ≥ 1,000/µL; Absolute lymphocyte count ≥ 100/µL",
+        Section.inclusion,
+        "I1",
+    )
+    base: PatientRecord = _h.post_car_t()
+    low = [lab for lab in base.labs if lab.analyte.value != "anc"]
+    low.append(_h.lab(_h.Analyte.anc, 0.8))
+    s = _h.study("Inclusion Criteria:\n* " + c.text)
+    m = match_study(
+        matcher_for(_h.post_car_t(labs=low), AS_OF), s, parse_criteria(s.eligibility.criteria_text)
+    )
+    assert m.criteria[0].result is Result.not_met
+    m = match_study(matcher_for(base, AS_OF), s, parse_criteria(s.eligibility.criteria_text))
+    assert m.criteria[0].result is Result.unknown
+
+
+_RR_DEFINED = (
+    "Patients with documented multiple myeloma disease as relapsed refractory or primary "
+    "refractory, defined as: a) relapsed refractory: no response to salvage therapy (no response "
+    "defined as failure to achieve minimal response [MR] or disease progression on treatment), "
+    "or disease progression within 60 days of the last treatment, or disease progression in "
+    "patients who have achieved MR or above remission; b) primary refractory: never achieved MR "
+    "or above response to any treatment, including never achieved MR or above remission, but M "
+    "protein changes are not large, patients without evidence of clinical progression and "
+    "patients who have primary refractory, progressed, and met the definition of progression."
+)
+
+
+def test_labelled_refractory_definitions_are_not_conditions() -> None:
+    """'relapsed refractory: no response to …' defines the term; an untreated patient is
+    neither relapsed nor refractory, while a treated one still needs the responses."""
+    assert _one("inclusion", _RR_DEFINED, "never_treated") is Result.not_met
+    assert _one("inclusion", _RR_DEFINED, "post_car_t") in {Result.unknown, Result.ask}
+
+
+_ONE_LINE_ONLY = (
+    "Received 1 to 3 prior line(s) of antimyeloma therapy including a proteasome inhibitor (PI) "
+    "and lenalidomide; a. participants who have received only 1 line of prior line of "
+    "antimyeloma therapy must be lenalidomide refractory. Progression on or within 60 days of "
+    "the last dose of lenalidomide given as maintenance will meet this criterion"
+)
+
+
+def test_requirement_for_one_line_patients_only() -> None:
+    """'participants who have received only 1 line … must be lenalidomide refractory' was read
+    as 'exactly 1 line and lenalidomide refractory' for everyone: 2-3 lines failed."""
+    c = parse_criterion(_ONE_LINE_ONLY, Section.inclusion, "I2")
+    assert not c.unaccounted
+    two_lines = _h.post_car_t(therapy_lines=_h.post_car_t().therapy_lines[:3], car_t=[])
+    assert _one_record("inclusion", _ONE_LINE_ONLY, two_lines) is not Result.not_met
+    # four prior lines and CAR T: more than 3 lines still fails
+    assert _one("inclusion", _ONE_LINE_ONLY, "post_car_t") is Result.not_met
+
+
+def _one_record(section: str, text: str, record: PatientRecord) -> Result:
+    got, _ = _judge(record, section, text)
+    return got
+
+
+def test_progression_definition_is_not_a_plasmacytoma_or_calcium_requirement() -> None:
+    text = (
+        "MM patients should fit one of the following: 1) disease progression; 2) relapsed after "
+        "CR. The corresponding criteria is defined as follows: a, disease progression should "
+        "satisfy at least 1 of the following: serum M protein ≥0.5g/dl, or urine M "
+        "protein>200mg/24h, or FLC increasement >10mg/dl, or bone marrow plasma cell proportion "
+        ">10%, or with new bone disease/plasmacytoma/original focus increased by 50% or more, or "
+        "hypercalcemia ( corrected serum calcium level >11.5mg/dL(2.65mmol/L); b. relapse after "
+        "CR, should satisfy one of the following: ①M protein in urine or blood; ②bone marrow "
+        "plasma cell proportion≥5%; ③manifestation of disease progression, such as "
+        "plasmacytoma, osteolytic lesions or hypercalcemia."
+    )
+    c = parse_criterion(text, Section.inclusion, "I6")
+    assert {k.value for k in c.kinds} == {"other"}
+    assert _one("inclusion", text, "post_car_t") is not Result.not_met
+
+
+_AFTER_BCMA_ONLY = (
+    "For subjects with previous BCMA-targeted therapy, the best response should be at least PR, "
+    "and positive BCMA expression on tumor cells by immunohistochemistry (IHC) or flow cytometry "
+    "is required before enrollment."
+)
+
+
+def test_requirement_for_patients_after_bcma_therapy_only() -> None:
+    """The condition was read as 'prior BCMA-targeted therapy required': a BCMA-naive patient
+    was called not eligible. After BCMA CAR T the earlier best response is not in the record,
+    so BCMA positivity alone no longer makes it 'met'."""
+    assert _one("inclusion", _AFTER_BCMA_ONLY, "never_treated") is not Result.not_met
+    got, fact = _judge(_h.post_car_t(), "inclusion", _AFTER_BCMA_ONLY)
+    assert got is Result.unknown and "response" in fact
+
+
+def test_title_abbreviation_r_r_mm_names_relapsed_refractory_myeloma() -> None:
+    """'… for Subjects With R/R MM' (NCT05302648): a newly diagnosed patient was called likely
+    eligible because the abbreviation was not read as relapsed/refractory myeloma."""
+    s = Study.from_v2(
+        {
+            "protocolSection": {
+                "identificationModule": {
+                    "nctId": "NCT05302648",
+                    "briefTitle": "To Evaluate the Safety and Efficacy of Human Derived Anti-BCMA "
+                    "CAR-T Injection for Subjects With R/R MM",
+                },
+                "statusModule": {"overallStatus": "RECRUITING"},
+                "conditionsModule": {"conditions": ["Multiple Myeloma"]},
+                "eligibilityModule": {"eligibilityCriteria": "Inclusion Criteria:\n* Age >= 18"},
+            }
+        }
+    )
+    m = match_study(
+        matcher_for(_h.never_treated(), AS_OF), s, parse_criteria(s.eligibility.criteria_text)
+    )
+    assert m.by_id("C1").result is Result.not_met
+
+
+def test_flattened_numbered_list_whose_first_item_starts_with_a_comparator() -> None:
+    """EU register text numbers its items in one paragraph ('1. ≥18 years … 2. Documented
+    … 3. Relapsed or refractory disease …'): read whole as a measurable-disease definition,
+    an untreated patient was called likely eligible."""
+    text = (
+        "Inclusion Criteria:\nEach potential participant must satisfy all of the following "
+        "criteria to be enrolled in the study: 1. ≥18 years of age (or the legal age of consent "
+        "in the jurisdiction in which the study is taking place) at the time of informed consent. "
+        "2. Documented diagnosis of multiple myeloma as defined by the criteria below: a. Multiple "
+        "myeloma diagnosis according to IMWG diagnostic criteria. b. Measurable disease at "
+        "screening as defined by any of the following: - Serum M-protein level ≥0.5 g/dL (central "
+        "laboratory); or - Urine M-protein level ≥200 mg/24 hours (central laboratory); or - Serum "
+        "immunoglobulin free light chain ≥10 mg/dL (central laboratory) and abnormal serum "
+        "immunoglobulin kappa lambda free light chain ratio. 3. Relapsed or refractory disease as "
+        "defined in the protocol:"
+    )
+    items = parse_criteria(text).criteria
+    assert any(c.text.startswith("Relapsed or refractory disease") for c in items)
+    s = _h.study(text)
+    m = match_study(
+        matcher_for(_h.never_treated(), AS_OF), s, parse_criteria(s.eligibility.criteria_text)
+    )
+    assert any(c.result is Result.not_met for c in m.criteria)
+
+
+def test_eligible_for_transplant_is_a_missing_fact() -> None:
+    """'NDMM eligible for high-dose chemotherapy (melphalan) and ASCT': fitness for a transplant
+    to come is not in the record (it was read as met for an untreated patient)."""
+    text = (
+        "Patients with newly diagnosed multiple myeloma (NDMM) eligible for high-dose "
+        "chemotherapy (melphalan) and autologous stem cell transplantation (ASCT)."
+    )
+    assert _one("inclusion", text, "never_treated") is Result.unknown
+    assert _one("inclusion", text, "post_car_t") is Result.not_met
+
+
+_GARBLED_MEASURABLE = (
+    "Measurable disease at screening as defined by any of the following: Serum monoclonal "
+    "paraprotein (M-protein) level ≥1.0 g/dL or urine M-protein level veing as defined ;or "
+    "light chain MM without measurable disease in the serum or the urine;serum immunoglobulin "
+    "free light chain isease dL and abnormal serum immunoglobulin kappa/lambda free light chain "
+    "ratio ;"
+)
+
+
+def test_garbled_measurable_options_are_not_a_failure() -> None:
+    """NCT05008536 as registered: the urine and FLC limits are garbled ('veing as defined',
+    'isease dL'). Below the serum limit alone was read as 'no measurable disease'."""
+    base: PatientRecord = _h.post_car_t()
+    low = [lab for lab in base.labs if lab.analyte.value != "serum_m_protein"]
+    low.append(_h.lab(_h.Analyte.serum_m_protein, 0.4))
+    got, _ = _judge(_h.post_car_t(labs=low), "inclusion", _GARBLED_MEASURABLE)
+    assert got is Result.unknown
+    assert _one("inclusion", _GARBLED_MEASURABLE, "post_car_t") is Result.met  # 1.6 g/dL
+
+
+def test_urinary_m_protein_is_the_urine_route() -> None:
+    c = parse_criterion(
+        "Presence of measurable lesions at screening, which are defined as any of the following "
+        "situations: Serum M protein≥1 g/dL (≥10 g/L) Urinary M protein≥200 mg/24 hours Serum "
+        "free light chain (FLC): abnormal serum FLC ratio (<0.26 or >1.65) and involved "
+        "FLC≥10 mg/dL (100 mg/L)",
+        Section.inclusion,
+        "I3",
+    )
+    assert not c.unaccounted
+    assert '"urine_mg_24h":200.0' in c.tree.model_dump_json()

@@ -79,8 +79,11 @@ _KIND = r"(?:CAR[\s-]?T(?:[\s-]cells?)?|bi[\s-]?specific(?:\s+antibod(?:y|ies))?
 _PRIOR_KINDS = re.compile(
     r"\b(?:after|following|post|prior|previous(?:ly)?|exposed\s+to|refractory\s+to|"
     r"relapsed\s+after|failure\s+of|progress\w*\s+(?:on|after))"
-    r"(?:\s+(?:prior|previous|an?|the))?\s+" + _KIND
-    + r"(?:,?\s+(?:or|and|and/or)\s+" + _KIND + r")?(?:\s+(?:therap\w*|treatment))?",
+    r"(?:\s+(?:prior|previous|an?|the))?\s+"
+    + _KIND
+    + r"(?:,?\s+(?:or|and|and/or)\s+"
+    + _KIND
+    + r")?(?:\s+(?:therap\w*|treatment))?",
     _I,
 )
 # vocabulary classes that name a target
@@ -145,9 +148,7 @@ def _categorise(
     # "after prior BCMA-directed therapy" names the patients' history, not the study's target
     therapy_text = _PRIOR_TARGET.sub(
         " ",
-        " | ".join(
-            [title, official, *(f"{n} {d} {o}" for n, d, o, _, _ in interventions), *arms]
-        ),
+        " | ".join([title, official, *(f"{n} {d} {o}" for n, d, o, _, _ in interventions), *arms]),
     )
     therapy_text = _PRIOR_KINDS.sub(" ", therapy_text)  # "after CAR T or bispecific therapy"
     classes = {c for *_, cls, _ in interventions for c in cls}

@@ -254,8 +254,15 @@ def trial_view(
     limit = within_miles if within_miles is not None else record.preferences.max_travel_miles
     if origin is None or (limit is not None and limit <= 0):
         limit = None
-    run = match_store(record, as_of, db, origin=origin, within_miles=limit,
-                      include_closed=include_closed, drop_farther=False)
+    run = match_store(
+        record,
+        as_of,
+        db,
+        origin=origin,
+        within_miles=limit,
+        include_closed=include_closed,
+        drop_farther=False,
+    )
     real, last_update = _last_update(db)
     facts = _facts(run, db, include_closed)
     wanted_verdict = filters.verdict
@@ -328,8 +335,7 @@ def site_contact(study: Study, trial: RankedTrial) -> dict[str, str | None] | No
             if (loc.facility, loc.city, loc.state) == (site.facility, site.city, site.state):
                 for c in loc.contacts:
                     if c.phone or c.email:
-                        return {"name": c.name, "phone": c.phone, "email": c.email,
-                                "where": "site"}
+                        return {"name": c.name, "phone": c.phone, "email": c.email, "where": "site"}
                 break
     for c in study.central_contacts:
         if c.phone or c.email:

@@ -350,7 +350,13 @@ def _parse_criterion(text: str, listed: Section, criterion_id: str) -> Criterion
     norm = lx.REFRACTORY_DEFINITION.sub(" refractory ", norm)
     main, exceptions = _exceptions(norm)
     except_groups, leftover = _exception_groups(exceptions)
-    if lx.MEASURABLE.search(main):
+    measurable = lx.MEASURABLE.search(main)
+    glued = _RUN_ON_LIST.search(main, measurable.end()) if measurable else None
+    if glued is not None:
+        # the definition is read whole; a performance limit glued after it stands alone
+        head, tail = main[: glued.start()], main[glued.start() :]
+        segments, explicit_or = [head, *_split(tail, section)[0]], False
+    elif measurable is not None:
         segments, explicit_or = [main], False
     else:
         segments, explicit_or = _split(main, section)
@@ -371,7 +377,7 @@ def _parse_criterion(text: str, listed: Section, criterion_id: str) -> Criterion
             atoms = [*atoms, OtherAtom(text=seg)]
         if not atoms:
             atoms = _screening(seg) or [OtherAtom(text=seg)]
-        atoms = list(dict.fromkeys(atoms))
+        atoms = list(dict.fromkeys(_only_if_lines(seg, atoms)))
         op = "and"
         if (
             section is Section.exclusion
@@ -406,6 +412,54 @@ def _parse_criterion(text: str, listed: Section, criterion_id: str) -> Criterion
         unaccounted=unaccounted(norm, section, tree, leftover, bool(except_groups)),
         region=region_of(norm),
     )
+
+
+# A run-on list (one paragraph, no list marks) that holds a measurable-disease definition among
+# other limits: split it like any item rather than read it whole as the definition.
+_RUN_ON_LIST = re.compile(r"\b(?:ECOG|Eastern\s+Cooperative|performance\s+status)\b", re.I)
+
+
+# "participants who have received only 1 line … must be lenalidomide refractory": a
+# requirement for the one-line patients only, i.e. "more than 1 line, or the requirement"
+_ONLY_LINES = re.compile(
+    r"\b(?:participants|patients|subjects)\s+(?:who\s+)?(?:have\s+)?(?:received|had)\s+only\s+"
+    r"[^.;]{0,80}?\bmust\b",
+    re.I,
+)
+
+
+# "For subjects with previous BCMA-targeted therapy, the best response should be …": the
+# requirement holds only for those with that exposure ("no such exposure, or the requirement")
+_FOR_THOSE_WITH = re.compile(
+    r"^\W*for\s+(?:subjects|patients|participants)\s+(?:with|who\s+(?:have\s+)?(?:received|had))\s+"
+    r"(?:previous|prior)\b",
+    re.I,
+)
+
+
+def _only_if_lines(seg: str, atoms: list[Node]) -> list[Node]:
+    if _FOR_THOSE_WITH.search(seg):
+        cond = next((a for a in atoms if isinstance(a, ExposureAtom) and not a.negate), None)
+        rest = [a for a in atoms if a is not cond]
+        if cond is not None and rest:
+            then = rest[0] if len(rest) == 1 else Group(op="and", items=tuple(rest))
+            return [Group(op="or", items=(cond.model_copy(update={"negate": True}), then))]
+        return atoms
+    if not _ONLY_LINES.search(seg):
+        return atoms
+    count = next(
+        (
+            a
+            for a in atoms
+            if isinstance(a, PriorLinesAtom) and not a.negate and a.min_lines == a.max_lines
+        ),
+        None,
+    )
+    rest = [a for a in atoms if a is not count]
+    if count is None or count.min_lines is None or not rest:
+        return atoms
+    then = rest[0] if len(rest) == 1 else Group(op="and", items=tuple(rest))
+    return [Group(op="or", items=(PriorLinesAtom(min_lines=count.min_lines + 1), then))]
 
 
 def _first_atom_end(seg: str) -> int:

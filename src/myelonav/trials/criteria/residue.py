@@ -16,8 +16,10 @@ from collections.abc import Iterable
 from myelonav.trials.criteria.models import (
     ExposureAtom,
     Group,
+    MeasurableAtom,
     Node,
     OtherAtom,
+    PriorLinesAtom,
     Section,
     TimeSinceAtom,
 )
@@ -53,6 +55,13 @@ _CONDITIONAL = re.compile(
     r"\bfor\s+(?:subjects|patients|participants)\s+(?:who\s+(?:have|has|are)|whose)\b|"
     r"\bif\b(?!\s+(?:any|applicable|available|known|needed|necessary|required|present)\b)|\b(?:responsive|response|responded|responding)\s+"
     r"(?:\(\w+\s+or\s+better\)\s+)?to\b",
+    _I,
+)
+# A requirement for some patients only ("participants who have received only 1 line of prior
+# therapy must be lenalidomide refractory"): read as applying to all, it fails the others.
+_ONLY_IF_LINES = re.compile(
+    r"\b(?:participants|patients|subjects)\s+(?:who\s+)?(?:have\s+)?(?:received|had)\s+only\s+"
+    r"(?:\d|one|two|a\s+single)\b[^.;]{0,80}?\bmust\b",
     _I,
 )
 # A note for one country or region ("France specific:", "For patients in Japan only").
@@ -250,7 +259,13 @@ _OFF_SCALE = re.compile(
 # so the criterion can be wrong either way.
 _RESPONSE = RESPONSE_PATTERN
 _LONGER = re.compile(r"\bwhichever\s+is\s+(?:longer|greater|later)\b", _I)
-_DEFINED_AS = re.compile(r"\bdefined\s+as\s+(?:an?\s+)?(?:initial\s+)?$", _I)
+_DEFINED_AS = re.compile(
+    r"\bdefined\s+as\s+(?:an?\s+)?(?:initial\s+)?$|"
+    # "defined as: a) relapsed refractory: no response to salvage therapy …; b) primary
+    # refractory: never achieved MR or above response to any treatment": labelled definitions
+    r"\b(?:relapsed|refractory)\s*:\s*[^.;:]{0,45}$",
+    _I,
+)
 # An exposure that must sit in one particular line ("as part of their immediate last
 # treatment", "refractory … to the last anti-myeloma regimen used just prior to study entry"):
 # the exposure recogniser reads any line, so a "met" can be wrong too.
@@ -276,6 +291,9 @@ _HIGH_DOSE_ALKYLATOR = re.compile(r"\bhigh[\s-]dose\b|\bconditioning\b", _I)
 # Which residues can also make a "met" wrong (the others only ever widen eligibility).
 REGION = "applies to one country or region"
 RESPONSE = "response to earlier therapy (not in the record)"
+_URINE = re.compile(r"\burin\w*\s+(?:M[\s-]?protein|monoclonal|paraprotein|light\s+chain)", _I)
+_FLC = re.compile(r"\bfree\s+light\s+chains?\b|\bFLC\b", _I)
+RUN_ON = "several criteria in one item"
 ALTERNATIVE = "alternatives read as one requirement"
 PLAN = "a treatment plan or decision (not in the record)"
 MISSING_FACT = "a fact the record does not hold"
@@ -287,6 +305,27 @@ BOTH_WAYS = (
     ALTERNATIVE,
     PLAN,
     MISSING_FACT,
+    RUN_ON,
+)
+# A whole run-on list read as one measurable-disease definition ("Age 18 years or above. …
+# at least 3 prior lines … Serum M protein >= 1 g/dL … ECOG 0~1 … neutrophils >= 1.0"): the
+# other limits in it were not read, so the measurable-disease result decides nothing.
+_OTHER_TOPIC = (
+    (
+        re.compile(r"\b(?:ECOG|performance\s+status|Karnofsky)\b", _I),
+        ("ecog", "perform", "karnofsky"),
+        "performance",
+    ),
+    (
+        re.compile(r"\b(?:neutrophil\w*|ANC|platelet\w*|lymphocyte\s+count)\b", _I),
+        ("neutro", "anc", "platelet", "lymphocyte"),
+        "lab",
+    ),
+    (
+        re.compile(r"\b(?:prior\s+lines?|lines?\s+of\s+(?:treatment|therapy))\b", _I),
+        ("line",),
+        "prior_lines",
+    ),
 )
 
 
@@ -327,6 +366,17 @@ def region_of(text: str) -> str | None:
     if m is None:
         return None
     return COUNTRIES.get(m.group(1).lower())
+
+
+def _lines_condition_read(node: Node) -> bool:
+    """The parser turned "those with only N lines must …" into "more than N lines, or …"."""
+    if not isinstance(node, Group):
+        return False
+    if node.op == "or" and any(
+        isinstance(i, PriorLinesAtom) and i.max_lines is None for i in node.items
+    ):
+        return True
+    return any(_lines_condition_read(i) for i in node.items)
 
 
 def _atoms(node: Node) -> Iterable[Node]:
@@ -390,6 +440,28 @@ def unaccounted(
     lower = text.lower()
     if "gilbert" in lower and GILBERT_NOTE not in notes:
         found.append("exception: Gilbert's syndrome (not recorded)")
+    for measurable in (x for x in atoms if isinstance(x, MeasurableAtom)):
+        # an alternative the definition names but whose limit was not read ("urine M-protein
+        # level veing as defined", "free light chain isease dL"): not measurable by the
+        # options read is not "not measurable"
+        options: tuple[tuple[float | None, re.Pattern[str], tuple[str, ...]], ...] = (
+            (measurable.urine_mg_24h, _URINE, ("urin",)),
+            (measurable.flc_mg_dl, _FLC, ("light chain", "flc")),
+        )
+        for limit, option, cues in options:
+            hit = next(iter(_scan(option, cues, lower, text)), None)
+            if limit is None and hit is not None:
+                found.append(f"measurable-disease option not read: {_snippet(text, hit)}")
+                break
+    if any(isinstance(a, MeasurableAtom) for a in atoms):
+        read = {getattr(a, "type", "") for a in atoms}
+        for pattern, keys, atom_type in _OTHER_TOPIC:
+            if atom_type in read:
+                continue
+            m = next(iter(_scan(pattern, keys, lower, text)), None)
+            if m is not None:
+                found.append(f"{RUN_ON}: {_snippet(text, m)}")
+                break
     exposure = any(isinstance(a, ExposureAtom | TimeSinceAtom) for a in atoms)
     permissive_exposure = any(isinstance(a, ExposureAtom) and a.allowed for a in atoms)
     if not (structured_exceptions or permissive_exposure) or section is Section.exclusion:
@@ -439,10 +511,14 @@ def unaccounted(
         lower,
         text,
     ):
-        if _DEFINED_AS.search(text[max(0, m.start() - 40) : m.start()]):
+        if _DEFINED_AS.search(text[max(0, m.start() - 60) : m.start()]):
             continue  # "relapse is defined as an initial response to prior treatment, …"
         found.append(f"condition: {_snippet(text, m)}")
         break
+    if not _lines_condition_read(tree):
+        for m in _scan(_ONLY_IF_LINES, ("only",), lower, text):
+            found.append(f"condition: {_snippet(text, m)}")
+            break
     if not any(isinstance(a, OtherAtom) and a.text == RESPONSE_NOTE for a in atoms):
         for m in _scan(_RESPONSE, ("respon", "achieved"), lower, text):
             found.append(f"{RESPONSE}: {_snippet(text, m)}")
@@ -535,6 +611,7 @@ __all__ = [
     "PLAN",
     "REGION",
     "RESPONSE",
+    "RUN_ON",
     "region_of",
     "unaccounted",
 ]

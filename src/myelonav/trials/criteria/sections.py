@@ -71,7 +71,7 @@ _ESCAPE = re.compile(r"\\([\\`*_{}\[\]()#+\-.!<>^&~|=])")
 # only start where a run starts: "(?<!\s)" keeps a long run of spaces from being tried at
 # every one of its positions (quadratic: 10,000 spaces took 5 s).
 _RUN_ON_MARK = re.compile(
-    r"(?<!\s)\s+(?=(?:\d{1,2}\.|[*•])\s+[A-Z(])|(?<!\s)\s+(?=(?:(?:key|general|main)\s+)?"
+    r"(?<!\s)\s+(?=(?:\d{1,2}\.|[*•])\s+[A-Z(≥])|(?<!\s)\s+(?=(?:(?:key|general|main)\s+)?"
     r"(?:inclusion|exclusion)\s+criteria\s*:)",
     re.IGNORECASE,
 )
@@ -82,12 +82,21 @@ def unescape(text: str) -> str:
     return _ESCAPE.sub(r"\1", text)
 
 
+# A list flattened into one paragraph with no list marks at all ("Inclusion Criteria: Age 18
+# years or above. Patients who have received … ECOG score: 0~1. Expected survival …"): each
+# sentence is an item. The lookbehind is one character, so the scan stays linear.
+_SENTENCE_BREAK = re.compile(r"(?<=[a-z0-9)\]%])\.\s+(?=[A-Z][a-z])")
+
+
 def _unflatten(text: str) -> str:
     lines = text.split("\n")
     out: list[str] = []
     for line in lines:
-        if len(line) > 200 and len(_RUN_ON_MARK.findall(line)) >= 3:
+        marks = len(_RUN_ON_MARK.findall(line)) if len(line) > 200 else 0
+        if marks >= 3:
             out.extend(_RUN_ON_MARK.split(line))
+        elif len(line) > 800 and len(_SENTENCE_BREAK.findall(line)) >= 4:
+            out.extend(_RUN_ON_MARK.split(_SENTENCE_BREAK.sub(".\n", line)))
         else:
             out.append(line)
     return "\n".join(out)

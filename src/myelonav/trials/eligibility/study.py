@@ -46,7 +46,7 @@ def _condition_criterion(condition_list: tuple[str, ...], title: str) -> Criteri
             states.append(state)
     myeloma = bool(_MYELOMA.search(conditions)) or (not conditions and bool(_MYELOMA.search(title)))
     if lx.RRMM_PHRASE.search(text) or re.search(
-        r"\brelapse\w*|\brefractory\b|\bafter CAR", text, re.I
+        r"\brelapse\w*|\brefractory\b|\bafter CAR|\bR/R\s*MM\b|\bRRMM\b", text, re.I
     ):
         states.append("rrmm")
     if myeloma and not states:

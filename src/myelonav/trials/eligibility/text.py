@@ -11,9 +11,9 @@ from myelonav.trials.criteria.models import (
     OtherAtom,
     ScreeningAtom,
 )
-from myelonav.trials.criteria.recognisers.labs import SUPPORT_NOTES
+from myelonav.trials.criteria.recognisers.labs import ALC_NOTE, SUPPORT_NOTES
 from myelonav.trials.criteria.recognisers.response import RESPONSE_NOTE
-from myelonav.trials.criteria.recognisers.windows import INELIGIBLE_NOTE
+from myelonav.trials.criteria.recognisers.windows import INELIGIBLE_NOTE, TRANSPLANT_ELIGIBLE_NOTE
 from myelonav.trials.eligibility.values import Value, Why
 
 _OTHER_TERMS = re.compile(r"\bBCMA\b|\bGPRC5D\b|\bCAR[\s-]?T\b|\bbispecific\b|\bFcRH5\b", re.I)
@@ -34,7 +34,9 @@ _STAGING = re.compile(
 
 # Parts a recogniser set aside because the record cannot answer them (a carve-out that may
 # widen a lab limit, a required response, transplant ineligibility): unknown, not "ask".
-_NOTES = frozenset({*SUPPORT_NOTES, RESPONSE_NOTE, INELIGIBLE_NOTE})
+_NOTES = frozenset(
+    {*SUPPORT_NOTES, RESPONSE_NOTE, INELIGIBLE_NOTE, ALC_NOTE, TRANSPLANT_ELIGIBLE_NOTE}
+)
 # Progression timed against the last treatment ("PD within 60 days of the most recent
 # treatment"): the matcher does not time it for text it could not structure.
 _PROGRESSION_TIMING = re.compile(

@@ -36,7 +36,7 @@ def _measurable(seg: str) -> list[Node]:
     )
     # "mg/24 h", and "mg in a 24-hour collection" / "mg per 24 hours"
     urine = re.search(
-        r"\burine\b[^;:]{0,40}?(>=|>)\s*(\d+(?:\.\d+)?)\s*mg\s*(?:/\s*|(?:in|per)\s+(?:an?\s+)?)24",
+        r"\burin(?:e|ary)\b[^;:]{0,40}?(>=|>)\s*(\d+(?:\.\d+)?)\s*mg\s*(?:/\s*|(?:in|per)\s+(?:an?\s+)?)24",
         seg,
         re.I,
     )

@@ -89,6 +89,14 @@ _CRAB_DEFINITION = re.compile(
     r"\b(?:specifically|following|defined)\b",
     re.I,
 )
+# "should fit one of: 1) disease progression; 2) relapsed after CR. The corresponding criteria
+# is defined as follows: … plasmacytoma …, or hypercalcemia (calcium > 11.5 mg/dL)": what
+# counts as progression, not a plasmacytoma or a calcium level the patient must have today.
+_PROGRESSION_DEFINITION = re.compile(
+    r"\bcorresponding\s+criteri\w*\s+(?:is|are)\s+defined\b|"
+    r"\bprogression\s+should\s+satisfy\b",
+    re.I,
+)
 # A value stated against the normal range ("hemoglobin > 2 g/dL below the lower limit of
 # normal", "calcium > 0.25 mmol/L higher than the upper limit of normal"): not an absolute limit.
 _RELATIVE_TO_NORMAL = re.compile(
@@ -155,7 +163,7 @@ def widen_for_carve_outs(tree: Node, text: str, section: Section) -> Node:
     unknown`` (not excluded when the limit is fine, else unknown). Kleene logic does the rest;
     limits on other analytes in the same item keep deciding on their own. A fragment that only
     states the Gilbert's exception is then accounted for and dropped."""
-    if _CRAB_DEFINITION.match(text):
+    if _CRAB_DEFINITION.match(text) or _PROGRESSION_DEFINITION.search(text):
         return OtherAtom(text=text.strip())  # a definition list, whatever segments it split into
     widened: dict[str, str] = {}
     for pattern, analytes, note in _SUPPORT:
@@ -196,6 +204,9 @@ _GILBERT_CLAUSE = re.compile(
     re.I,
 )
 _OTHER_CLINICAL = re.compile(r"[A-Za-z]{3,}")
+# "Absolute lymphocyte count >= 0.5x10^9/L" beside other limits (CAR-T and CAR-NK studies)
+_ALC = re.compile(r"\b(?:absolute\s+)?lymphocyte\s+count\b|\bALC\b", re.I)
+ALC_NOTE = "absolute lymphocyte count limit (not in the record)"
 
 
 def _labs(seg: str) -> list[Node]:
@@ -214,7 +225,8 @@ def _lab_atoms(seg: str) -> list[Node]:
                 continue
             mentions.append((m.start(), m.end(), name))
     if not mentions:
-        return []
+        # a lymphocyte-count limit on its own: the record holds none, so it is a missing fact
+        return [OtherAtom(text=ALC_NOTE)] if _ALC.search(seg) and comparisons(seg) else []
     mentions.sort()
     gilbert = gilbert_spans(seg)
     comps = [c for c in comparisons(seg) if not any(a <= c.start < b for a, b in gilbert)]
@@ -249,6 +261,11 @@ def _lab_atoms(seg: str) -> list[Node]:
     if not atoms:
         return []
     nodes = [a for _, a in atoms]
+    alc = _ALC.search(seg)
+    if alc is not None:
+        # the record holds no lymphocyte count: the limit is kept as a question, so the other
+        # limits read beside it can still fail the item but can no longer pass it alone
+        return [*nodes, OtherAtom(text=ALC_NOTE)]
     # "serum creatinine <= 2 mg/dL or CrCl >= 40 mL/min": alternatives
     if len(nodes) == 2:
         between = seg[atoms[0][0] : atoms[1][0]]

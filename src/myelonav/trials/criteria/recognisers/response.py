@@ -21,7 +21,10 @@ RESPONSE = re.compile(
     # "a very good partial response (VGPR) or better after induction therapy"
     r"\b(?:VGPR|CR|PR|MR|(?:very\s+good\s+)?partial\s+response|complete\s+response)"
     r"(?:\s*\([A-Za-z]{2,5}\))?\s+or\s+better\s+after\b|"
-    r"\bdocumented\s+(?:major\s+)?response\b",
+    r"\bdocumented\s+(?:major\s+)?response\b|"
+    # "the best response should be at least PR" (to an earlier BCMA-directed therapy)
+    r"\bbest\s+response\s+(?:should|must)\s+(?:be\s+)?(?:at\s+least\s+|>=\s*)?(?:an?\s+)?"
+    r"(?:MR|PR|VGPR|CR|minimal|partial)\b",
     re.IGNORECASE,
 )
 

@@ -153,10 +153,37 @@ def _window_cue(seg: str, w: re.Match[str]) -> bool:
     )
 
 
+# "NDMM eligible for high-dose chemotherapy (melphalan) and ASCT": fitness for a transplant to
+# come, which the record does not hold (a missing fact, not a transplant history).
+_ELIGIBLE_FOR = re.compile(
+    r"\b(?:eligible|candidates?|fit)\s+for\s+(?:an?\s+)?[^.;]{0,60}?"
+    r"\b(?:transplant\w*|ASCT|SCT|HCT|HSCT)\b",
+    _I,
+)
+TRANSPLANT_ELIGIBLE_NOTE = "eligible for a transplant (fitness not in the record)"
+# "Not suitable for HSCT (auto/allo-HSCT)": whether a transplant is suitable, not one received.
+_UNSUITABLE_FOR = re.compile(
+    r"\b(?:not\s+suitable|unsuitable|not\s+(?:fit|eligible)|ineligible)\s+for\s+"
+    r"(?:an?\s+)?(?:[\w-]+\s+){0,3}(?:transplant\w*|SCT|HCT|HSCT)\b",
+    _I,
+)
+# "Relapse or no remission after HSCT or cell immunotherapy": the transplant is one of several
+# events a relapse is counted from, not a required (or excluded) history of its own.
+_RELAPSE_AFTER_EITHER = re.compile(
+    r"\b(?:relaps\w*|remission|progress\w*)\s+after\s+(?:[\w-]+\s+){0,3}"
+    r"(?:transplant\w*|SCT|HCT|HSCT)\s+or\b",
+    _I,
+)
+
+
 def _transplants(seg: str) -> list[Node]:
+    if _ELIGIBLE_FOR.search(seg) and not _UNSUITABLE_FOR.search(seg):
+        return [OtherAtom(text=TRANSPLANT_ELIGIBLE_NOTE)]
     if not lx.EXPOSURE_CONTEXT.search(seg) and not re.search(
         r"\bundergone\b|\brecipients?\b", seg, re.I
     ):
+        return []
+    if _UNSUITABLE_FOR.search(seg) or _RELAPSE_AFTER_EITHER.search(seg):
         return []
     atoms: list[Node] = []
     for pattern, kind in ((lx.ALLO, "allogeneic"), (lx.AUTO, "autologous")):
