@@ -496,7 +496,10 @@ def print_report(report: Report, verbose: bool = False) -> None:
     print("confusion (label -> verdict):")
     for (want, got), n in sorted(report.confusion.items()):
         print(f"   {want:>10} -> {got:<10} {n}")
-    print(f"criterion accuracy    {report.criterion_accuracy:.3f}")
+    if report.by_kind:
+        print(f"criterion accuracy    {report.criterion_accuracy:.3f}")
+    else:
+        print("criterion accuracy    n/a (this set labels pairs, not single criteria)")
     for kind, (right, total) in sorted(report.by_kind.items()):
         print(f"   {kind:<22} {right}/{total}")
     if verbose:
