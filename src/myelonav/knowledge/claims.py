@@ -1,6 +1,7 @@
 """Find numeric clinical claims in free text and check each against an identified figure.
 
-A claim is a percentage, a number of months, "N in 10" / "N of 100", "N=123" or "N people".
+A claim is a percentage, a number of months or years, "N in 10" / "N of 100", "N=123" or
+"N people".
 It is traceable when its number is a figure (or the figure as the options page shows it:
 rounded, "about N in 10", "about N of M people") of an evidence or safety entry whose citation
 carries a PMID, DOI, meeting abstract number or label/guideline page and whose figures are not
@@ -28,6 +29,7 @@ CLAIM = re.compile(
     rf"(?P<pct>{_NUM})\s?%"
     rf"|(?P<mo>{_NUM})(?:\s?(?:-|to)\s?(?P<mo2>{_NUM}))?\s?(?:months?|mo)\b"
     rf"|\b(?P<k>\d{{1,3}})\s(?:in|of|out of)\s(?P<den>\d{{1,4}})\b(?!\.\d|,\d|\s?%)"
+    rf"|\b(?P<yr>\d{{1,2}})\s?years?\b"
     rf"|\b[Nn]\s?=\s?(?P<n>{_NUM})"
     rf"|\b(?P<cnt>{_NUM})\s(?:of\s(?P<cntof>{_NUM})\s)?(?:[A-Za-z-]{{1,20}}\s){{0,3}}?"
     r"(?:people|patients|participants|recipients|adults)\b"
@@ -231,6 +233,8 @@ class Figures:
                 self.people.update((k, den))
                 if den == 10:
                     self.in_ten.add(int(k))
+            elif m.group("yr"):
+                self.months.add(12 * _value(m.group("yr")))
             elif m.group("n"):
                 self.people.add(_value(m.group("n")))
             else:
@@ -276,6 +280,8 @@ def _traceable(m: re.Match[str], f: Figures) -> bool:
         return f._in(m.group("pct"), f.pct)
     if m.group("mo"):
         return all(f._in(t, f.months) for t in (m.group("mo"), m.group("mo2")) if t)
+    if m.group("yr"):  # "about 3 years" for a median of 36.6 months
+        return any(math.floor(mo / 12 + 0.5) == int(m.group("yr")) for mo in f.months)
     if m.group("k"):
         k, den = _value(m.group("k")), _value(m.group("den"))
         share = 100 * k / den if den else -1.0
