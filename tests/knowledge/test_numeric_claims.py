@@ -221,3 +221,16 @@ def test_the_scan_reads_the_text() -> None:
 
 def test_paths_are_the_package_data() -> None:
     assert Path(str(PACKAGE.joinpath("knowledge/data/options"))).is_dir()
+
+
+def test_a_sentence_naming_a_study_quotes_that_study() -> None:
+    """A figure of one trial is not quoted under another trial's name."""
+    boston = {"study": "BOSTON", "design": "phase_3", "n": 195, "orr_pct": 76.4, "citation": LABEL}
+    storm = {"study": "STORM part 2", **STORM_LABEL}
+    wrong = "In STORM part 2 the ORR was 76.4%. BOSTON: ORR 25.3%."
+    assert {c.text for c in option_claims("x", _option(wrong, [boston, storm]))} == {
+        "76.4%",
+        "25.3%",
+    }
+    right = "In STORM part 2 the ORR was 25.3%. BOSTON: ORR 76.4%. Overall 76.4% and 25.3%."
+    assert option_claims("x", _option(right, [boston, storm])) == []

@@ -305,16 +305,15 @@ def untraceable(text: str, where: str, figures: Figures) -> Iterator[Claim]:
             yield Claim(where, m.group(0))
 
 
-def option_claims(name: str, option: dict[str, Any], pool: Figures | None = None) -> list[Claim]:
+def option_claims(name: str, option: dict[str, Any]) -> list[Claim]:
     """Untraceable claims in one option file's free text.
 
     Text inside an identified evidence/safety entry is covered by its own citation; text in a
     withheld or unidentified entry may carry no claim; text elsewhere (summaries, rule
-    reasons, safety prose) must match a figure of the option's identified entries.
+    reasons, safety prose) must match a figure of the option's identified entries, and a
+    sentence that names a study a figure of that study.
     """
     figures = option_figures(option)
-    if pool is not None:
-        figures.merge(pool)
     found: list[Claim] = []
     entries: list[tuple[str, dict[str, Any]]] = [
         (f".evidence[{i}]", e) for i, e in enumerate(option.get("evidence") or [])
@@ -328,12 +327,46 @@ def option_claims(name: str, option: dict[str, Any], pool: Figures | None = None
         own.add_entry(entry)
         for path, text in _strings(entry, prefix):
             found.extend(untraceable(text, f"{name}{path}", own))
+    named = _named_studies([e for _, e in entries])
     rest = {k: v for k, v in option.items() if k not in ("evidence",)}
     if isinstance(rest.get("safety"), dict):
         rest["safety"] = {k: v for k, v in rest["safety"].items() if k != "data"}
     for path, text in _strings(rest, ""):
-        found.extend(untraceable(text, f"{name}{path}", figures))
+        for sentence in _SENTENCE.finditer(text):
+            words = sentence.group(0)
+            keys = [k for k in named if re.search(rf"(?<![\w-]){re.escape(k)}(?![\w-])", words)]
+            # a sentence that names a study may quote only that study's figures
+            scope = figures
+            if keys:
+                scope = Figures.empty()
+                for key in keys:
+                    scope.merge(named[key])
+            found.extend(untraceable(words, f"{name}{path}", scope))
     return found
+
+
+_NOT_STUDY_KEYS = frozenset({"IMWG", "US", "FDA", "ILROG", "CAR", "BCMA", "RRMM", "RT"})
+
+
+def _study_key(study: str) -> str | None:
+    """The name a sentence uses for a study: its first word with a digit and two capitals
+    ("MajesTEC-1", "NMAM2000"), else its first word with two capitals ("BOSTON", "UCSF")."""
+    words = [w.strip(",;()") for w in study.split(" ")]
+    named = [w for w in words if sum(c.isupper() for c in w) >= 2 and w not in _NOT_STUDY_KEYS]
+    return next((w for w in named if any(c.isdigit() for c in w)), named[0] if named else None)
+
+
+def _named_studies(entries: list[dict[str, Any]]) -> dict[str, Figures]:
+    """Figures by the trial name a sentence would use for them."""
+    named: dict[str, Figures] = {}
+    for entry in entries:
+        key = _study_key(str(entry.get("study", "")))
+        if key is None:
+            continue
+        one = Figures.empty()
+        one.add_entry(entry)
+        named.setdefault(key, Figures.empty()).merge(one)
+    return named
 
 
 def _keys(cite: dict[str, Any]) -> Iterator[str]:
