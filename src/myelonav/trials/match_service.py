@@ -48,11 +48,12 @@ from myelonav.trials.criteria import (
     parse_criterion,
 )
 from myelonav.trials.criteria.models import PARSER_VERSION
+from myelonav.trials.eligibility.compiled import current_tables
 from myelonav.trials.eligibility.study import StudyHead, study_head
 from myelonav.trials.geo import Point
 from myelonav.trials.models import Study
-from myelonav.trials.patient_match import match_patient
-from myelonav.trials.ranking import RankedTrial
+from myelonav.trials.patient_match import Prepared, match_prepared
+from myelonav.trials.ranking import RankedTrial, rank_static
 from myelonav.trials.sqlite_store import MatchRow, SqliteTrialStore, join_parse
 
 _RESULTS_SIZE = 128
@@ -61,7 +62,10 @@ _CRITERIA_SIZE = 200_000
 
 _lock = threading.RLock()  # the web app matches on several threads
 _results: OrderedDict[tuple[object, ...], list[RankedTrial]] = OrderedDict()
-_snapshots: OrderedDict[tuple[str, str, bool], tuple[Candidate, ...]] = OrderedDict()
+# (store, version, include closed) -> the candidates, and the same with their ranking inputs
+_snapshots: OrderedDict[
+    tuple[str, str, bool], tuple[tuple[Candidate, ...], tuple[Prepared, ...]]
+] = OrderedDict()
 # body digest -> the criterion (validated once), and (digest, id) -> the criterion with its id
 _bodies: dict[bytes, Criterion] = {}
 _with_id: dict[tuple[bytes, str], Criterion] = {}
@@ -205,6 +209,12 @@ def _stored(
 def _candidates(
     store: SqliteTrialStore, version: str, include_closed: bool
 ) -> tuple[Candidate, ...]:
+    return _snapshot(store, version, include_closed)[0]
+
+
+def _snapshot(
+    store: SqliteTrialStore, version: str, include_closed: bool
+) -> tuple[tuple[Candidate, ...], tuple[Prepared, ...]]:
     key = (store.path, version, include_closed)
     with _lock:
         hit = _snapshots.get(key)
@@ -212,11 +222,12 @@ def _candidates(
             _snapshots.move_to_end(key)
             return hit
         loaded = _load(store, include_closed)
-        _snapshots[key] = loaded
+        snapshot = loaded, tuple((s, p, h, rank_static(s)) for s, p, h in loaded)
+        _snapshots[key] = snapshot
         if len(_snapshots) > _SNAPSHOTS_SIZE:
             _snapshots.popitem(last=False)
         _settle()
-        return loaded
+        return snapshot
 
 
 def _settle() -> None:
@@ -263,21 +274,24 @@ def match_store(
             if cached is not None:
                 _results.move_to_end(key)
                 return MatchRun(cached, db, version)
-        candidates = _candidates(store, version, include_closed)
+        candidates = _snapshot(store, version, include_closed)[1]
     finally:
         store.close()
-    parsed = {s.nct_id: (p, h) for s, p, h in candidates}
-    ranked = match_patient(
+    compiled = len(current_tables())
+    ranked = match_prepared(
         record,
-        [s for s, _, _ in candidates],
-        lambda s: parsed[s.nct_id][0],
+        candidates,
         as_of=as_of,
         origin=origin,
         within_miles=within_miles,
         include_closed=include_closed,
-        head_of=lambda s: parsed[s.nct_id][1],
         drop_farther=drop_farther,
     )
+    if len(current_tables()) != compiled:
+        # the first query of a snapshot compiled its criteria (process-wide tables, kept):
+        # out of the collector's way too, or the next collections walk them all
+        with _lock:
+            _settle()
     with _lock:
         _results[key] = ranked
         if len(_results) > _RESULTS_SIZE:

@@ -4,7 +4,8 @@ criteria, memoised per query."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from itertools import compress
+from itertools import compress, repeat
+from operator import eq
 from typing import Any, overload
 
 from myelonav.logic import Truth, all_of, any_of
@@ -32,7 +33,7 @@ from myelonav.trials.criteria.models import (
     TransplantAtom,
 )
 from myelonav.trials.criteria.residue import REGION
-from myelonav.trials.eligibility.compiled import Code, Plan, current_tables
+from myelonav.trials.eligibility.compiled import Code, StudyPlan, current_tables
 from myelonav.trials.eligibility.disease import (
     _antigen,
     _cytogenetic,
@@ -76,23 +77,25 @@ _EVALUATORS: dict[type, Callable[[PatientFacts, Any], Eval]] = {
 }
 
 
+# a program's result and its code: ints compare and hash in C, enum members in Python
+_C_NOT_MET, _C_UNKNOWN, _C_ASK = 1, 2, 3
+_MET = (Result.met, 0)
+_NOT_MET = (Result.not_met, _C_NOT_MET)
+_UNKNOWN = (Result.unknown, _C_UNKNOWN)
+_ASK = (Result.ask, _C_ASK)
+_SCREENING = (Result.screening, 4)
+
+
 class _Explained(Sequence[tuple[Criterion, Result, str]]):
     """A study's criteria with their results, and the patient fact shown beside each, built
     on first use: ranking thousands of studies needs only the results, and a page shows a few
     dozen trials. The facts come from the reference evaluation (``Matcher.tree``)."""
 
-    __slots__ = ("_criteria", "_head", "_matcher", "_pids", "_rows")
+    __slots__ = ("_matcher", "_plan", "_rows")
 
-    def __init__(
-        self,
-        matcher: Evaluator,
-        head: tuple[tuple[Criterion, Result, str | None], ...],
-        plan: Plan,
-    ) -> None:
+    def __init__(self, matcher: Evaluator, plan: StudyPlan) -> None:
         self._matcher = matcher
-        self._head = head
-        self._criteria = plan.criteria
-        self._pids = plan.pids
+        self._plan = plan
         self._rows: tuple[tuple[Criterion, Result, str], ...] | None = None
 
     def _all(self) -> tuple[tuple[Criterion, Result, str], ...]:
@@ -100,20 +103,22 @@ class _Explained(Sequence[tuple[Criterion, Result, str]]):
         if rows is None:
             m = self._matcher
             results = m._res
-            rows = self._rows = (
-                *(
-                    (c, r, shown if shown is not None else m._judge_registry(c)[1])
-                    for c, r, shown in self._head
-                ),
-                *(
-                    (c, results[pid] or m._result(pid), m.judge(c)[1])
-                    for c, pid in zip(self._criteria, self._pids, strict=True)
-                ),
-            )
+            plan = self._plan
+            pids = iter(plan.pids)
+            out: list[tuple[Criterion, Result, str]] = []
+            for i, c in enumerate(plan.criteria):
+                if i == 0 and plan.fixed:
+                    out.append((c, Result.not_met, _NOT_MYELOMA))
+                    continue
+                pid = next(pids)
+                result = results[pid] or m._result(pid)
+                fact = m._judge_registry(c)[1] if i < plan.registry else m.judge(c)[1]
+                out.append((c, result, fact))
+            rows = self._rows = tuple(out)
         return rows
 
     def __len__(self) -> int:
-        return len(self._head) + len(self._criteria)
+        return len(self._plan.criteria)
 
     @overload
     def __getitem__(self, i: int) -> tuple[Criterion, Result, str]: ...
@@ -155,6 +160,7 @@ class Evaluator:
         self._tables = current_tables()
         self._slots: dict[int, tuple[Truth, Why | None]] = {}
         self._res: list[Result | None] = []  # by program id; None = not yet computed
+        self._codes: list[int | None] = []  # the same as small ints (``_MET`` ...)
         home = facts.record.demographics.country
         self._home = None if home is None else home.upper()
 
@@ -189,7 +195,9 @@ class Evaluator:
     def _grow(self, top: int) -> None:
         missing = top + 1 - len(self._res)
         if missing > 0:
-            self._res.extend([None] * max(missing, len(self._tables.programs) - len(self._res)))
+            more = max(missing, len(self._tables.programs) - len(self._res))
+            self._res.extend([None] * more)
+            self._codes.extend([None] * more)
 
     def _result(self, pid: int) -> Result:
         """A program's result (``_judge`` and ``outcome`` without the facts shown)."""
@@ -197,29 +205,23 @@ class Evaluator:
         need_true, region, flags, regional, code = self._tables.programs[pid]
         if region is not None and self._home is not None:
             if self._home != region:
-                self._res[pid] = Result.met
+                self._res[pid], self._codes[pid] = _MET
                 return Result.met
             flags = regional
         value, why = self._value(code)
         if value is Truth.unknown:
-            result = (
-                Result.screening
-                if why is Why.screening
-                else Result.ask
-                if why is Why.ask
-                else Result.unknown
-            )
+            pair = _SCREENING if why is Why.screening else _ASK if why is Why.ask else _UNKNOWN
         else:
             met = (value is Truth.true) == need_true
             unaccounted, both_ways = flags
             if met and not both_ways:
-                result = Result.met
+                pair = _MET
             elif unaccounted:
-                result = Result.unknown
+                pair = _UNKNOWN
             else:
-                result = Result.met if met else Result.not_met
-        self._res[pid] = result
-        return result
+                pair = _MET if met else _NOT_MET
+        self._res[pid], self._codes[pid] = pair
+        return pair[0]
 
     def result_of(self, c: Criterion) -> Result:
         """A criterion's result by the compiled path."""
@@ -332,17 +334,6 @@ class Evaluator:
         return outcome(c, need_true, value, why, facts)
 
 
-# a parse judged: its plan, ids not met, ids unknown, texts to ask about
-_Body = tuple[Plan, tuple[str, ...], tuple[str, ...], tuple[str, ...]]
-# the registry criteria judged: (criterion, result, fact if fixed), then the same three lists
-_Head = tuple[
-    tuple[tuple[Criterion, Result, str | None], ...],
-    tuple[str, ...],
-    tuple[str, ...],
-    tuple[str, ...],
-]
-
-
 class Matcher:
     """One patient's matcher: an ``Evaluator`` and the judgements of parses and studies,
     memoised per object. (Judgements refer to the evaluator, never to the matcher, so a
@@ -351,12 +342,6 @@ class Matcher:
     def __init__(self, facts: PatientFacts) -> None:
         self.facts = facts
         self.evaluator = Evaluator(facts)
-        # id(parse) -> (parse, its judgement); the parse is held so its id cannot be reused
-        self._parses: dict[int, tuple[ParsedCriteria, _Body]] = {}
-        self._heads: dict[tuple[int, int], tuple[object, object, _Head]] = {}
-        # (id(condition), id(age), id(parse)) -> (the three, the study's judgement)
-        self._studies: dict[tuple[int, int, int], tuple[object, object, object, ParsedJudgement]]
-        self._studies = {}
 
     def atom(self, node: Node, need_true: bool) -> Value:
         return self.evaluator.atom(node, need_true)
@@ -375,81 +360,41 @@ class Matcher:
     def result_of(self, c: Criterion) -> Result:
         return self.evaluator.result_of(c)
 
-    def _body(self, parsed: ParsedCriteria) -> _Body:
-        """Every criterion of one stored parse, judged once per parse object (stores share one
-        parse between studies with the same text, and a parse is immutable): its plan and the
-        ids not met, the ids unknown, the texts to ask about."""
-        hit = self._parses.get(id(parsed))
-        if hit is not None and hit[0] is parsed:
-            return hit[1]
-        e = self.evaluator
-        plan = e._tables.plan(parsed)
-        res = e._res
-        if plan.top >= len(res):
-            e._grow(plan.top)
-        results = plan.get(res)
-        if None in results:
-            for pid in plan.pids:
-                if res[pid] is None:
-                    e._result(pid)
-            results = plan.get(res)
-        not_met, unknown, ask = Result.not_met, Result.unknown, Result.ask
-        body = (
-            plan,
-            tuple(compress(plan.ids, [r is not_met for r in results]))
-            if not_met in results
-            else (),
-            tuple(compress(plan.ids, [r is unknown for r in results]))
-            if unknown in results
-            else (),
-            tuple(compress(plan.texts, [r is ask for r in results])) if ask in results else (),
-        )
-        self._parses[id(parsed)] = (parsed, body)
-        return body
-
     def judge_parsed(self, parsed: ParsedCriteria) -> ParsedJudgement:
-        plan, failing, unknown, ask = self._body(parsed)
-        return ParsedJudgement(_Explained(self.evaluator, (), plan), failing, unknown, ask)
-
-    def _head(self, condition: Criterion | None, age: Criterion | None) -> _Head:
-        """The registry's condition and age criteria judged, once per pair of objects (the
-        builders share them between studies)."""
-        hit = self._heads.get((id(condition), id(age)))
-        if hit is not None and hit[0] is condition and hit[1] is age:
-            return hit[2]
-        e = self.evaluator
-        rows: list[tuple[Criterion, Result, str | None]] = []
-        if condition is not None and isinstance(condition.tree, OtherAtom):
-            rows.append((condition, Result.not_met, _NOT_MYELOMA))
-        elif condition is not None:
-            rows.append((condition, e.result_of(condition), None))
-        if age is not None:
-            rows.append((age, e.result_of(age), None))
-        head: _Head = (
-            tuple(rows),
-            tuple(c.id for c, r, _ in rows if r is Result.not_met),
-            tuple(c.id for c, r, _ in rows if r is Result.unknown),
-            tuple(c.text for c, r, _ in rows if r is Result.ask),
-        )
-        self._heads[(id(condition), id(age))] = (condition, age, head)
-        return head
+        return self.judge_study(None, None, parsed)
 
     def judge_study(
         self, condition: Criterion | None, age: Criterion | None, parsed: ParsedCriteria
     ) -> ParsedJudgement:
-        """The registry's condition and age criteria, then the parsed ones. Memoised per
-        distinct (condition, age, parse) objects."""
-        key = (id(condition), id(age), id(parsed))
-        hit = self._studies.get(key)
-        if hit is not None and hit[0] is condition and hit[1] is age and hit[2] is parsed:
-            return hit[3]
-        rows, h_failing, h_unknown, h_ask = self._head(condition, age)
-        plan, failing, unknown, ask = self._body(parsed)
-        value = ParsedJudgement(
-            _Explained(self.evaluator, rows, plan),
-            h_failing + failing if h_failing else failing,
-            h_unknown + unknown if h_unknown else unknown,
-            h_ask + ask if h_ask else ask,
+        """The registry's condition and age criteria, then the parsed ones: each criterion's
+        result read from the patient's program results (``StudyPlan``), the ids not met, the
+        ids unknown, the texts to ask about."""
+        e = self.evaluator
+        plan = e._tables.study_plan(condition, age, parsed)
+        codes = e._codes
+        if plan.top >= len(codes):
+            e._grow(plan.top)
+        found = plan.get(codes)
+        present = set(found)
+        if None in present:
+            for pid in plan.pids:
+                if codes[pid] is None:
+                    e._result(pid)
+            found = plan.get(codes)
+            present = set(found)
+        if plan.fixed:
+            found = (_C_NOT_MET, *found)
+            present.add(_C_NOT_MET)
+        ids = plan.ids
+        return ParsedJudgement(
+            _Explained(e, plan),
+            tuple(compress(ids, map(eq, found, repeat(_C_NOT_MET))))
+            if _C_NOT_MET in present
+            else (),
+            tuple(compress(ids, map(eq, found, repeat(_C_UNKNOWN))))
+            if _C_UNKNOWN in present
+            else (),
+            tuple(compress(plan.texts, map(eq, found, repeat(_C_ASK))))
+            if _C_ASK in present
+            else (),
         )
-        self._studies[key] = (condition, age, parsed, value)
-        return value
