@@ -353,9 +353,9 @@ def rank(
     # built once per distinct key, and so is the whole tuple of components when the distance
     # part is the same too (no location, or no site with one). The score adds the same terms
     # in the same order as sum(c.value * c.weight for c in parts), so it is the same float.
-    # Keys hold ints and object ids (the objects are kept alive by the evidence cache and the
-    # statics): enum members and dataclasses hash in Python, ints in C.
-    shared: dict[tuple[int, ...], tuple[tuple[Component, ...], float]] = {}
+    # Keys hold numbers, strings and the ids of the interned phase and status scores: enum
+    # members and dataclasses hash in Python, these in C.
+    shared: dict[tuple[object, ...], tuple[tuple[Component, ...], float]] = {}
     whole: dict[tuple[object, ...], tuple[tuple[Component, ...], float]] = {}
     far = (0.5, "your location is not known") if point is None else None
     no_site = (0.5, "no recruiting site with a known location")
@@ -371,7 +371,7 @@ def rank(
         else:
             tier, count = 2, len(match.failing)
         ev = _evidence(static.tested, static.agents, received)
-        key = (tier, count, id(ev), id(static.phase), id(static.status))
+        key = (tier, count, ev.value, ev.reason, id(static.phase), id(static.status))
         site = None
         if far is not None:
             dist, dist_reason = far
@@ -405,8 +405,8 @@ def rank(
 
 
 def _shared_head(
-    shared: dict[tuple[int, ...], tuple[tuple[Component, ...], float]],
-    key: tuple[int, ...],
+    shared: dict[tuple[object, ...], tuple[tuple[Component, ...], float]],
+    key: tuple[object, ...],
     match: TrialMatch,
     ev: _EvidenceHit,
     static: RankStatic,

@@ -4,8 +4,7 @@ criteria, memoised per query."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from itertools import compress, repeat
-from operator import eq
+from itertools import compress
 from typing import Any, overload
 
 from myelonav.logic import Truth, all_of, any_of
@@ -79,6 +78,11 @@ _EVALUATORS: dict[type, Callable[[PatientFacts, Any], Eval]] = {
 
 # a program's result and its code: ints compare and hash in C, enum members in Python
 _C_NOT_MET, _C_UNKNOWN, _C_ASK = 1, 2, 3
+_UNSET = 255  # not computed yet
+_FIXED = bytes([_C_NOT_MET])  # a condition that is not myeloma at all
+# code -> a byte table that keeps 1 where that code is and 0 elsewhere (``bytes.translate``):
+# selectors for ``itertools.compress``, with no Python call per criterion
+_ONLY = {c: bytes(int(i == c) for i in range(256)) for c in (_C_NOT_MET, _C_UNKNOWN, _C_ASK)}
 _MET = (Result.met, 0)
 _NOT_MET = (Result.not_met, _C_NOT_MET)
 _UNKNOWN = (Result.unknown, _C_UNKNOWN)
@@ -160,7 +164,7 @@ class Evaluator:
         self._tables = current_tables()
         self._slots: dict[int, tuple[Truth, Why | None]] = {}
         self._res: list[Result | None] = []  # by program id; None = not yet computed
-        self._codes: list[int | None] = []  # the same as small ints (``_MET`` ...)
+        self._codes = bytearray()  # the same as small ints (``_MET`` ...), ``_UNSET`` if not yet
         home = facts.record.demographics.country
         self._home = None if home is None else home.upper()
 
@@ -197,18 +201,22 @@ class Evaluator:
         if missing > 0:
             more = max(missing, len(self._tables.programs) - len(self._res))
             self._res.extend([None] * more)
-            self._codes.extend([None] * more)
+            self._codes.extend(bytes([_UNSET]) * more)
 
     def _result(self, pid: int) -> Result:
         """A program's result (``_judge`` and ``outcome`` without the facts shown)."""
-        self._grow(pid)
+        if pid >= len(self._res):
+            self._grow(pid)
         need_true, region, flags, regional, code = self._tables.programs[pid]
         if region is not None and self._home is not None:
             if self._home != region:
                 self._res[pid], self._codes[pid] = _MET
                 return Result.met
             flags = regional
-        value, why = self._value(code)
+        if isinstance(code, int):  # most programs read one slot
+            value, why = self._slots.get(code) or self._slot_value(code)
+        else:
+            value, why = self._value(code)
         if value is Truth.unknown:
             pair = _SCREENING if why is Why.screening else _ASK if why is Why.ask else _UNKNOWN
         else:
@@ -374,27 +382,18 @@ class Matcher:
         codes = e._codes
         if plan.top >= len(codes):
             e._grow(plan.top)
-        found = plan.get(codes)
-        present = set(found)
-        if None in present:
+        found = bytes(plan.get(codes))
+        if _UNSET in found:
             for pid in plan.pids:
-                if codes[pid] is None:
+                if codes[pid] == _UNSET:
                     e._result(pid)
-            found = plan.get(codes)
-            present = set(found)
+            found = bytes(plan.get(codes))
         if plan.fixed:
-            found = (_C_NOT_MET, *found)
-            present.add(_C_NOT_MET)
+            found = _FIXED + found
         ids = plan.ids
         return ParsedJudgement(
             _Explained(e, plan),
-            tuple(compress(ids, map(eq, found, repeat(_C_NOT_MET))))
-            if _C_NOT_MET in present
-            else (),
-            tuple(compress(ids, map(eq, found, repeat(_C_UNKNOWN))))
-            if _C_UNKNOWN in present
-            else (),
-            tuple(compress(plan.texts, map(eq, found, repeat(_C_ASK))))
-            if _C_ASK in present
-            else (),
+            tuple(compress(ids, found.translate(_ONLY[_C_NOT_MET]))) if _C_NOT_MET in found else (),
+            tuple(compress(ids, found.translate(_ONLY[_C_UNKNOWN]))) if _C_UNKNOWN in found else (),
+            tuple(compress(plan.texts, found.translate(_ONLY[_C_ASK]))) if _C_ASK in found else (),
         )
