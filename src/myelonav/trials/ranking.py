@@ -356,9 +356,13 @@ def rank(
     # Keys hold numbers, strings and the ids of the interned phase and status scores: enum
     # members and dataclasses hash in Python, these in C.
     shared: dict[tuple[object, ...], tuple[tuple[Component, ...], float]] = {}
-    whole: dict[tuple[object, ...], tuple[tuple[Component, ...], float]] = {}
     far = (0.5, "your location is not known") if point is None else None
     no_site = (0.5, "no recruiting site with a known location")
+    # by the reason of a distance part that is the same for many studies (its value is 0.5)
+    whole: dict[str, dict[tuple[object, ...], tuple[tuple[Component, ...], float]]] = {
+        "your location is not known": {},
+        no_site[1]: {},
+    }
     rows: list[tuple[float, Sequence[Component], TrialMatch, SiteInfo | None, bool | None]] = []
     keys: list[tuple[int, float, str]] = []
     eligible, possibly = Verdict.likely_eligible, Verdict.possibly_eligible
@@ -381,13 +385,14 @@ def rank(
             if site is None:
                 dist, dist_reason = no_site
         if site is None:
-            full = whole.get((key, dist, dist_reason))
+            same = whole[dist_reason]
+            full = same.get(key)
             if full is None:
                 head, partial = _shared_head(shared, key, match, ev, static)
                 dist_value = round(dist, 3)
                 parts = (*head, _component("distance", dist_value, _W_DISTANCE, dist_reason))
                 score = round(100.0 * (partial + dist_value * _W_DISTANCE), 1)
-                full = whole[(key, dist, dist_reason)] = (parts, score)
+                full = same[key] = (parts, score)
             parts, score = full
             rows.append((score, parts, match, None, None))
         else:

@@ -32,7 +32,7 @@ from myelonav.trials.criteria.models import (
     TransplantAtom,
 )
 from myelonav.trials.criteria.residue import REGION
-from myelonav.trials.eligibility.compiled import Code, StudyPlan, current_tables
+from myelonav.trials.eligibility.compiled import Code, Flags, StudyPlan, current_tables
 from myelonav.trials.eligibility.disease import (
     _antigen,
     _cytogenetic,
@@ -88,6 +88,41 @@ _NOT_MET = (Result.not_met, _C_NOT_MET)
 _UNKNOWN = (Result.unknown, _C_UNKNOWN)
 _ASK = (Result.ask, _C_ASK)
 _SCREENING = (Result.screening, 4)
+
+# a tree's value as a small int: truth, and why it is unknown (``Why``), in the order that
+# makes Kleene "and" the least part
+_V_FALSE, _V_MISSING, _V_ASK, _V_SCREENING, _V_TRUE = range(5)
+_OR = (_V_FALSE, _V_SCREENING, _V_ASK, _V_MISSING, _V_TRUE)  # "or" order; its own inverse
+
+
+def _outcome_row(need_true: bool, flags: Flags) -> tuple[tuple[Result, int], ...]:
+    """A criterion's result for each value code of its tree (``outcome`` without facts)."""
+    unaccounted, both_ways = flags
+    row = []
+    for v in range(5):
+        if v == _V_MISSING:
+            row.append(_UNKNOWN)
+        elif v == _V_ASK:
+            row.append(_ASK)
+        elif v == _V_SCREENING:
+            row.append(_SCREENING)
+        else:
+            met = (v == _V_TRUE) == need_true
+            if met and not both_ways:
+                row.append(_MET)
+            elif unaccounted:
+                row.append(_UNKNOWN)
+            else:
+                row.append(_MET if met else _NOT_MET)
+    return tuple(row)
+
+
+_OUTCOMES = {
+    (need, (unaccounted, both)): _outcome_row(need, (unaccounted, both))
+    for need in (False, True)
+    for unaccounted in (False, True)
+    for both in (False, True)
+}
 
 
 class _Explained(Sequence[tuple[Criterion, Result, str]]):
@@ -162,14 +197,15 @@ class Evaluator:
         self._registry: dict[int, tuple[Criterion, tuple[Result, str]]] = {}
         # the compiled path: slot -> (truth, why unknown), program -> result
         self._tables = current_tables()
-        self._slots: dict[int, tuple[Truth, Why | None]] = {}
+        self._vals = bytearray()  # slot -> value code (``_V_*``), ``_UNSET`` if not yet
         self._res: list[Result | None] = []  # by program id; None = not yet computed
         self._codes = bytearray()  # the same as small ints (``_MET`` ...), ``_UNSET`` if not yet
         home = facts.record.demographics.country
         self._home = None if home is None else home.upper()
 
     # ------------------------------------------------------------------ compiled path
-    def _slot_value(self, slot: int) -> tuple[Truth, Why | None]:
+    def _slot_value(self, slot: int) -> int:
+        """A slot's value code (``_V_*``), computed once per patient."""
         kind, payload, needs = self._tables.slots[slot]
         if kind == "screening":
             truth, _, why = _screening(payload)
@@ -177,24 +213,31 @@ class Evaluator:
             truth, _, why = other_value(self.facts, *payload)
         else:  # each slot is a distinct atom: no need for the reference memo's hashing
             truth, _, why = self._atom(payload, needs)
-        value = self._slots[slot] = (truth, why)
-        return value
+        if truth is Truth.true:
+            v = _V_TRUE
+        elif truth is Truth.false:
+            v = _V_FALSE
+        else:
+            v = _V_SCREENING if why is Why.screening else _V_ASK if why is Why.ask else _V_MISSING
+        if slot >= len(self._vals):
+            self._vals.extend(bytes([_UNSET]) * (len(self._tables.slots) - len(self._vals)))
+        self._vals[slot] = v
+        return v
 
-    def _value(self, code: Code) -> tuple[Truth, Why | None]:
+    def _fold(self, code: Code) -> int:
+        """The value code of an and/or tree over slots: Kleene logic with the reason for an
+        unknown (missing outranks ask, which outranks screening), as ``tree`` gives it.
+        With the codes ordered false < missing < ask < screening < true, "and" is the least
+        part; "or" is the greatest part in the swapped order (``_OR``)."""
         if isinstance(code, int):
-            hit = self._slots.get(code)
-            return hit if hit is not None else self._slot_value(code)
+            vals = self._vals
+            v = vals[code] if code < len(vals) else _UNSET
+            return v if v != _UNSET else self._slot_value(code)
         is_and, items = code
-        parts = [self._value(item) for item in items]
-        truths = [p[0] for p in parts]
-        value = all_of(truths) if is_and else any_of(truths)
-        if value is not Truth.unknown:
-            return value, None
-        why = max(
-            (p[1] or Why.missing for p in parts if p[0] is Truth.unknown),
-            key=_WHY_RANK.__getitem__,
-        )
-        return value, why
+        fold = self._fold
+        if is_and:
+            return min([fold(item) for item in items], default=_V_TRUE)
+        return _OR[max([_OR[fold(item)] for item in items], default=_V_FALSE)]
 
     def _grow(self, top: int) -> None:
         missing = top + 1 - len(self._res)
@@ -213,21 +256,7 @@ class Evaluator:
                 self._res[pid], self._codes[pid] = _MET
                 return Result.met
             flags = regional
-        if isinstance(code, int):  # most programs read one slot
-            value, why = self._slots.get(code) or self._slot_value(code)
-        else:
-            value, why = self._value(code)
-        if value is Truth.unknown:
-            pair = _SCREENING if why is Why.screening else _ASK if why is Why.ask else _UNKNOWN
-        else:
-            met = (value is Truth.true) == need_true
-            unaccounted, both_ways = flags
-            if met and not both_ways:
-                pair = _MET
-            elif unaccounted:
-                pair = _UNKNOWN
-            else:
-                pair = _MET if met else _NOT_MET
+        pair = _OUTCOMES[need_true, flags][self._fold(code)]
         self._res[pid], self._codes[pid] = pair
         return pair[0]
 
