@@ -16,9 +16,14 @@ the same ranked list. The fast path, measured in ``benchmarks/bench_matching.py`
   distinct program are computed once, and the patient facts shown beside results are built
   only for the trials whose criteria are read;
 * the decoded candidates, with each study's registry criteria and categories
-  (``StudyHead``), are kept per store version (any write changes it) and moved out of the
-  cycle collector's way (``_settle``); finished results are kept per (patient profile, date,
-  place, options, store version).
+  (``StudyHead``) and what ranking reads from it (``RankStatic``: classes tested, phase and
+  status scores, recruiting sites with their trigonometry done), are kept per store version
+  (any write changes it) and moved out of the cycle collector's way (``_settle``), and so are
+  the programs the first query compiles; finished results are kept per (patient profile,
+  date, place, options, store version);
+* a query's scratch tables are freed before the cycle collector runs again, and score
+  components are shared between trials, so a query leaves about six tracked objects per
+  candidate for the collector to walk.
 
 Answers are exactly those of ``patient_match.match_patient`` over the full studies
 (tests/trials/test_match_service.py).

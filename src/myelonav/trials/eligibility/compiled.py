@@ -6,13 +6,17 @@ has text not understood, and the values of its atoms. Compiling keeps just that:
 * each distinct atom gets a *slot* (an int). Atoms are keyed by value; text the parser did not
   structure (``OtherAtom``) is keyed by what its evaluator reads - the vocabulary drugs it names
   and whether it names a therapy type - not by its wording, and every screening item shares one
-  slot. The patient's value of each slot (truth, why unknown) is computed once per patient:
-  that is the patient's fact vector over every atom family;
+  slot. The patient's value of each slot (truth, why unknown, as one small int) is computed
+  once per patient: that is the patient's fact vector over every atom family;
 * each criterion becomes a *program*: (needs true, region, flags of what was not understood,
   and/or code over slots). Many distinct texts compile to the same program, so a patient's
-  result is computed once per program, with integer look-ups, no strings built;
-* the patient fact shown beside each result is built only for the trials that are displayed
-  (``Matcher.explain``), by the reference evaluators.
+  result is computed once per program, by folding small ints, no strings built;
+* each study becomes a *study plan*: its registry condition and age criteria and its parsed
+  criteria as one tuple of program ids, so its results are one ``itemgetter`` call over the
+  patient's result codes (a ``bytearray``), and its ids not met, unknown and to ask about are
+  picked in C (``Matcher.judge_study``);
+* the patient fact shown beside each result is built only for the trials whose criteria are
+  read (``TrialMatch.criteria``), by the reference evaluators.
 
 The tables are process-wide (a registry's criteria compile once per process, not per query),
 keyed by the identity of the criterion objects the store shares between studies; they start
