@@ -228,6 +228,10 @@ def _snapshot(
             return hit
         loaded = _load(store, include_closed)
         snapshot = loaded, tuple((s, p, h, rank_static(s)) for s, p, h in loaded)
+        # compile every candidate's criteria now, so that one _settle covers the programs too
+        tables = current_tables()
+        for _, parsed, head in loaded:
+            tables.study_plan(head.condition, head.age, parsed)
         _snapshots[key] = snapshot
         if len(_snapshots) > _SNAPSHOTS_SIZE:
             _snapshots.popitem(last=False)
@@ -293,8 +297,8 @@ def match_store(
         drop_farther=drop_farther,
     )
     if len(current_tables()) != compiled:
-        # the first query of a snapshot compiled its criteria (process-wide tables, kept):
-        # out of the collector's way too, or the next collections walk them all
+        # this query compiled criteria (the tables had started over): they are kept, so out
+        # of the collector's way too, or the next collections walk them all
         with _lock:
             _settle()
     with _lock:
