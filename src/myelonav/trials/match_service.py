@@ -226,16 +226,26 @@ def _snapshot(
         if hit is not None:
             _snapshots.move_to_end(key)
             return hit
-        loaded = _load(store, include_closed)
-        snapshot = loaded, tuple((s, p, h, rank_static(s)) for s, p, h in loaded)
-        # compile every candidate's criteria now, so that one _settle covers the programs too
-        tables = current_tables()
-        for _, parsed, head in loaded:
-            tables.study_plan(head.condition, head.age, parsed)
-        _snapshots[key] = snapshot
-        if len(_snapshots) > _SNAPSHOTS_SIZE:
-            _snapshots.popitem(last=False)
-        _settle()
+        enabled = gc.isenabled()
+        # Loading builds a few hundred thousand long-lived objects; with the collector on,
+        # each allocation burst would set off a full collection walking all of those built
+        # so far. It runs once, at the end, in _settle.
+        gc.disable()
+        try:
+            loaded = _load(store, include_closed)
+            snapshot = loaded, tuple((s, p, h, rank_static(s)) for s, p, h in loaded)
+            # compile every candidate's criteria now, so that _settle covers the programs too
+            tables = current_tables()
+            for _, parsed, head in loaded:
+                tables.study_plan(head.condition, head.age, parsed)
+            _snapshots[key] = snapshot
+            if len(_snapshots) > _SNAPSHOTS_SIZE:
+                _snapshots.popitem(last=False)
+            if enabled:
+                _settle()
+        finally:
+            if enabled:
+                gc.enable()
         return snapshot
 
 
@@ -245,10 +255,10 @@ def _settle() -> None:
     long-lived objects; without this, every full collection (one in about ten queries) walks
     all of them, ~0.2 s, which is most of a slow query. Garbage cycles are collected first, so
     none is kept; the snapshot itself is acyclic, and reference counting frees it as usual when
-    it is dropped."""
-    if gc.isenabled():
-        gc.collect()
-        gc.freeze()
+    it is dropped. Run only when the caller found the collector on (a process that turned it
+    off keeps its choice)."""
+    gc.collect()
+    gc.freeze()
 
 
 def match_store(
@@ -296,7 +306,7 @@ def match_store(
         include_closed=include_closed,
         drop_farther=drop_farther,
     )
-    if len(current_tables()) != compiled:
+    if len(current_tables()) != compiled and gc.isenabled():
         # this query compiled criteria (the tables had started over): they are kept, so out
         # of the collector's way too, or the next collections walk them all
         with _lock:
