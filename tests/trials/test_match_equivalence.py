@@ -809,3 +809,36 @@ def test_ranking_with_kept_inputs_equals_ranking_from_the_studies() -> None:
             (r.rank, r.score, tuple(r.components), r.nearest_site, r.within_travel) for r in fresh
         ]
         assert [r.match for r in kept] == [r.match for r in fresh]
+
+
+def test_the_match_service_leaves_the_cycle_collector_as_it_found_it(tmp_path: Path) -> None:
+    """Loading a snapshot pauses the collector and then collects once; a caller's choice to
+    keep it off stands, on loading and on matching."""
+    from myelonav.trials import match_service
+    from myelonav.trials.local import criteria_parser, open_store
+    from myelonav.trials.store import StudyRecord
+
+    raws = _realistic_raw(12, 17)
+    db = tmp_path / "trials.sqlite3"
+    store = open_store(db, parse_criteria=criteria_parser(), seed_samples=False)
+    store.import_studies(
+        [StudyRecord(study=Study.from_v2(raw), raw=raw) for raw in raws], source="test"
+    )
+    store.close()
+    record = sample_profiles()[0]
+    match_service.clear_caches()
+    try:
+        assert gc.isenabled()
+        first = match_service.match_store(record, AS_OF, db, include_closed=True)
+        assert gc.isenabled()
+        match_service.clear_caches()
+        gc.disable()
+        again = match_service.match_store(record, AS_OF, db, include_closed=True)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+        match_service.clear_caches()
+    assert first.ranked
+    assert [(r.match.nct_id, r.match.verdict, r.score) for r in again.ranked] == [
+        (r.match.nct_id, r.match.verdict, r.score) for r in first.ranked
+    ]
