@@ -17,6 +17,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from myelonav.logic import Truth, all_of, any_of
 from myelonav.patient.models import PatientRecord
 from myelonav.patient.profile_io import load_profile
 from myelonav.samples import sample_profiles
@@ -26,6 +27,7 @@ from myelonav.trials.categories import categorise
 from myelonav.trials.criteria import ParsedCriteria, parse_criteria
 from myelonav.trials.criteria.models import PARSER_VERSION, Criterion, OtherAtom, Section
 from myelonav.trials.criteria.residue import REGION
+from myelonav.trials.eligibility.values import Why
 from myelonav.trials.geo import Point, nearest_site
 from myelonav.trials.matching import (
     Matcher,
@@ -668,16 +670,33 @@ def test_the_match_service_on_a_realistic_store_matches_the_reference(tmp_path: 
     store.close()
     parses = {s.nct_id: parse_criteria(s.eligibility.criteria_text) for s in studies}
     match_service.clear_caches()
-    for record in _synthetic_patients(8, 13):
+    for i, record in enumerate(_synthetic_patients(8, 13)):
+        origin, within = ORIGINS[i % len(ORIGINS)]
         want = _reference_ranking(
-            record, AS_OF, studies, lambda s: parses[s.nct_id], None, None, True
+            record, AS_OF, studies, lambda s: parses[s.nct_id], origin, within, True
         )
-        run = match_service.match_store(record, AS_OF, db, include_closed=True)
+        run = match_service.match_store(
+            record, AS_OF, db, origin=origin, within_miles=within, include_closed=True
+        )
         got = [
             {
                 "rank": r.rank,
                 "verdict": r.match.verdict.value,
                 "score": r.score,
+                "components": [(c.name, c.value, c.weight, c.reason) for c in r.components],
+                "nearest": None
+                if r.nearest_site is None
+                else (
+                    r.nearest_site.facility,
+                    r.nearest_site.city,
+                    r.nearest_site.state,
+                    r.nearest_site.miles,
+                    r.nearest_site.status,
+                ),
+                "within": r.within_travel,
+                "failing": r.match.failing,
+                "unknown": r.match.unknown,
+                "ask_study_team": r.match.ask_study_team,
                 "criteria": [c.as_dict() for c in r.match.criteria],
             }
             for r in run.ranked
@@ -687,8 +706,139 @@ def test_the_match_service_on_a_realistic_store_matches_the_reference(tmp_path: 
                 "rank": w["rank"],
                 "verdict": w["match"]["verdict"],
                 "score": w["score"],
+                "components": w["components"],
+                "nearest": w["nearest"],
+                "within": w["within"],
+                "failing": w["match"]["failing"],
+                "unknown": w["match"]["unknown"],
+                "ask_study_team": w["match"]["ask_study_team"],
                 "criteria": w["match"]["criteria"],
             }
             for w in want
         ], record.id
     match_service.clear_caches()
+
+
+# --------------------------------------------------------------------------- value codes
+
+# a tree over slots: a slot number, or (is_and, parts)
+_trees = st.recursive(
+    st.integers(min_value=0, max_value=5),
+    lambda inner: st.tuples(st.booleans(), st.lists(inner, min_size=0, max_size=4).map(tuple)),
+    max_leaves=12,
+)
+_slot_values = st.sampled_from(
+    [
+        (Truth.true, None),
+        (Truth.false, None),
+        (Truth.unknown, None),
+        (Truth.unknown, Why.missing),
+        (Truth.unknown, Why.ask),
+        (Truth.unknown, Why.screening),
+    ]
+)
+
+
+def _kleene(tree: Any, values: list[tuple[Truth, Why | None]]) -> tuple[Truth, Why | None]:
+    """The reference: Kleene and/or (``myelonav.logic``); an unknown's reason is the highest
+    ranked reason among its unknown parts, a part with no reason counting as missing
+    (``Evaluator.tree``)."""
+    if isinstance(tree, int):
+        return values[tree]
+    is_and, items = tree
+    parts = [_kleene(item, values) for item in items]
+    truths = [p[0] for p in parts]
+    value = all_of(truths) if is_and else any_of(truths)
+    if value is not Truth.unknown:
+        return value, None
+    rank = {Why.missing: 2, Why.ask: 1, Why.screening: 0}
+    return value, max(
+        (p[1] or Why.missing for p in parts if p[0] is Truth.unknown), key=rank.__getitem__
+    )
+
+
+@settings(max_examples=300, deadline=None)
+@given(tree=_trees, values=st.lists(_slot_values, min_size=6, max_size=6))
+def test_value_codes_fold_as_kleene_logic_with_the_reason_for_unknown(
+    tree: Any, values: list[tuple[Truth, Why | None]]
+) -> None:
+    """The compiled path folds small ints (and = least, or = greatest in the swapped order);
+    decoded, the value and the reason are those of Kleene logic over the parts."""
+    from myelonav.trials.eligibility import matcher as m
+
+    evaluator = m.Evaluator(PatientFacts.build(sample_profiles()[0], AS_OF))
+    code_of = {
+        (Truth.true, None): m._V_TRUE,
+        (Truth.false, None): m._V_FALSE,
+        (Truth.unknown, None): m._V_MISSING,
+        (Truth.unknown, Why.missing): m._V_MISSING,
+        (Truth.unknown, Why.ask): m._V_ASK,
+        (Truth.unknown, Why.screening): m._V_SCREENING,
+    }
+    evaluator._vals = bytearray(code_of[v] for v in values)
+    decoded = {
+        m._V_TRUE: (Truth.true, None),
+        m._V_FALSE: (Truth.false, None),
+        m._V_MISSING: (Truth.unknown, Why.missing),
+        m._V_ASK: (Truth.unknown, Why.ask),
+        m._V_SCREENING: (Truth.unknown, Why.screening),
+    }
+    truth, why = _kleene(tree, values)
+    if truth is Truth.unknown and why is None:
+        why = Why.missing  # a result reads "no reason" as missing (``outcome``)
+    assert decoded[evaluator._fold(tree)] == (truth, why)
+
+
+def test_ranking_with_kept_inputs_equals_ranking_from_the_studies() -> None:
+    """``rank`` over ``rank_static`` kept by a caller gives what it computes itself."""
+    from myelonav.trials.ranking import rank_static
+
+    studies = sample_studies()
+    record = sample_profiles()[1]
+    facts = PatientFacts.build(record, AS_OF)
+    matcher = Matcher(facts)
+    pairs = [
+        (match_study(matcher, s, parse_criteria(s.eligibility.criteria_text)), s) for s in studies
+    ]
+    for origin, within in ORIGINS:
+        kept = rank(pairs, facts, origin, within, statics=[rank_static(s) for _, s in pairs])
+        fresh = rank(pairs, facts, origin, within)
+        assert [
+            (r.rank, r.score, tuple(r.components), r.nearest_site, r.within_travel) for r in kept
+        ] == [
+            (r.rank, r.score, tuple(r.components), r.nearest_site, r.within_travel) for r in fresh
+        ]
+        assert [r.match for r in kept] == [r.match for r in fresh]
+
+
+def test_the_match_service_leaves_the_cycle_collector_as_it_found_it(tmp_path: Path) -> None:
+    """Loading a snapshot pauses the collector and then collects once; a caller's choice to
+    keep it off stands, on loading and on matching."""
+    from myelonav.trials import match_service
+    from myelonav.trials.local import criteria_parser, open_store
+    from myelonav.trials.store import StudyRecord
+
+    raws = _realistic_raw(12, 17)
+    db = tmp_path / "trials.sqlite3"
+    store = open_store(db, parse_criteria=criteria_parser(), seed_samples=False)
+    store.import_studies(
+        [StudyRecord(study=Study.from_v2(raw), raw=raw) for raw in raws], source="test"
+    )
+    store.close()
+    record = sample_profiles()[0]
+    match_service.clear_caches()
+    try:
+        assert gc.isenabled()
+        first = match_service.match_store(record, AS_OF, db, include_closed=True)
+        assert gc.isenabled()
+        match_service.clear_caches()
+        gc.disable()
+        again = match_service.match_store(record, AS_OF, db, include_closed=True)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+        match_service.clear_caches()
+    assert first.ranked
+    assert [(r.match.nct_id, r.match.verdict, r.score) for r in again.ranked] == [
+        (r.match.nct_id, r.match.verdict, r.score) for r in first.ranked
+    ]

@@ -16,9 +16,14 @@ the same ranked list. The fast path, measured in ``benchmarks/bench_matching.py`
   distinct program are computed once, and the patient facts shown beside results are built
   only for the trials whose criteria are read;
 * the decoded candidates, with each study's registry criteria and categories
-  (``StudyHead``), are kept per store version (any write changes it) and moved out of the
-  cycle collector's way (``_settle``); finished results are kept per (patient profile, date,
-  place, options, store version).
+  (``StudyHead``) and what ranking reads from it (``RankStatic``: classes tested, phase and
+  status scores, recruiting sites with their trigonometry done), are kept per store version
+  (any write changes it) and moved out of the cycle collector's way (``_settle``), and so are
+  the programs the first query compiles; finished results are kept per (patient profile,
+  date, place, options, store version);
+* a query's scratch tables are freed before the cycle collector runs again, and score
+  components are shared between trials, so a query leaves about six tracked objects per
+  candidate for the collector to walk.
 
 Answers are exactly those of ``patient_match.match_patient`` over the full studies
 (tests/trials/test_match_service.py).
@@ -48,11 +53,12 @@ from myelonav.trials.criteria import (
     parse_criterion,
 )
 from myelonav.trials.criteria.models import PARSER_VERSION
+from myelonav.trials.eligibility.compiled import current_tables
 from myelonav.trials.eligibility.study import StudyHead, study_head
 from myelonav.trials.geo import Point
 from myelonav.trials.models import Study
-from myelonav.trials.patient_match import match_patient
-from myelonav.trials.ranking import RankedTrial
+from myelonav.trials.patient_match import Prepared, match_prepared
+from myelonav.trials.ranking import RankedTrial, rank_static
 from myelonav.trials.sqlite_store import MatchRow, SqliteTrialStore, join_parse
 
 _RESULTS_SIZE = 128
@@ -61,7 +67,10 @@ _CRITERIA_SIZE = 200_000
 
 _lock = threading.RLock()  # the web app matches on several threads
 _results: OrderedDict[tuple[object, ...], list[RankedTrial]] = OrderedDict()
-_snapshots: OrderedDict[tuple[str, str, bool], tuple[Candidate, ...]] = OrderedDict()
+# (store, version, include closed) -> the candidates, and the same with their ranking inputs
+_snapshots: OrderedDict[
+    tuple[str, str, bool], tuple[tuple[Candidate, ...], tuple[Prepared, ...]]
+] = OrderedDict()
 # body digest -> the criterion (validated once), and (digest, id) -> the criterion with its id
 _bodies: dict[bytes, Criterion] = {}
 _with_id: dict[tuple[bytes, str], Criterion] = {}
@@ -205,18 +214,39 @@ def _stored(
 def _candidates(
     store: SqliteTrialStore, version: str, include_closed: bool
 ) -> tuple[Candidate, ...]:
+    return _snapshot(store, version, include_closed)[0]
+
+
+def _snapshot(
+    store: SqliteTrialStore, version: str, include_closed: bool
+) -> tuple[tuple[Candidate, ...], tuple[Prepared, ...]]:
     key = (store.path, version, include_closed)
     with _lock:
         hit = _snapshots.get(key)
         if hit is not None:
             _snapshots.move_to_end(key)
             return hit
-        loaded = _load(store, include_closed)
-        _snapshots[key] = loaded
-        if len(_snapshots) > _SNAPSHOTS_SIZE:
-            _snapshots.popitem(last=False)
-        _settle()
-        return loaded
+        enabled = gc.isenabled()
+        # Loading builds a few hundred thousand long-lived objects; with the collector on,
+        # each allocation burst would set off a full collection walking all of those built
+        # so far. It runs once, at the end, in _settle.
+        gc.disable()
+        try:
+            loaded = _load(store, include_closed)
+            snapshot = loaded, tuple((s, p, h, rank_static(s)) for s, p, h in loaded)
+            # compile every candidate's criteria now, so that _settle covers the programs too
+            tables = current_tables()
+            for _, parsed, head in loaded:
+                tables.study_plan(head.condition, head.age, parsed)
+            _snapshots[key] = snapshot
+            if len(_snapshots) > _SNAPSHOTS_SIZE:
+                _snapshots.popitem(last=False)
+            if enabled:
+                _settle()
+        finally:
+            if enabled:
+                gc.enable()
+        return snapshot
 
 
 def _settle() -> None:
@@ -225,10 +255,10 @@ def _settle() -> None:
     long-lived objects; without this, every full collection (one in about ten queries) walks
     all of them, ~0.2 s, which is most of a slow query. Garbage cycles are collected first, so
     none is kept; the snapshot itself is acyclic, and reference counting frees it as usual when
-    it is dropped."""
-    if gc.isenabled():
-        gc.collect()
-        gc.freeze()
+    it is dropped. Run only when the caller found the collector on (a process that turned it
+    off keeps its choice)."""
+    gc.collect()
+    gc.freeze()
 
 
 def match_store(
@@ -263,21 +293,24 @@ def match_store(
             if cached is not None:
                 _results.move_to_end(key)
                 return MatchRun(cached, db, version)
-        candidates = _candidates(store, version, include_closed)
+        candidates = _snapshot(store, version, include_closed)[1]
     finally:
         store.close()
-    parsed = {s.nct_id: (p, h) for s, p, h in candidates}
-    ranked = match_patient(
+    compiled = len(current_tables())
+    ranked = match_prepared(
         record,
-        [s for s, _, _ in candidates],
-        lambda s: parsed[s.nct_id][0],
+        candidates,
         as_of=as_of,
         origin=origin,
         within_miles=within_miles,
         include_closed=include_closed,
-        head_of=lambda s: parsed[s.nct_id][1],
         drop_farther=drop_farther,
     )
+    if len(current_tables()) != compiled and gc.isenabled():
+        # this query compiled criteria (the tables had started over): they are kept, so out
+        # of the collector's way too, or the next collections walk them all
+        with _lock:
+            _settle()
     with _lock:
         _results[key] = ranked
         if len(_results) > _RESULTS_SIZE:

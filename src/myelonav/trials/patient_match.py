@@ -11,7 +11,7 @@ import gc
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any
@@ -22,11 +22,11 @@ from myelonav.patient.models import PatientRecord
 from myelonav.trials._facts import PatientFacts
 from myelonav.trials.criteria import ParsedCriteria, parse_criteria
 from myelonav.trials.criteria.models import PARSER_VERSION
-from myelonav.trials.eligibility.study import StudyHead
+from myelonav.trials.eligibility.study import StudyHead, study_head
 from myelonav.trials.geo import Point
-from myelonav.trials.matching import Matcher, match_study
+from myelonav.trials.matching import Matcher, TrialMatch, match_study
 from myelonav.trials.models import OPEN_STATUSES, Study
-from myelonav.trials.ranking import RankedTrial, rank
+from myelonav.trials.ranking import RankedTrial, RankStatic, rank, rank_static
 
 _RELEVANT = re.compile(r"myeloma|plasma[\s-]cell|plasmacytoma|amyloid|\bMGUS\b", re.I)
 
@@ -86,6 +86,10 @@ def _cycle_collector_paused() -> Iterator[None]:
             gc.enable()
 
 
+# a candidate as the fast path reads it: the study, its parse, its head and ranking inputs
+Prepared = tuple[Study, ParsedCriteria, StudyHead, RankStatic]
+
+
 def match_patient(
     record: PatientRecord,
     studies: Iterable[Study],
@@ -102,23 +106,47 @@ def match_patient(
     site is farther are dropped (studies with no site location are kept), unless
     ``drop_farther`` is False: then they stay, marked ``within_travel=False``, so a page can
     say why each one is not in its main list. ``head_of`` gives ``study_head(study)`` when the
-    caller keeps them (the match service does, per store version)."""
-    facts = PatientFacts.build(record, as_of)
-    matcher = Matcher(facts)
-    with _cycle_collector_paused():
+    caller keeps them."""
+    prepared: list[Prepared] = []
+    for s in studies:
         if head_of is None:
-            pairs = [
-                (match_study(matcher, s, parsed_of(s)), s)
-                for s in studies
-                if is_candidate(s, include_closed)
-            ]
+            if not is_candidate(s, include_closed):
+                continue
+            head = study_head(s)
         else:
-            pairs = []
-            for s in studies:
-                head = head_of(s)
-                if head.relevant and (include_closed or head.open):
-                    pairs.append((match_study(matcher, s, parsed_of(s), head), s))
-        ranked = rank(pairs, facts, origin=origin, max_miles=within_miles)
+            head = head_of(s)
+            if not (head.relevant and (include_closed or head.open)):
+                continue
+        prepared.append((s, parsed_of(s), head, rank_static(s)))
+    return match_prepared(
+        record,
+        prepared,
+        as_of=as_of,
+        origin=origin,
+        within_miles=within_miles,
+        include_closed=True,  # filtered above
+        drop_farther=drop_farther,
+    )
+
+
+def match_prepared(
+    record: PatientRecord,
+    candidates: Sequence[Prepared],
+    *,
+    as_of: dt.date,
+    origin: Point | None = None,
+    within_miles: float | None = None,
+    include_closed: bool = False,
+    drop_farther: bool = True,
+) -> list[RankedTrial]:
+    """``match_patient`` over candidates whose head and ranking inputs the caller keeps (the
+    match service does, per store version); closed studies are skipped unless
+    ``include_closed``."""
+    facts = PatientFacts.build(record, as_of)
+    with _cycle_collector_paused():
+        # the judging happens in a call of its own, so that its scratch tables are freed
+        # before the collector runs again and only the results are left for it to walk
+        ranked = _judge_and_rank(facts, candidates, origin, within_miles, include_closed)
     if drop_farther and within_miles is not None and origin is not None:
         ranked = [
             r for r in ranked if r.nearest_site is None or r.nearest_site.miles <= within_miles
@@ -128,4 +156,21 @@ def match_patient(
     return ranked
 
 
-__all__ = ["is_candidate", "match_patient", "stored_parse"]
+def _judge_and_rank(
+    facts: PatientFacts,
+    candidates: Sequence[Prepared],
+    origin: Point | None,
+    within_miles: float | None,
+    include_closed: bool,
+) -> list[RankedTrial]:
+    matcher = Matcher(facts)
+    pairs: list[tuple[TrialMatch, Study]] = []
+    statics: list[RankStatic] = []
+    for study, parsed, head, static in candidates:
+        if head.relevant and (include_closed or head.open):
+            pairs.append((match_study(matcher, study, parsed, head), study))
+            statics.append(static)
+    return rank(pairs, facts, origin=origin, max_miles=within_miles, statics=statics)
+
+
+__all__ = ["Prepared", "is_candidate", "match_patient", "match_prepared", "stored_parse"]

@@ -83,7 +83,7 @@ class SiteInfo:
 class RankedTrial:
     rank: int
     score: float
-    components: list[Component]
+    components: Sequence[Component]  # may be shared between trials: never changed in place
     match: TrialMatch
     nearest_site: SiteInfo | None
     within_travel: bool | None
@@ -236,16 +236,45 @@ def _fit(match: TrialMatch) -> tuple[float, str]:
 _TIER = {Verdict.likely_eligible: 0, Verdict.possibly_eligible: 1, Verdict.likely_ineligible: 2}
 
 
-def _study_evidence(study: Study, received: frozenset[str]) -> _EvidenceHit:
-    """``evidence_for`` with the patient's received classes computed once by the caller."""
+@dataclass(frozen=True, slots=True)
+class RankStatic:
+    """What ranking reads from a study that does not depend on the patient, worked out once
+    per study (``rank_static``; the match service keeps these per store version)."""
+
+    tested: frozenset[str]  # drug classes tested (``study_classes``)
+    agents: frozenset[str]  # drug ids of the interventions
+    phase: tuple[float, str]
+    status: tuple[float, str]
+    # recruiting sites with coordinates, in order: (latitude in radians, its cosine, lon, site)
+    sites: tuple[tuple[float, float, float, Location], ...]
+
+
+def rank_static(study: Study) -> RankStatic:
     classes: set[str] = set()
     agents: set[str] = set()
     for i in study.interventions:
         classes.update(i.drug_classes)
         agents.update(i.drug_ids)
     own = classes - _BACKBONE  # what study_classes returns when the vocabulary resolved any
-    tested = frozenset(own) if own else frozenset(study_classes(study))
-    return _evidence(tested, frozenset(agents), received)
+    sites = []
+    for loc in study.locations:
+        lat, lon = loc.lat, loc.lon
+        if lat is None or lon is None or loc.status != "RECRUITING":
+            continue
+        p2 = math.radians(lat)
+        sites.append((p2, math.cos(p2), lon, loc))
+    phase, status = _phase(study), _status(study)
+    return RankStatic(
+        frozenset(own) if own else frozenset(study_classes(study)),
+        frozenset(agents),
+        _interned.setdefault(phase, phase),
+        _interned.setdefault(status, status),
+        tuple(sites),
+    )
+
+
+# one object per distinct phase or status score (``rank`` keys on their identity)
+_interned: dict[tuple[float, str], tuple[float, str]] = {}
 
 
 class _Origin:
@@ -261,32 +290,24 @@ class _Origin:
 
     def nearest(self, study: Study) -> NearestSite | None:
         """``geo.nearest_site`` (recruiting sites): the first site with the fewest miles."""
+        return self.nearest_of(rank_static(study).sites)
+
+    def nearest_of(
+        self, sites: tuple[tuple[float, float, float, Location], ...]
+    ) -> NearestSite | None:
+        """``nearest`` over a study's recruiting sites as ``RankStatic`` keeps them."""
         best: Location | None = None
         best_h = best_miles = math.inf
-        for loc in study.locations:
-            lat, lon = loc.lat, loc.lon
-            if lat is None or lon is None or loc.status != "RECRUITING":
-                continue
-            p2 = math.radians(lat)
-            h = (
-                math.sin((p2 - self.lat_rad) / 2) ** 2
-                + self.cos_lat * math.cos(p2) * math.sin(math.radians(lon - self.lon) / 2) ** 2
-            )
+        lat_rad, cos_lat, lon0 = self.lat_rad, self.cos_lat, self.lon
+        sin, radians = math.sin, math.radians
+        for p2, cos_p2, lon, loc in sites:
+            h = sin((p2 - lat_rad) / 2) ** 2 + cos_lat * cos_p2 * sin(radians(lon - lon0) / 2) ** 2
             if h >= best_h:
                 continue  # miles grow with h: this site cannot be strictly closer
             miles = 2 * EARTH_RADIUS_MILES * math.asin(min(1.0, math.sqrt(h)))
             if best is None or miles < best_miles:
                 best, best_h, best_miles = loc, h, miles
         return None if best is None else NearestSite(best, best_miles)
-
-
-def _distance_from(
-    study: Study, origin: _Origin | None, limit: float | None
-) -> tuple[float, str, NearestSite | None, bool | None]:
-    """``_distance`` with the origin's trigonometry precomputed."""
-    if origin is None:
-        return 0.5, "your location is not known", None, None
-    return _distance_score(origin.nearest(study), limit)
 
 
 def _distance_score(
@@ -318,61 +339,111 @@ def rank(
     facts: PatientFacts,
     origin: Point | None = None,
     max_miles: float | None = None,
+    statics: Sequence[RankStatic] | None = None,
 ) -> list[RankedTrial]:
-    """Score and order matched trials. ``max_miles`` defaults to the patient's preference."""
+    """Score and order matched trials. ``max_miles`` defaults to the patient's preference.
+    ``statics`` are the studies' ``rank_static`` in the same order, when the caller keeps them.
+    """
     limit = max_miles if max_miles is not None else facts.record.preferences.max_travel_miles
     received = frozenset(c for ex in facts.exposures for c in ex.classes if c in _ANTIGEN_OF)
     point = _Origin(origin) if origin is not None else None
+    if statics is None:
+        statics = [rank_static(study) for _, study in matches]
     # Many studies share their first four components; those (frozen) and their partial sum are
-    # built once per distinct key. The score adds the same terms in the same order as
-    # sum(c.value * c.weight for c in parts), so it is the same float.
-    shared: dict[tuple[object, ...], tuple[list[Component], float]] = {}
-    ranked: list[RankedTrial] = []
-    append = ranked.append
-    for match, study in matches:
+    # built once per distinct key, and so is the whole tuple of components when the distance
+    # part is the same too (no location, or no site with one). The score adds the same terms
+    # in the same order as sum(c.value * c.weight for c in parts), so it is the same float.
+    # Keys hold numbers, strings and the ids of the interned phase and status scores: enum
+    # members and dataclasses hash in Python, these in C.
+    shared: dict[tuple[object, ...], tuple[tuple[Component, ...], float]] = {}
+    far = (0.5, "your location is not known") if point is None else None
+    no_site = (0.5, "no recruiting site with a known location")
+    # by the reason of a distance part that is the same for many studies (its value is 0.5)
+    whole: dict[str, dict[tuple[object, ...], tuple[tuple[Component, ...], float]]] = {
+        "your location is not known": {},
+        no_site[1]: {},
+    }
+    rows: list[tuple[float, Sequence[Component], TrialMatch, SiteInfo | None, bool | None]] = []
+    keys: list[tuple[int, float, str]] = []
+    eligible, possibly = Verdict.likely_eligible, Verdict.possibly_eligible
+    for (match, _study), static in zip(matches, statics, strict=True):
         verdict = match.verdict
-        ev = _study_evidence(study, received)
-        key = (
-            verdict,
-            len(match.unknown) if verdict is Verdict.possibly_eligible else 0,
-            len(match.failing) if verdict is Verdict.likely_ineligible else 0,
-            ev,
-            tuple(study.phases),
-            study.overall_status,
-        )
-        hit = shared.get(key)
-        if hit is None:
-            fit = _fit(match)
-            phase = _phase(study)
-            status = _status(study)
-            ev_value = round(ev.value, 3)
-            head = [
-                Component("fit", fit[0], _W_FIT, fit[1]),
-                Component("evidence", ev_value, _W_EVIDENCE, ev.reason),
-                Component("phase", phase[0], _W_PHASE, phase[1]),
-                Component("status", status[0], _W_STATUS, status[1]),
-            ]
-            partial = (
-                0
-                + fit[0] * _W_FIT
-                + ev_value * _W_EVIDENCE
-                + phase[0] * _W_PHASE
-                + status[0] * _W_STATUS
-            )
-            hit = shared[key] = (head, partial)
-        dist, dist_reason, site, within = _distance_from(study, point, limit)
-        dist_value = round(dist, 3)
-        parts = [*hit[0], Component("distance", dist_value, _W_DISTANCE, dist_reason)]
-        score = round(100.0 * (hit[1] + dist_value * _W_DISTANCE), 1)
-        info = None
-        if site is not None:
+        if verdict is eligible:
+            tier, count = 0, 0
+        elif verdict is possibly:
+            tier, count = 1, len(match.unknown)
+        else:
+            tier, count = 2, len(match.failing)
+        ev = _evidence(static.tested, static.agents, received)
+        key = (tier, count, ev.value, ev.reason, id(static.phase), id(static.status))
+        site = None
+        if far is not None:
+            dist, dist_reason = far
+        else:
+            assert point is not None
+            site = point.nearest_of(static.sites) if static.sites else None
+            if site is None:
+                dist, dist_reason = no_site
+        if site is None:
+            same = whole[dist_reason]
+            full = same.get(key)
+            if full is None:
+                head, partial = _shared_head(shared, key, match, ev, static)
+                dist_value = round(dist, 3)
+                parts = (*head, _component("distance", dist_value, _W_DISTANCE, dist_reason))
+                score = round(100.0 * (partial + dist_value * _W_DISTANCE), 1)
+                full = same[key] = (parts, score)
+            parts, score = full
+            rows.append((score, parts, match, None, None))
+        else:
+            dist, dist_reason, _, within = _distance_score(site, limit)
+            dist_value = round(dist, 3)
+            head, partial = _shared_head(shared, key, match, ev, static)
+            parts = (*head, Component("distance", dist_value, _W_DISTANCE, dist_reason))
+            score = round(100.0 * (partial + dist_value * _W_DISTANCE), 1)
             loc = site.location
             info = SiteInfo(loc.facility, loc.city, loc.state, round(site.miles, 1), loc.status)
-        append(RankedTrial(0, score, parts, match, info, within))
-    ranked.sort(key=lambda r: (_TIER[r.match.verdict], -r.score, r.match.nct_id))
-    for i, r in enumerate(ranked, start=1):
-        r.rank = i
-    return ranked
+            rows.append((score, parts, match, info, within))
+        keys.append((tier, -score, match.nct_id))
+    order = sorted(range(len(rows)), key=keys.__getitem__)
+    return [RankedTrial(i, *rows[j]) for i, j in enumerate(order, start=1)]
+
+
+def _shared_head(
+    shared: dict[tuple[object, ...], tuple[tuple[Component, ...], float]],
+    key: tuple[object, ...],
+    match: TrialMatch,
+    ev: _EvidenceHit,
+    static: RankStatic,
+) -> tuple[tuple[Component, ...], float]:
+    """The fit, evidence, phase and status components of a key, and their partial sum."""
+    hit = shared.get(key)
+    if hit is None:
+        fit = _fit(match)
+        phase, status = static.phase, static.status
+        ev_value = round(ev.value, 3)
+        head = (
+            _component("fit", fit[0], _W_FIT, fit[1]),
+            _component("evidence", ev_value, _W_EVIDENCE, ev.reason),
+            _component("phase", phase[0], _W_PHASE, phase[1]),
+            _component("status", status[0], _W_STATUS, status[1]),
+        )
+        partial = (
+            0
+            + fit[0] * _W_FIT
+            + ev_value * _W_EVIDENCE
+            + phase[0] * _W_PHASE
+            + status[0] * _W_STATUS
+        )
+        hit = shared[key] = (head, partial)
+    return hit
+
+
+@lru_cache(maxsize=4096, typed=True)
+def _component(name: str, value: float, weight: float, reason: str) -> Component:
+    """One component object per distinct value (components are frozen): a query then leaves
+    a few hundred objects, not thousands, for the cycle collector to walk."""
+    return Component(name, value, weight, reason)
 
 
 def is_open(study: Study) -> bool:
@@ -387,11 +458,13 @@ def explain(r: RankedTrial) -> str:
 __all__ = [
     "WEIGHTS",
     "Component",
+    "RankStatic",
     "RankedTrial",
     "SiteInfo",
     "evidence_for",
     "explain",
     "is_open",
     "rank",
+    "rank_static",
     "study_classes",
 ]

@@ -6,13 +6,17 @@ has text not understood, and the values of its atoms. Compiling keeps just that:
 * each distinct atom gets a *slot* (an int). Atoms are keyed by value; text the parser did not
   structure (``OtherAtom``) is keyed by what its evaluator reads - the vocabulary drugs it names
   and whether it names a therapy type - not by its wording, and every screening item shares one
-  slot. The patient's value of each slot (truth, why unknown) is computed once per patient:
-  that is the patient's fact vector over every atom family;
+  slot. The patient's value of each slot (truth, why unknown, as one small int) is computed
+  once per patient: that is the patient's fact vector over every atom family;
 * each criterion becomes a *program*: (needs true, region, flags of what was not understood,
   and/or code over slots). Many distinct texts compile to the same program, so a patient's
-  result is computed once per program, with integer look-ups, no strings built;
-* the patient fact shown beside each result is built only for the trials that are displayed
-  (``Matcher.explain``), by the reference evaluators.
+  result is computed once per program, by folding small ints, no strings built;
+* each study becomes a *study plan*: its registry condition and age criteria and its parsed
+  criteria as one tuple of program ids, so its results are one ``itemgetter`` call over the
+  patient's result codes (a ``bytearray``), and its ids not met, unknown and to ask about are
+  picked in C (``Matcher.judge_study``);
+* the patient fact shown beside each result is built only for the trials whose criteria are
+  read (``TrialMatch.criteria``), by the reference evaluators.
 
 The tables are process-wide (a registry's criteria compile once per process, not per query),
 keyed by the identity of the criterion objects the store shares between studies; they start
@@ -76,6 +80,34 @@ class Plan:
             self.get = lambda results: ()
 
 
+class StudyPlan:
+    """A study's criteria in order - the registry's condition and age criteria, then the
+    parse's - as programs: ``results(res)`` reads every criterion's result from a patient's
+    results (indexed by program) in one call. A condition that is not myeloma at all is not
+    met whatever the patient (``fixed``): it has no program, its result is prefixed."""
+
+    __slots__ = ("criteria", "fixed", "get", "ids", "pids", "registry", "texts", "top")
+
+    def __init__(
+        self, criteria: tuple[Criterion, ...], pids: tuple[int, ...], registry: int, fixed: bool
+    ) -> None:
+        self.criteria = criteria
+        self.pids = pids
+        self.registry = registry  # how many leading criteria come from registry fields
+        self.fixed = fixed
+        self.ids = tuple(c.id for c in criteria)
+        self.texts = tuple(c.text for c in criteria)
+        self.top = max(pids, default=-1)
+        self.get: Callable[[Sequence[Any]], tuple[Any, ...]]
+        if len(pids) > 1:
+            self.get = itemgetter(*pids)
+        elif pids:
+            only = pids[0]
+            self.get = lambda results: (results[only],)
+        else:
+            self.get = lambda results: ()
+
+
 class Tables:
     """Slots and programs, shared by every matcher built while they are current."""
 
@@ -90,9 +122,10 @@ class Tables:
         self._program_of: dict[Program, int] = {}
         self._criteria: dict[int, tuple[Criterion, int]] = {}
         self._plans: dict[int, tuple[ParsedCriteria, Plan]] = {}
+        self._studies: dict[tuple[int, int, int], tuple[object, object, object, StudyPlan]] = {}
 
     def __len__(self) -> int:
-        return len(self._criteria) + len(self._plans)
+        return len(self._criteria) + len(self._plans) + len(self._studies)
 
     def plan(self, parsed: ParsedCriteria) -> Plan:
         """The programs of a parse's criteria, in order (once per parse object)."""
@@ -101,6 +134,25 @@ class Tables:
             return hit[1]
         plan = Plan(parsed.criteria, tuple(self.program_id(c) for c in parsed.criteria))
         self._plans[id(parsed)] = (parsed, plan)
+        return plan
+
+    def study_plan(
+        self, condition: Criterion | None, age: Criterion | None, parsed: ParsedCriteria
+    ) -> StudyPlan:
+        """The programs of a study's criteria (once per (condition, age, parse) objects)."""
+        key = (id(condition), id(age), id(parsed))
+        hit = self._studies.get(key)
+        if hit is not None and hit[0] is condition and hit[1] is age and hit[2] is parsed:
+            return hit[3]
+        registry = tuple(c for c in (condition, age) if c is not None)
+        fixed = condition is not None and isinstance(condition.tree, OtherAtom)
+        counted = registry[1:] if fixed else registry
+        pids = (
+            *(self.program_id(c) for c in counted),
+            *self.plan(parsed).pids,
+        )
+        plan = StudyPlan((*registry, *parsed.criteria), pids, len(registry), fixed)
+        self._studies[key] = (condition, age, parsed, plan)
         return plan
 
     def program_id(self, c: Criterion) -> int:
@@ -178,4 +230,4 @@ def reset_tables() -> None:
         _tables = Tables()
 
 
-__all__ = ["Code", "Plan", "Program", "Tables", "current_tables", "reset_tables"]
+__all__ = ["Code", "Plan", "Program", "StudyPlan", "Tables", "current_tables", "reset_tables"]

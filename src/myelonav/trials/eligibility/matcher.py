@@ -32,7 +32,7 @@ from myelonav.trials.criteria.models import (
     TransplantAtom,
 )
 from myelonav.trials.criteria.residue import REGION
-from myelonav.trials.eligibility.compiled import Code, Plan, current_tables
+from myelonav.trials.eligibility.compiled import Code, Flags, StudyPlan, current_tables
 from myelonav.trials.eligibility.disease import (
     _antigen,
     _cytogenetic,
@@ -76,23 +76,66 @@ _EVALUATORS: dict[type, Callable[[PatientFacts, Any], Eval]] = {
 }
 
 
+# a program's result and its code: ints compare and hash in C, enum members in Python
+_C_NOT_MET, _C_UNKNOWN, _C_ASK = 1, 2, 3
+_UNSET = 255  # not computed yet
+_FIXED = bytes([_C_NOT_MET])  # a condition that is not myeloma at all
+# code -> a byte table that keeps 1 where that code is and 0 elsewhere (``bytes.translate``):
+# selectors for ``itertools.compress``, with no Python call per criterion
+_ONLY = {c: bytes(int(i == c) for i in range(256)) for c in (_C_NOT_MET, _C_UNKNOWN, _C_ASK)}
+_MET = (Result.met, 0)
+_NOT_MET = (Result.not_met, _C_NOT_MET)
+_UNKNOWN = (Result.unknown, _C_UNKNOWN)
+_ASK = (Result.ask, _C_ASK)
+_SCREENING = (Result.screening, 4)
+
+# a tree's value as a small int: truth, and why it is unknown (``Why``), in the order that
+# makes Kleene "and" the least part
+_V_FALSE, _V_MISSING, _V_ASK, _V_SCREENING, _V_TRUE = range(5)
+_OR = (_V_FALSE, _V_SCREENING, _V_ASK, _V_MISSING, _V_TRUE)  # "or" order; its own inverse
+
+
+def _outcome_row(need_true: bool, flags: Flags) -> tuple[tuple[Result, int], ...]:
+    """A criterion's result for each value code of its tree (``outcome`` without facts)."""
+    unaccounted, both_ways = flags
+    row = []
+    for v in range(5):
+        if v == _V_MISSING:
+            row.append(_UNKNOWN)
+        elif v == _V_ASK:
+            # a structured part may be misread either way: unknown, not a routine question
+            row.append(_UNKNOWN if both_ways else _ASK)
+        elif v == _V_SCREENING:
+            row.append(_SCREENING)
+        else:
+            met = (v == _V_TRUE) == need_true
+            if met and not both_ways:
+                row.append(_MET)
+            elif unaccounted:
+                row.append(_UNKNOWN)
+            else:
+                row.append(_MET if met else _NOT_MET)
+    return tuple(row)
+
+
+_OUTCOMES = {
+    (need, (unaccounted, both)): _outcome_row(need, (unaccounted, both))
+    for need in (False, True)
+    for unaccounted in (False, True)
+    for both in (False, True)
+}
+
+
 class _Explained(Sequence[tuple[Criterion, Result, str]]):
     """A study's criteria with their results, and the patient fact shown beside each, built
     on first use: ranking thousands of studies needs only the results, and a page shows a few
     dozen trials. The facts come from the reference evaluation (``Matcher.tree``)."""
 
-    __slots__ = ("_criteria", "_head", "_matcher", "_pids", "_rows")
+    __slots__ = ("_matcher", "_plan", "_rows")
 
-    def __init__(
-        self,
-        matcher: Evaluator,
-        head: tuple[tuple[Criterion, Result, str | None], ...],
-        plan: Plan,
-    ) -> None:
+    def __init__(self, matcher: Evaluator, plan: StudyPlan) -> None:
         self._matcher = matcher
-        self._head = head
-        self._criteria = plan.criteria
-        self._pids = plan.pids
+        self._plan = plan
         self._rows: tuple[tuple[Criterion, Result, str], ...] | None = None
 
     def _all(self) -> tuple[tuple[Criterion, Result, str], ...]:
@@ -100,20 +143,22 @@ class _Explained(Sequence[tuple[Criterion, Result, str]]):
         if rows is None:
             m = self._matcher
             results = m._res
-            rows = self._rows = (
-                *(
-                    (c, r, shown if shown is not None else m._judge_registry(c)[1])
-                    for c, r, shown in self._head
-                ),
-                *(
-                    (c, results[pid] or m._result(pid), m.judge(c)[1])
-                    for c, pid in zip(self._criteria, self._pids, strict=True)
-                ),
-            )
+            plan = self._plan
+            pids = iter(plan.pids)
+            out: list[tuple[Criterion, Result, str]] = []
+            for i, c in enumerate(plan.criteria):
+                if i == 0 and plan.fixed:
+                    out.append((c, Result.not_met, _NOT_MYELOMA))
+                    continue
+                pid = next(pids)
+                result = results[pid] or m._result(pid)
+                fact = m._judge_registry(c)[1] if i < plan.registry else m.judge(c)[1]
+                out.append((c, result, fact))
+            rows = self._rows = tuple(out)
         return rows
 
     def __len__(self) -> int:
-        return len(self._head) + len(self._criteria)
+        return len(self._plan.criteria)
 
     @overload
     def __getitem__(self, i: int) -> tuple[Criterion, Result, str]: ...
@@ -153,13 +198,15 @@ class Evaluator:
         self._registry: dict[int, tuple[Criterion, tuple[Result, str]]] = {}
         # the compiled path: slot -> (truth, why unknown), program -> result
         self._tables = current_tables()
-        self._slots: dict[int, tuple[Truth, Why | None]] = {}
+        self._vals = bytearray()  # slot -> value code (``_V_*``), ``_UNSET`` if not yet
         self._res: list[Result | None] = []  # by program id; None = not yet computed
+        self._codes = bytearray()  # the same as small ints (``_MET`` ...), ``_UNSET`` if not yet
         home = facts.record.demographics.country
         self._home = None if home is None else home.upper()
 
     # ------------------------------------------------------------------ compiled path
-    def _slot_value(self, slot: int) -> tuple[Truth, Why | None]:
+    def _slot_value(self, slot: int) -> int:
+        """A slot's value code (``_V_*``), computed once per patient."""
         kind, payload, needs = self._tables.slots[slot]
         if kind == "screening":
             truth, _, why = _screening(payload)
@@ -167,59 +214,52 @@ class Evaluator:
             truth, _, why = other_value(self.facts, *payload)
         else:  # each slot is a distinct atom: no need for the reference memo's hashing
             truth, _, why = self._atom(payload, needs)
-        value = self._slots[slot] = (truth, why)
-        return value
+        if truth is Truth.true:
+            v = _V_TRUE
+        elif truth is Truth.false:
+            v = _V_FALSE
+        else:
+            v = _V_SCREENING if why is Why.screening else _V_ASK if why is Why.ask else _V_MISSING
+        if slot >= len(self._vals):
+            self._vals.extend(bytes([_UNSET]) * (len(self._tables.slots) - len(self._vals)))
+        self._vals[slot] = v
+        return v
 
-    def _value(self, code: Code) -> tuple[Truth, Why | None]:
+    def _fold(self, code: Code) -> int:
+        """The value code of an and/or tree over slots: Kleene logic with the reason for an
+        unknown (missing outranks ask, which outranks screening), as ``tree`` gives it.
+        With the codes ordered false < missing < ask < screening < true, "and" is the least
+        part; "or" is the greatest part in the swapped order (``_OR``)."""
         if isinstance(code, int):
-            hit = self._slots.get(code)
-            return hit if hit is not None else self._slot_value(code)
+            vals = self._vals
+            v = vals[code] if code < len(vals) else _UNSET
+            return v if v != _UNSET else self._slot_value(code)
         is_and, items = code
-        parts = [self._value(item) for item in items]
-        truths = [p[0] for p in parts]
-        value = all_of(truths) if is_and else any_of(truths)
-        if value is not Truth.unknown:
-            return value, None
-        why = max(
-            (p[1] or Why.missing for p in parts if p[0] is Truth.unknown),
-            key=_WHY_RANK.__getitem__,
-        )
-        return value, why
+        fold = self._fold
+        if is_and:
+            return min([fold(item) for item in items], default=_V_TRUE)
+        return _OR[max([_OR[fold(item)] for item in items], default=_V_FALSE)]
 
     def _grow(self, top: int) -> None:
         missing = top + 1 - len(self._res)
         if missing > 0:
-            self._res.extend([None] * max(missing, len(self._tables.programs) - len(self._res)))
+            more = max(missing, len(self._tables.programs) - len(self._res))
+            self._res.extend([None] * more)
+            self._codes.extend(bytes([_UNSET]) * more)
 
     def _result(self, pid: int) -> Result:
         """A program's result (``_judge`` and ``outcome`` without the facts shown)."""
-        self._grow(pid)
+        if pid >= len(self._res):
+            self._grow(pid)
         need_true, region, flags, regional, code = self._tables.programs[pid]
         if region is not None and self._home is not None:
             if self._home != region:
-                self._res[pid] = Result.met
+                self._res[pid], self._codes[pid] = _MET
                 return Result.met
             flags = regional
-        value, why = self._value(code)
-        if value is Truth.unknown:
-            result = (
-                Result.screening
-                if why is Why.screening
-                else Result.ask
-                if why is Why.ask and not flags[1]
-                else Result.unknown
-            )
-        else:
-            met = (value is Truth.true) == need_true
-            unaccounted, both_ways = flags
-            if met and not both_ways:
-                result = Result.met
-            elif unaccounted:
-                result = Result.unknown
-            else:
-                result = Result.met if met else Result.not_met
-        self._res[pid] = result
-        return result
+        pair = _OUTCOMES[need_true, flags][self._fold(code)]
+        self._res[pid], self._codes[pid] = pair
+        return pair[0]
 
     def result_of(self, c: Criterion) -> Result:
         """A criterion's result by the compiled path."""
@@ -332,17 +372,6 @@ class Evaluator:
         return outcome(c, need_true, value, why, facts)
 
 
-# a parse judged: its plan, ids not met, ids unknown, texts to ask about
-_Body = tuple[Plan, tuple[str, ...], tuple[str, ...], tuple[str, ...]]
-# the registry criteria judged: (criterion, result, fact if fixed), then the same three lists
-_Head = tuple[
-    tuple[tuple[Criterion, Result, str | None], ...],
-    tuple[str, ...],
-    tuple[str, ...],
-    tuple[str, ...],
-]
-
-
 class Matcher:
     """One patient's matcher: an ``Evaluator`` and the judgements of parses and studies,
     memoised per object. (Judgements refer to the evaluator, never to the matcher, so a
@@ -351,12 +380,6 @@ class Matcher:
     def __init__(self, facts: PatientFacts) -> None:
         self.facts = facts
         self.evaluator = Evaluator(facts)
-        # id(parse) -> (parse, its judgement); the parse is held so its id cannot be reused
-        self._parses: dict[int, tuple[ParsedCriteria, _Body]] = {}
-        self._heads: dict[tuple[int, int], tuple[object, object, _Head]] = {}
-        # (id(condition), id(age), id(parse)) -> (the three, the study's judgement)
-        self._studies: dict[tuple[int, int, int], tuple[object, object, object, ParsedJudgement]]
-        self._studies = {}
 
     def atom(self, node: Node, need_true: bool) -> Value:
         return self.evaluator.atom(node, need_true)
@@ -375,81 +398,32 @@ class Matcher:
     def result_of(self, c: Criterion) -> Result:
         return self.evaluator.result_of(c)
 
-    def _body(self, parsed: ParsedCriteria) -> _Body:
-        """Every criterion of one stored parse, judged once per parse object (stores share one
-        parse between studies with the same text, and a parse is immutable): its plan and the
-        ids not met, the ids unknown, the texts to ask about."""
-        hit = self._parses.get(id(parsed))
-        if hit is not None and hit[0] is parsed:
-            return hit[1]
-        e = self.evaluator
-        plan = e._tables.plan(parsed)
-        res = e._res
-        if plan.top >= len(res):
-            e._grow(plan.top)
-        results = plan.get(res)
-        if None in results:
-            for pid in plan.pids:
-                if res[pid] is None:
-                    e._result(pid)
-            results = plan.get(res)
-        not_met, unknown, ask = Result.not_met, Result.unknown, Result.ask
-        body = (
-            plan,
-            tuple(compress(plan.ids, [r is not_met for r in results]))
-            if not_met in results
-            else (),
-            tuple(compress(plan.ids, [r is unknown for r in results]))
-            if unknown in results
-            else (),
-            tuple(compress(plan.texts, [r is ask for r in results])) if ask in results else (),
-        )
-        self._parses[id(parsed)] = (parsed, body)
-        return body
-
     def judge_parsed(self, parsed: ParsedCriteria) -> ParsedJudgement:
-        plan, failing, unknown, ask = self._body(parsed)
-        return ParsedJudgement(_Explained(self.evaluator, (), plan), failing, unknown, ask)
-
-    def _head(self, condition: Criterion | None, age: Criterion | None) -> _Head:
-        """The registry's condition and age criteria judged, once per pair of objects (the
-        builders share them between studies)."""
-        hit = self._heads.get((id(condition), id(age)))
-        if hit is not None and hit[0] is condition and hit[1] is age:
-            return hit[2]
-        e = self.evaluator
-        rows: list[tuple[Criterion, Result, str | None]] = []
-        if condition is not None and isinstance(condition.tree, OtherAtom):
-            rows.append((condition, Result.not_met, _NOT_MYELOMA))
-        elif condition is not None:
-            rows.append((condition, e.result_of(condition), None))
-        if age is not None:
-            rows.append((age, e.result_of(age), None))
-        head: _Head = (
-            tuple(rows),
-            tuple(c.id for c, r, _ in rows if r is Result.not_met),
-            tuple(c.id for c, r, _ in rows if r is Result.unknown),
-            tuple(c.text for c, r, _ in rows if r is Result.ask),
-        )
-        self._heads[(id(condition), id(age))] = (condition, age, head)
-        return head
+        return self.judge_study(None, None, parsed)
 
     def judge_study(
         self, condition: Criterion | None, age: Criterion | None, parsed: ParsedCriteria
     ) -> ParsedJudgement:
-        """The registry's condition and age criteria, then the parsed ones. Memoised per
-        distinct (condition, age, parse) objects."""
-        key = (id(condition), id(age), id(parsed))
-        hit = self._studies.get(key)
-        if hit is not None and hit[0] is condition and hit[1] is age and hit[2] is parsed:
-            return hit[3]
-        rows, h_failing, h_unknown, h_ask = self._head(condition, age)
-        plan, failing, unknown, ask = self._body(parsed)
-        value = ParsedJudgement(
-            _Explained(self.evaluator, rows, plan),
-            h_failing + failing if h_failing else failing,
-            h_unknown + unknown if h_unknown else unknown,
-            h_ask + ask if h_ask else ask,
+        """The registry's condition and age criteria, then the parsed ones: each criterion's
+        result read from the patient's program results (``StudyPlan``), the ids not met, the
+        ids unknown, the texts to ask about."""
+        e = self.evaluator
+        plan = e._tables.study_plan(condition, age, parsed)
+        codes = e._codes
+        if plan.top >= len(codes):
+            e._grow(plan.top)
+        found = bytes(plan.get(codes))
+        if _UNSET in found:
+            for pid in plan.pids:
+                if codes[pid] == _UNSET:
+                    e._result(pid)
+            found = bytes(plan.get(codes))
+        if plan.fixed:
+            found = _FIXED + found
+        ids = plan.ids
+        return ParsedJudgement(
+            _Explained(e, plan),
+            tuple(compress(ids, found.translate(_ONLY[_C_NOT_MET]))) if _C_NOT_MET in found else (),
+            tuple(compress(ids, found.translate(_ONLY[_C_UNKNOWN]))) if _C_UNKNOWN in found else (),
+            tuple(compress(plan.texts, found.translate(_ONLY[_C_ASK]))) if _C_ASK in found else (),
         )
-        self._studies[key] = (condition, age, parsed, value)
-        return value
