@@ -101,7 +101,10 @@ EXCEPTION = _c(
 EXAMPLES = _c(r"\((?:\s*(?:including|e\.g\.|eg|such as|i\.e\.|ie|for example)\b)[^()]*\)")
 # An example list outside parentheses (", e.g., bortezomib or carfilzomib", "such as …"): the
 # examples illustrate a class, they are not a requirement of their own.
-EXAMPLE_TAIL = _c(r",?\s*\b(?:e\.\s?g\.?|such\s+as|for\s+example|for\s+instance)(?=[\s,:])[^;.()]*")
+EXAMPLE_TAIL = _c(
+    r",?\s*\b(?:e\.\s?g\.?|such\s+as|for\s+example|for\s+instance|can\s+include|may\s+include)"
+    r"(?=[\s,:])[^;.()]*"
+)
 REFRACTORY_DEFINITION = _c(
     r"\b(?:dis(?:ease)?\s+)?progress\w*\s+(?:(?:while\s+)?on\s+(?:or\s+)?|during\s+(?:or\s+)?)?"
     r"(?:within|<=?)\s*(?:\d{1,3}|sixty|thirty)\s*(?:days?|weeks?|months?)\s+"
@@ -191,7 +194,14 @@ DISEASE_STATES: tuple[tuple[re.Pattern[str], str], ...] = (
         ),
         "ndmm",
     ),
-    (_c(r"\bsmou?ldering\b|\bSMM\b|\basymptomatic (?:multiple )?myeloma\b"), "smoldering"),
+    (
+        _c(
+            r"\bsmou?ldering\b|\bSMM\b|\basymptomatic (?:multiple )?myeloma\b"
+            # "asymptomatic myeloma with related organ damage" (pre-2014 wording) is active
+            r"(?!(?:\s+with)?[\s-]+(?:related\s+)?(?:end[\s-])?(?:organ|tissue))"
+        ),
+        "smoldering",
+    ),
     (
         _c(
             r"\bsymptomatic (?:multiple )?myeloma\b|\bCRAB\b|\bmyeloma[\s-]defining events?\b|"

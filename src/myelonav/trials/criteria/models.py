@@ -17,7 +17,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-PARSER_VERSION = "2"
+PARSER_VERSION = "3"
 
 
 class _Frozen(BaseModel):
@@ -94,6 +94,9 @@ class PriorLinesAtom(_Frozen):
     min_lines: int | None = Field(None, ge=0)
     max_lines: int | None = Field(None, ge=0)
     negate: bool = False
+    # counted in "regimens", which protocols use for lines or for single regimens: when the
+    # two counts disagree the criterion is unknown
+    regimens: bool = False
 
 
 class ExposureAtom(_Frozen):

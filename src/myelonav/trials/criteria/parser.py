@@ -57,6 +57,7 @@ from myelonav.trials.criteria.recognisers.person import _age, _performance
 from myelonav.trials.criteria.recognisers.response import require_response
 from myelonav.trials.criteria.recognisers.screening import _screening
 from myelonav.trials.criteria.recognisers.therapy import _any_therapy, _class_sets, _exposures
+from myelonav.trials.criteria.recognisers.unread import mark_unread_requirements
 from myelonav.trials.criteria.recognisers.windows import _time_windows, _transplants
 from myelonav.trials.criteria.residue import region_of, unaccounted
 from myelonav.trials.criteria.sections import split_sections
@@ -391,6 +392,8 @@ def _parse_criterion(text: str, listed: Section, criterion_id: str) -> Criterion
         op = "or" if section is Section.exclusion or explicit_or else "and"
         tree = Group(op=op, items=tuple(nodes))
     tree = require_response(widen_for_carve_outs(tree, norm, section), norm, section)
+    if section is Section.inclusion:
+        tree = mark_unread_requirements(tree)  # not understood ≠ met: unknown, not a question
     kinds = list(dict.fromkeys(_kind_of(tree)))
     if len(kinds) > 1 and CriterionKind.other in kinds:
         kinds.remove(CriterionKind.other)

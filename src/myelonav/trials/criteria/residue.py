@@ -50,7 +50,9 @@ _CONDITIONAL = re.compile(
     r"\bbecause\s+of\b(?!\s+(?:the\s+)?(?:disease\s+)?progress)|\bafter\s+discussion\s+with\b|\bin\s+consultation\s+with\b|\bcase[\s-]by[\s-]case\b|"
     r"\bwhichever\s+is\s+(?:shorter|less|earlier)\b|\b(?:subjects|patients|participants)\s+in\s+whom\b|"
     r"\bif\b(?!\s+(?:any|applicable|available|known|needed|necessary|required|present)\b)|\b(?:responsive|response|responded|responding)\s+"
-    r"(?:\(\w+\s+or\s+better\)\s+)?to\b",
+    r"(?:\(\w+\s+or\s+better\)\s+)?to\b|\bother\s+circumstances\b|"
+    r"\bidentified\s+by\s+(?:the\s+)?(?:treating\s+|clinical\s+)?(?:doctors?|physicians?|clinicians?)\b|"
+    r"\b(?:can|could|may)\s+be\s+attributed\s+to\b|\battributable\s+to\b",
     _I,
 )
 # A note for one country or region ("France specific:", "For patients in Japan only").
@@ -77,6 +79,15 @@ _EXPOSURE_QUALIFIER = re.compile(
     r"registration|randomi[sz]ation)\b|\b\d+(?:\.\d+)?\s*(?:mg|mcg|ug|g)\s*(?:/\s*(?:day|d|m\^?2|kg|"
     r"week|wk)|per\s+(?:day|week))|\b(?:cumulative|total)\s+dose\b|"
     r"\b(?:months?|weeks?|years?|cycles?)\s+of\s+(?:prior\s+)?[\w-]+\s+(?:exposure|therapy|treatment)\b",
+    _I,
+)
+# A washout counted from one class of therapy or from another event ("6 months from prior
+# anti-BCMA therapy", "≥ 6 months from lymphodepleting chemotherapy"): read as "since the last
+# therapy", which is a different date.
+_WINDOW_FROM_CLASS = re.compile(
+    r"\b(?:from|since|after|of)\s+(?:the\s+)?(?:last\s+|prior\s+|previous\s+|most\s+recent\s+)?"
+    r"(?:dose\s+of\s+(?:any\s+)?)?(?:anti[\s-]?[A-Za-z0-9]{2,9}|[A-Za-z0-9]{2,9}[\s-]directed|"
+    r"lymphodeplet\w*|bridging)\b",
     _I,
 )
 # A vague limit the recognisers cannot measure ("inadequate washout from prior therapy").
@@ -382,6 +393,9 @@ def unaccounted(
             "respon",
             "whichever",
             "whom",
+            "circumstance",
+            "attribut",
+            "identified",
         ),
         lower,
         text,
@@ -404,6 +418,12 @@ def unaccounted(
         found.append(f"{REGION}: {_snippet(text, m)}")
         break
     if any(isinstance(a, TimeSinceAtom) for a in atoms):
+        if any(isinstance(a, TimeSinceAtom) and a.event == "last_therapy" for a in atoms):
+            for m in _scan(
+                _WINDOW_FROM_CLASS, ("anti", "direct", "lymphodeplet", "bridging"), lower, text
+            ):
+                found.append(f"time measured from an event: from one therapy: {_snippet(text, m)}")
+                break
         for m in _scan(_LONGER, ("whichever",), lower, text):
             found.append(f"time measured from an event: window may be longer: {_snippet(text, m)}")
             break

@@ -7,6 +7,7 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 
 from myelonav.logic import Truth
+from myelonav.patient.lines import imwg_lines
 from myelonav.trials._facts import Exposure, PatientFacts
 from myelonav.trials.criteria.models import (
     ExposureAtom,
@@ -32,7 +33,14 @@ def _lines(f: PatientFacts, a: PriorLinesAtom) -> Eval:
     if not f.treated:
         fact = f"no prior therapy recorded {bound}"
     ok = (a.min_lines is None or n >= a.min_lines) and (a.max_lines is None or n <= a.max_lines)
+    if a.regimens and ok != _within(f.regimen_count, a):
+        # "at least 3 prior regimens": lines and single regimens give different answers
+        return Truth.unknown, f"{fact}; regimens counted as lines or one by one? ask the study team"
     return _tri(ok), fact
+
+
+def _within(n: int, a: PriorLinesAtom) -> bool:
+    return (a.min_lines is None or n >= a.min_lines) and (a.max_lines is None or n <= a.max_lines)
 
 
 def _matches(e: Exposure, groups: Iterable[tuple[str, ...]], drugs: Iterable[str]) -> bool:
@@ -115,7 +123,27 @@ def _unresolved_or_false(f: PatientFacts, fact: str) -> Eval:
     unknown = sorted({e.agent for e in f.exposures if not e.known})
     if unknown:
         return Truth.unknown, f"{fact} among known agents; not recognised: {', '.join(unknown)}"
+    gap = history_gap(f)
+    if gap:
+        return Truth.unknown, f"{fact} listed; {gap}"
     return Truth.false, fact
+
+
+def history_gap(f: PatientFacts) -> str:
+    """Why the listed treatment history may be incomplete ("" when it is read as complete):
+    more lines before CAR T were reported (intake) than are listed, so a drug or transplant
+    missing from the list may still have been given."""
+    told = f.record.lines_before_car_t_reported
+    if told is None:
+        return ""
+    lines = imwg_lines(f.record, f.as_of)
+    first_car_t = next((i for i, ln in enumerate(lines) if ln.car_t), len(lines))
+    if first_car_t >= told:
+        return ""
+    return (
+        f"{told} lines before CAR T reported but {first_car_t} listed; "
+        "the treatments are not all known (ask the study team)"
+    )
 
 
 def _event_date(f: PatientFacts, a: TimeSinceAtom) -> tuple[dt.date | None, str, bool]:
@@ -180,9 +208,11 @@ def _transplant(f: PatientFacts, a: TransplantAtom) -> Eval:
     if found:
         dates = ", ".join(str(t.date) for t in found if t.date) or "date not recorded"
         return Truth.true, f"{found[0].kind.value} transplant ({dates})"
-    return Truth.false, f"no {a.kind if a.kind != 'any' else ''} transplant recorded".replace(
-        "  ", " "
-    )
+    fact = f"no {a.kind if a.kind != 'any' else ''} transplant recorded".replace("  ", " ")
+    gap = history_gap(f)
+    if gap:
+        return Truth.unknown, f"{fact}; {gap}"
+    return Truth.false, fact
 
 
 def _interval(f: PatientFacts, a: IntervalAtom) -> Eval:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from myelonav.trials.criteria import lexicon as lx
 from myelonav.trials.criteria.models import (
@@ -19,12 +20,19 @@ def _lines(seg: str) -> list[Node]:
     m = lx.LINES.search(seg)
     if m is None:
         return []
-    op, first, second, trailing = m.group(1), m.group(2), m.group(3), m.group(4) or ""
+    first = m.group(2)
 
     def num(word: str) -> int:
         return int(word) if word.isdigit() else lx.NUMBER_WORDS[word.lower()]
 
     n = num(first)
+    if re.search(r"\bregimens?\b", m.group(0), re.I):
+        return [a.model_copy(update={"regimens": True}) for a in _bounds(seg, m, n, num)]
+    return list(_bounds(seg, m, n, num))
+
+
+def _bounds(seg: str, m: re.Match[str], n: int, num: Callable[[str], int]) -> list[PriorLinesAtom]:
+    op, second, trailing = m.group(1), m.group(3), m.group(4) or ""
     before = seg[max(0, m.start() - 25) : m.start()]
     if second:
         return [PriorLinesAtom(min_lines=n, max_lines=num(second))]

@@ -15,13 +15,19 @@ from myelonav.trials.criteria.models import (
 from myelonav.trials.criteria.recognisers.mentions import _Target
 from myelonav.trials.criteria.recognisers.negation import _negated
 
+# "relapsed and/or refractory to at least 2 regimens, including an IMiD …": relapsed after
+# OR refractory to; the named classes are exposure, not refractoriness
+_RELAPSED_OR_REFRACTORY = re.compile(
+    r"\brelapsed\s*(?:and\s*/\s*or|/|or)\s*(?:were\s+|was\s+)?refractory\b", re.I
+)
+
 
 def _exposures(
     seg: str, section: Section, targets: list[_Target], except_groups: tuple[tuple[str, ...], ...]
 ) -> list[Node]:
     if not targets:
         return []
-    stripped = lx.RRMM_PHRASE.sub(" ", seg)
+    stripped = _RELAPSED_OR_REFRACTORY.sub(" ", lx.RRMM_PHRASE.sub(" ", seg))
     refractory = bool(lx.REFRACTORY.search(stripped))
     not_allowed = bool(lx.NOT_ALLOWED.search(seg))
     allowed = bool(lx.ALLOWED.search(seg)) and not not_allowed
@@ -67,7 +73,9 @@ def _exposures(
 
 def _class_sets(seg: str) -> list[Node]:
     """Triple-class / penta / quad / double exposure or refractoriness."""
-    refractory = bool(lx.REFRACTORY.search(lx.RRMM_PHRASE.sub(" ", seg)))
+    refractory = bool(
+        lx.REFRACTORY.search(_RELAPSED_OR_REFRACTORY.sub(" ", lx.RRMM_PHRASE.sub(" ", seg)))
+    )
     spec: tuple[tuple[str, int], ...]
     if lx.PENTA.search(seg):
         spec = (("proteasome_inhibitor", 2), ("imid", 2), ("anti_cd38", 1))
