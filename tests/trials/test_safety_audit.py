@@ -373,3 +373,23 @@ def test_progression_on_the_last_regimen_is_read_from_the_record() -> None:
     assert got is Result.met, fact
     got, fact = _judge(INTAKE, "inclusion", text)
     assert got is Result.unknown, fact  # CAR T progression date not recorded
+
+
+def test_registry_wordings_of_lines_and_measurable_disease() -> None:
+    """NCT04392037: a note that defines a regimen as a line; NCT04295018: "FLC ≥10mg / dL"."""
+    c = parse_criterion(
+        "Subject had 2-4 prior anti-myeloma regimens. (Note: Induction, bone marrow transplant "
+        "with or without maintenance therapy is considered one regimen; Prior pomalidomide is "
+        "allowed )",
+        Section.inclusion,
+        "I1",
+    )
+    assert c.tree == PriorLinesAtom(min_lines=2, max_lines=4)
+    m = parse_criterion(
+        "The patient have one or more measurable multiple myeloma lesion, must include one of "
+        "the following conditions: Serum M protein≥1.0 g/dL(10g/L); Urine M protein≥200 mg/24h; "
+        "Serum free light chain(sFLC): κ/λ FLC ratio is abnormal and affected FLC ≥10mg / dL.",
+        Section.inclusion,
+        "I1",
+    ).tree
+    assert getattr(m, "flc_mg_dl", None) == 10.0

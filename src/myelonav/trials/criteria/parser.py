@@ -50,7 +50,7 @@ from myelonav.trials.criteria.recognisers.disease import (
     _measurable,
 )
 from myelonav.trials.criteria.recognisers.labs import _labs, widen_for_carve_outs
-from myelonav.trials.criteria.recognisers.lines import _lines
+from myelonav.trials.criteria.recognisers.lines import _lines, regimens_as_lines
 from myelonav.trials.criteria.recognisers.mentions import _targets, _therapy_mentions, drug_spans
 from myelonav.trials.criteria.recognisers.negation import _negated
 from myelonav.trials.criteria.recognisers.person import _age, _performance
@@ -392,6 +392,7 @@ def _parse_criterion(text: str, listed: Section, criterion_id: str) -> Criterion
         op = "or" if section is Section.exclusion or explicit_or else "and"
         tree = Group(op=op, items=tuple(nodes))
     tree = require_response(widen_for_carve_outs(tree, norm, section), norm, section)
+    tree = regimens_as_lines(tree, norm)
     if section is Section.inclusion:
         tree = mark_unread_requirements(tree)  # not understood ≠ met: unknown, not a question
     kinds = list(dict.fromkeys(_kind_of(tree)))

@@ -7,8 +7,15 @@ from collections.abc import Callable
 
 from myelonav.trials.criteria import lexicon as lx
 from myelonav.trials.criteria.models import (
+    Group,
     Node,
     PriorLinesAtom,
+)
+
+# "(Note: Induction, bone marrow transplant with or without maintenance therapy is considered
+# one regimen)": the protocol counts regimens as IMWG lines
+_REGIMEN_IS_LINE = re.compile(
+    r"\b(?:considered|counted|count)\s+(?:as\s+)?(?:one|a\s+single|1)\s+(?:regimen|line)\b", re.I
 )
 
 
@@ -26,7 +33,7 @@ def _lines(seg: str) -> list[Node]:
         return int(word) if word.isdigit() else lx.NUMBER_WORDS[word.lower()]
 
     n = num(first)
-    if re.search(r"\bregimens?\b", m.group(0), re.I):
+    if re.search(r"\bregimens?\b", m.group(0), re.I) and not _REGIMEN_IS_LINE.search(seg):
         return [a.model_copy(update={"regimens": True}) for a in _bounds(seg, m, n, num)]
     return list(_bounds(seg, m, n, num))
 
@@ -60,3 +67,16 @@ def _bounds(seg: str, m: re.Match[str], n: int, num: Callable[[str], int]) -> li
     if re.search(r"\b(?:exactly|only)\s*$", before, re.I):
         return [PriorLinesAtom(min_lines=n, max_lines=n)]
     return [PriorLinesAtom(min_lines=n)]
+
+
+def regimens_as_lines(tree: Node, text: str) -> Node:
+    """``tree`` with its line counts read as IMWG lines when the item itself says a regimen is
+    a line ("induction, transplant and maintenance is considered one regimen")."""
+    if _REGIMEN_IS_LINE.search(text) is None:
+        return tree
+    if isinstance(tree, Group):
+        items = tuple(regimens_as_lines(i, text) for i in tree.items)
+        return tree if items == tree.items else tree.model_copy(update={"items": items})
+    if isinstance(tree, PriorLinesAtom) and tree.regimens:
+        return tree.model_copy(update={"regimens": False})
+    return tree
