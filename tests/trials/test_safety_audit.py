@@ -18,7 +18,7 @@ import pytest
 from myelonav.patient.models import PatientRecord
 from myelonav.patient.profile_io import load_profile
 from myelonav.trials.criteria import Section, parse_criteria, parse_criterion
-from myelonav.trials.criteria.models import OtherAtom, PriorLinesAtom
+from myelonav.trials.criteria.models import ExposureAtom, OtherAtom, PriorLinesAtom, TimeSinceAtom
 from myelonav.trials.criteria.recognisers.unread import (
     UNREAD_REQUIREMENT,
     clinical_requirement,
@@ -393,3 +393,73 @@ def test_registry_wordings_of_lines_and_measurable_disease() -> None:
         "I1",
     ).tree
     assert getattr(m, "flc_mg_dl", None) == 10.0
+
+
+@pytest.mark.parametrize(
+    ("text", "classes", "refractory"),
+    [
+        (
+            "Inclusion Criteria:\n* Received at least 3 prior lines of therapy including:\n"
+            "  * a proteasome inhibitor\n  * an immunomodulatory agent\n"
+            "  * an anti-CD38 antibody\n",
+            {"proteasome_inhibitor", "imid", "anti_cd38"},
+            False,
+        ),
+        (
+            "Inclusion Criteria:\n* Refractory to all of the following:\n  - lenalidomide\n"
+            "  - a proteasome inhibitor\n",
+            {"drug:lenalidomide", "proteasome_inhibitor"},
+            True,
+        ),
+        (  # NCT06171685 as laid out on the registry page
+            "Inclusion Criteria:\n* Histologically confirmed multiple myeloma that is exposed, "
+            "relapsed, or intolerant to one of each of the following classes of agents:\n"
+            "  * A proteasome inhibitor\n  * An immunomodulatory drug\n"
+            "  * An anti-CD38-monoclonal antibody.\n",
+            {"proteasome_inhibitor", "imid", "anti_cd38"},
+            False,
+        ),
+    ],
+)
+def test_a_therapy_list_after_a_colon_is_read_whole(
+    text: str, classes: set[str], refractory: bool
+) -> None:
+    (c,) = parse_criteria(text).criteria
+    atoms = [a for a in getattr(c.tree, "items", (c.tree,)) if isinstance(a, ExposureAtom)]
+    read = {g[0] for a in atoms for g in a.groups} | {f"drug:{d}" for a in atoms for d in a.drugs}
+    assert read == classes
+    assert all(a.refractory is refractory for a in atoms)
+    assert not any(isinstance(a, OtherAtom) for a in getattr(c.tree, "items", ()))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Not specified Renal:",
+        "DISEASE CHARACTERISTICS:",
+        "See Disease Characteristics",
+        "Requirements:",
+        "Refractory was defined as: disease progression occurred during the recent treatment",
+        "Prior focal radiotherapy allowed",
+    ],
+)
+def test_headings_definitions_and_permissions_are_not_requirements(text: str) -> None:
+    assert not clinical_requirement(text)
+
+
+def test_an_unknown_drug_class_is_not_any_therapy() -> None:
+    """NCT02513394: "Prior therapy with any CDK inhibitor" excluded every treated patient."""
+    got, fact = _judge(
+        "A05-idecel-10mo-cytopenias", "exclusion", "Prior therapy with any CDK inhibitor."
+    )
+    assert got is Result.unknown, fact
+
+
+def test_a_washout_period_is_a_window() -> None:
+    c = parse_criterion(
+        "Note: A washout period of 6 months is required from prior anti-BCMA therapy.",
+        Section.inclusion,
+        "I1",
+    )
+    assert isinstance(c.tree, TimeSinceAtom)
+    assert (c.tree.event, c.tree.days, c.tree.op) == ("exposure", 180, "ge")

@@ -51,6 +51,7 @@ from myelonav.trials.criteria.recognisers.disease import (
 )
 from myelonav.trials.criteria.recognisers.labs import _labs, widen_for_carve_outs
 from myelonav.trials.criteria.recognisers.lines import _lines, regimens_as_lines
+from myelonav.trials.criteria.recognisers.lists import join_class_list
 from myelonav.trials.criteria.recognisers.mentions import _targets, _therapy_mentions, drug_spans
 from myelonav.trials.criteria.recognisers.negation import _negated
 from myelonav.trials.criteria.recognisers.person import _age, _performance
@@ -349,6 +350,7 @@ def _parse_criterion(text: str, listed: Section, criterion_id: str) -> Criterion
     # "progression on or within 60 days of the last dose of X" defines refractoriness to X on
     # that therapy's own course; it is not a window counted back from today
     norm = lx.REFRACTORY_DEFINITION.sub(" refractory ", norm)
+    norm = join_class_list(norm)  # "including: a PI; an IMiD" → one sentence the recognisers read
     main, exceptions = _exceptions(norm)
     except_groups, leftover = _exception_groups(exceptions)
     if lx.MEASURABLE.search(main):

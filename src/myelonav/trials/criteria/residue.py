@@ -237,7 +237,9 @@ _LAST_LINE = re.compile(
 # A class the exposure recogniser does not know, read as "any therapy" ("a monoclonal antibody
 # drug within 30 days", "anti-CD3 mAb"): the window or requirement may concern fewer drugs.
 _UNMAPPED_CLASS = re.compile(
-    r"\bmonoclonal\s+antibod\w*|\bmAbs?\b|\bantibody\s+(?:drugs?|therap\w*|treatments?)\b",
+    r"\bmonoclonal\s+antibod\w*|\bmAbs?\b|\bantibody\s+(?:drugs?|therap\w*|treatments?)\b|"
+    # "prior therapy with any CDK inhibitor": a class the lexicon does not know
+    r"\b(?!proteasome\b)[A-Za-z][\w-]{1,11}\s+inhibitors?\b",
     _I,
 )
 # High-dose alkylator therapy given as transplant conditioning (melphalan before an autologous
@@ -437,7 +439,7 @@ def unaccounted(
         or (isinstance(a, TimeSinceAtom) and a.event == "last_therapy")
         for a in atoms
     ):
-        for m in _scan(_UNMAPPED_CLASS, ("antibod", "mab"), lower, text):
+        for m in _scan(_UNMAPPED_CLASS, ("antibod", "mab", "inhibitor"), lower, text):
             found.append(f"target: a drug class read as any therapy: {_snippet(text, m)}")
             break
     if any(isinstance(a, ExposureAtom) and any("alkylator" in g for g in a.groups) for a in atoms):

@@ -36,18 +36,22 @@ _CLINICAL = re.compile(
     r"cardiac|LVEF|ejection|echocardiogra\w*|oxygen|SpO2|saturation|pulmonary|FEV1?|DLCO|"
     r"organ|extramedullary|plasmacytomas?|lesions?|PET|MRI|expression|expressing|stage|ISS|"
     r"risk|diagnos\w*|histolog\w*|cytolog\w*|amyloid\w*|calcium|albumin|coagulation|INR|aPTT|"
-    r"apheresis|leukapheresis|ULN|g/dL|mL/min|10\^9|x\s*10)\b",
+    r"apheresis|leukapheresis|ULN|g/dL|mL/min|10\^9|x\s*10|microglobulin|urin\w*|proteinuria|"
+    r"hyperviscosity|FVC|monoclonal|immunoglobulin|laboratory|fibrinogen|HLA|ha?ematolog\w*|"
+    r"neuropathy|myelomatosis|SPEP|UPEP)\b",
     re.IGNORECASE,
 )
 _ROUTINE = re.compile(
     r"\b(?:consent\w*|comply|compliance|compliant|willing\w*|able\s+to\s+(?:understand|swallow|"
     r"comply|read|attend|give)|contracept\w*|pregnan\w*|childbearing|child[\s-]bearing|"
-    r"breast[\s-]?feed\w*|lactat\w*|life\s+expectancy|agrees?|sign\w*|geographic\w*|"
+    r"breast[\s-]?feed\w*|lactat\w*|life\s+expectancy|agrees?|sign(?:s|ed|ing)?\b|signature|geographic\w*|"
     r"follow[\s-]up\s+visits?|study\s+(?:visits|procedures|schedule)|"
     r"(?:opinion|judge?ment|discretion)\s+of\s+(?:the\s+)?(?:treating\s+)?investigator|"
     r"investigator'?s?\s+(?:opinion|judge?ment|discretion)|(?:as\s+)?per\s+(?:the\s+)?"
     r"investigator|in\s+the\s+(?:opinion|judge?ment)\b|"
-    r"(?:are|is)\s+(?:also\s+)?eligible|also\s+be\s+eligible|"
+    r"(?:are|is)\s+(?:also\s+)?eligible|also\s+be\s+eligible|allowed|permitted|"
+    r"may\s+(?:use|receive|have)|not\s+an\s+inclusion|registered|registration|"
+    r"history\s+and\s+physical|"
     r"adverse\s+events?\b[^.;]{0,80}\bresolved|toxicit\w*\b[^.;]{0,80}\b(?:resolved|recovered))",
     re.IGNORECASE,
 )
@@ -60,10 +64,20 @@ _GIVEN = re.compile(
     r"\baccording\s+to\s+the\s+(?:international|IMWG)\b[^.;]{0,80}",
     re.IGNORECASE,
 )
+# Not a requirement at all: "Not specified Renal:", "See Disease Characteristics", a heading
+# ("DISEASE CHARACTERISTICS:", "Requirements:"), a definition ("… will be considered to have
+# been discontinued when …", "Refractory was defined as: …").
+_NO_REQUIREMENT = re.compile(
+    r"^\W*(?:[Nn]ot\s+specified|[Ss]ee\s+[A-Z])|^[A-Z][A-Z\s/&-]{3,60}:?\s*$|^\W*(?:\w+\s+){0,3}\w+\s*:\s*$|"
+    r"\b(?:will\s+be|is|are)\s+(?:not\s+)?considered\s+to\s+(?:have|be)\b|\b(?:was|were|is|are)\s+"
+    r"defined\s+as\b",
+)
 
 
 def clinical_requirement(text: str) -> bool:
     """Whether unread inclusion text states a clinical requirement (not a routine item)."""
+    if _NO_REQUIREMENT.search(text.strip()):
+        return False
     text = _GIVEN.sub(" ", text)
     return _CLINICAL.search(text) is not None and _ROUTINE.search(text) is None
 

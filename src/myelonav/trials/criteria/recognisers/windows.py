@@ -118,6 +118,9 @@ _FITNESS_FOR = re.compile(
     r"\b(?:to\s+undergo|eligible\s+for|candidates?\s+for|fit\s+for)\s+(?:an?\s+)?(?:[\w-]+\s+){0,2}$",
     re.IGNORECASE,
 )
+_WASHOUT_OF = re.compile(
+    r"\bwash[\s-]?out\s+(?:period\s+|interval\s+)?(?:of\s+)?(?:at\s+least\s+|>=\s*)?$", re.I
+)
 _CUE_AFTER = re.compile(
     r"^\s*(?:or (?:more|longer|greater)\s*)?(?:\b(?:since|after|from|before|prior to|preceding|"
     r"of (?:the )?(?:first|start|initiation|enrol|randomi|screening|study)|ago|post)\b)",
@@ -140,6 +143,8 @@ def _window_cue(seg: str, w: re.Match[str]) -> bool:
         return False  # "relapse is defined as PD > 60 days after cessation": a definition
     if w.group(1) or w.group(0).lower().startswith("within"):
         return True
+    if _WASHOUT_OF.search(seg[max(0, w.start() - 40) : w.start()]):
+        return True  # "a washout period of 6 months is required from prior anti-BCMA therapy"
     return bool(_CUE_AFTER.match(seg[w.end() : w.end() + 40])) or bool(
         re.search(
             r"\b(?:in the (?:past|last)|for)\s*$", seg[max(0, w.start() - 15) : w.start()], re.I
