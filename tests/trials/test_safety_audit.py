@@ -463,3 +463,30 @@ def test_a_washout_period_is_a_window() -> None:
     )
     assert isinstance(c.tree, TimeSinceAtom)
     assert (c.tree.event, c.tree.days, c.tree.op) == ("exposure", 180, "ge")
+
+
+@pytest.mark.parametrize(
+    ("text", "low", "high"),
+    [
+        ("Received at least 1 and no more than 4 prior anti-MM lines of therapy.", 1, 4),
+        ("At least 3 prior anti-MM lines of therapy", 3, None),
+    ],
+)
+def test_anti_mm_lines_are_read(text: str, low: int, high: int | None) -> None:
+    """NCT05028348: "anti-MM lines of therapy" was left unread (an "ask" that never lowered the
+    verdict)."""
+    assert parse_criterion(text, Section.inclusion, "I1").tree == PriorLinesAtom(
+        min_lines=low, max_lines=high
+    )
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Performance status of <= 2 as per Zubrod scale",
+        "Patients must have a SWOG performance status of 0-2",
+    ],
+)
+def test_performance_scales_named_otherwise(text: str) -> None:
+    tree = parse_criterion(text, Section.inclusion, "I1").tree
+    assert getattr(tree, "max_ecog", None) == 2

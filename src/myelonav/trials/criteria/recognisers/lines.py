@@ -20,8 +20,8 @@ _REGIMEN_IS_LINE = re.compile(
 
 
 def _lines(seg: str) -> list[Node]:
-    # "anti-MM lines of therapy" (same length, so positions stay put)
-    seg = re.sub(r"\banti[\s-]MM\b", "anti-my", seg, flags=re.I)
+    # "anti-MM lines of therapy" is "anti-myeloma lines of therapy"
+    seg = re.sub(r"\banti[\s-]?MM\b", "anti-myeloma", seg, flags=re.I)
     if re.search(r"\b(?:at|in)\s+(?:their\s+|the\s+)?first\s+relapse\b", seg, re.I):
         return [PriorLinesAtom(min_lines=1, max_lines=1)]  # "myeloma at first relapse"
     m = lx.LINES.search(seg)
