@@ -490,3 +490,27 @@ def test_anti_mm_lines_are_read(text: str, low: int, high: int | None) -> None:
 def test_performance_scales_named_otherwise(text: str) -> None:
     tree = parse_criterion(text, Section.inclusion, "I1").tree
     assert getattr(tree, "max_ecog", None) == 2
+
+
+@pytest.mark.parametrize(
+    ("pid", "allowed"),
+    [
+        ("A01-cilta-2mo-early-relapse", {"not_met"}),  # infused 2026-09-01: ~63-68 days
+        ("A12-cilta-3y-early-line-flc", {"met"}),  # infused 2023-09-15
+    ],
+)
+def test_time_from_lymphodepletion_is_dated_by_the_infusion(pid: str, allowed: set[str]) -> None:
+    got, fact = _judge(
+        pid, "inclusion", "At least 12 weeks from lymphodepleting chemotherapy to enrollment"
+    )
+    assert got.value in allowed, fact
+
+
+def test_lymphodepletion_days_near_the_limit_are_unknown() -> None:
+    # infusion 2026-09-01, as of 2026-11-01: 61 days since infusion, 63-68 since lymphodepletion
+    got, fact = _judge(
+        "A01-cilta-2mo-early-relapse",
+        "inclusion",
+        "At least 65 days from lymphodepleting chemotherapy to enrollment",
+    )
+    assert got is Result.unknown, fact

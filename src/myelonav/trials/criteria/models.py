@@ -128,6 +128,7 @@ TimeEvent = Literal[
     "allogeneic_transplant",
     "any_transplant",
     "radiotherapy",
+    "lymphodepletion",  # before the most recent CAR T infusion (its date is not recorded)
 ]
 
 

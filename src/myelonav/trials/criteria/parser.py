@@ -165,7 +165,7 @@ def _kind_of(node: Node) -> list[CriterionKind]:
     if isinstance(node, ExposureAtom):
         return [_exposure_kind(node.groups, node.drugs, node.any_therapy)]
     if isinstance(node, TimeSinceAtom):
-        if node.event == "car_t_infusion":
+        if node.event in ("car_t_infusion", "lymphodepletion"):
             return [K.car_t_timing]
         if "transplant" in node.event:
             return [K.transplant]

@@ -420,7 +420,9 @@ def unaccounted(
         found.append(f"{REGION}: {_snippet(text, m)}")
         break
     if any(isinstance(a, TimeSinceAtom) for a in atoms):
-        if any(isinstance(a, TimeSinceAtom) and a.event == "last_therapy" for a in atoms):
+        windows = [a for a in atoms if isinstance(a, TimeSinceAtom)]
+        # several windows in one item: which window goes with which therapy is not certain
+        if any(a.event == "last_therapy" for a in windows) or len(windows) > 1:
             for m in _scan(
                 _WINDOW_FROM_CLASS, ("anti", "direct", "lymphodeplet", "bridging"), lower, text
             ):

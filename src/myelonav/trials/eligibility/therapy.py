@@ -191,7 +191,31 @@ def _event_date(f: PatientFacts, a: TimeSinceAtom) -> tuple[dt.date | None, str,
     return max(dated), f"{found[0].kind.value} transplant {max(dated)}", True
 
 
+# Lymphodepleting chemotherapy ends 2 to 7 days before the CAR T infusion (cilta-cel and ide-cel
+# labels: days -5 to -3; academic protocols vary); the record dates only the infusion.
+_LD_BEFORE_INFUSION = (2, 7)
+
+
+def _since_lymphodepletion(f: PatientFacts, a: TimeSinceAtom) -> Eval:
+    if not f.car_t:
+        return _tri(a.op == "ge"), f"no CAR T (window {a.days} days)"
+    infusion = f.car_t[-1].infusion_date
+    low = (f.as_of - infusion).days + _LD_BEFORE_INFUSION[0]
+    high = (f.as_of - infusion).days + _LD_BEFORE_INFUSION[1]
+    fact = (
+        f"about {low}-{high} days since lymphodepletion (CAR T infusion {infusion}; "
+        f"{'min' if a.op == 'ge' else 'within'} {a.days})"
+    )
+    if a.op == "ge":
+        sure = Truth.true if low >= a.days else Truth.false if high < a.days else Truth.unknown
+    else:
+        sure = Truth.true if high < a.days else Truth.false if low >= a.days else Truth.unknown
+    return sure, fact
+
+
 def _time_since(f: PatientFacts, a: TimeSinceAtom) -> Eval:
+    if a.event == "lymphodepletion":
+        return _since_lymphodepletion(f, a)
     when, label, known = _event_date(f, a)
     if not known or (when is None and a.event == "last_therapy" and "ended" in label):
         return Truth.unknown, label

@@ -17,6 +17,11 @@ from myelonav.trials.criteria.models import (
 from myelonav.trials.criteria.recognisers.mentions import _Target
 from myelonav.trials.criteria.recognisers.negation import _negated
 
+# "≥ 6 months from lymphodepleting chemotherapy": dated by the CAR T infusion it preceded
+_LYMPHODEPLETION = re.compile(
+    r"\blympho[\s-]?deplet\w*(?:\s+(?:chemotherapy|therapy|regimen|conditioning))?", re.I
+)
+
 
 def _time_windows(
     seg: str, section: Section, targets: list[_Target]
@@ -38,6 +43,7 @@ def _time_windows(
         else:
             events.append((t.start, t.end, "exposure", tuple(t.groups), tuple(t.drugs), i))
     for pattern, name in (
+        (_LYMPHODEPLETION, "lymphodepletion"),
         (lx.ALLO, "allogeneic_transplant"),
         (lx.AUTO, "autologous_transplant"),
         (lx.RADIOTHERAPY, "radiotherapy"),
