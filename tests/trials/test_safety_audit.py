@@ -30,6 +30,7 @@ ROOT = Path(__file__).resolve().parents[2]
 AUDIT = ROOT / "tests" / "data" / "matching" / "audit"
 RECORDS = Path(__file__).with_name("corpus") / "records.jsonl"
 REAL_TRIALS = Path("/work/shared/data/real-trials/studies")
+MM_TRIALS = Path("/work/shared/data/mm-trials/trials")  # fictional trials modelled on real ones
 AS_OF = dt.date(2026, 11, 1)
 # the records audited on 2026-12-04 (records added to the corpus later are not in the audit)
 AUDITED_SHARED = 27
@@ -61,6 +62,11 @@ def _expected() -> list[dict[str, Any]]:
 
 
 def _studies(which: str) -> list[Study]:
+    if which in ("mm", "project"):
+        where = MM_TRIALS if which == "mm" else ROOT / "tests" / "data" / "matching" / "trials"
+        return [
+            Study.from_v2(json.loads(p.read_text("utf-8"))) for p in sorted(where.glob("*.json"))
+        ]
     if which == "corpus":
         rows = [json.loads(x) for x in RECORDS.read_text("utf-8").splitlines() if x.strip()]
         return [_harness().study_from_record(r) for r in rows[:AUDITED_CORPUS]]
@@ -94,10 +100,17 @@ def test_audit_profiles_cover_the_brief() -> None:
     "which",
     [
         "corpus",
+        "project",
         pytest.param(
             "shared",
             marks=pytest.mark.skipif(
                 not REAL_TRIALS.exists(), reason="shared set /work/shared/data/real-trials absent"
+            ),
+        ),
+        pytest.param(
+            "mm",
+            marks=pytest.mark.skipif(
+                not MM_TRIALS.exists(), reason="shared set /work/shared/data/mm-trials absent"
             ),
         ),
     ],
