@@ -454,6 +454,7 @@ def test_a_therapy_list_after_a_colon_is_read_whole(
         "Requirements:",
         "Refractory was defined as: disease progression occurred during the recent treatment",
         "Prior focal radiotherapy allowed",
+        "Over 18 Performance status",
     ],
 )
 def test_headings_definitions_and_permissions_are_not_requirements(text: str) -> None:
@@ -527,3 +528,14 @@ def test_lymphodepletion_days_near_the_limit_are_unknown() -> None:
         "At least 65 days from lymphodepleting chemotherapy to enrollment",
     )
     assert got is Result.unknown, fact
+
+
+def test_symptomatic_mm_is_active_myeloma() -> None:
+    """NCT99000010: "Diagnosis of symptomatic MM, as defined by the IMWG criteria." """
+    got, fact = _judge(
+        "A10-idecel-talq-elra",
+        "inclusion",
+        "Diagnosis of symptomatic MM, as defined by the International Myeloma Working Group "
+        "(IMWG) criteria.",
+    )
+    assert got is Result.met, fact

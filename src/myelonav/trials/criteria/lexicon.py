@@ -204,7 +204,8 @@ DISEASE_STATES: tuple[tuple[re.Pattern[str], str], ...] = (
     ),
     (
         _c(
-            r"\bsymptomatic (?:multiple )?myeloma\b|\bCRAB\b|\bmyeloma[\s-]defining events?\b|"
+            r"\bsymptomatic (?:multiple )?(?:myeloma|MM)\b|\bCRAB\b|"
+            r"\bmyeloma[\s-]defining events?\b|"
             r"\bactive (?:multiple )?myeloma\b"
         ),
         "active_mm",

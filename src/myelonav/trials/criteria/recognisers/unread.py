@@ -74,8 +74,20 @@ _NO_REQUIREMENT = re.compile(
 )
 
 
+# The next heading of an old NCI-style record glued to the end of an item ("Over 18
+# Performance status:"): a label, not part of the requirement.
+_TRAILING_HEADING = re.compile(
+    r"\s+(?:PATIENT\s+CHARACTERISTICS|PRIOR\s+CONCURRENT\s+THERAPY|DISEASE\s+CHARACTERISTICS|"
+    r"Performance\s+status|Life\s+expectancy|Hematopoietic|Hepatic|Renal|Cardiovascular|"
+    r"Pulmonary|Other|Age|Biologic\s+therapy|Chemotherapy|Endocrine\s+therapy|Radiotherapy|"
+    r"Surgery)\s*:?\s*$"
+)
+
+
 def clinical_requirement(text: str) -> bool:
     """Whether unread inclusion text states a clinical requirement (not a routine item)."""
+    for _ in range(3):  # "… PATIENT CHARACTERISTICS: Age:" carries two
+        text = _TRAILING_HEADING.sub("", text)
     if _NO_REQUIREMENT.search(text.strip()):
         return False
     text = _GIVEN.sub(" ", text)
