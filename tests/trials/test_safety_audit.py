@@ -539,3 +539,55 @@ def test_symptomatic_mm_is_active_myeloma() -> None:
         "(IMWG) criteria.",
     )
     assert got is Result.met, fact
+
+
+# Real-shaped wordings probed against the audit patients (written for this test, in the style
+# of post-CAR T protocols): each was read as "not met" for a patient it does not exclude.
+@pytest.mark.parametrize(
+    ("pid", "section", "text"),
+    [
+        # a count of CAR T therapies read as "any CAR T"
+        (
+            "A01-cilta-2mo-early-relapse",
+            "exclusion",
+            "Patients who received more than 1 prior CAR T-cell therapy",
+        ),
+        # a size limit on a plasmacytoma read as "any extramedullary disease" (4.2 cm)
+        (
+            "A06-cilta-emd-cns-history",
+            "exclusion",
+            "Active extramedullary disease with soft tissue plasmacytoma > 5 cm",
+        ),
+        # "prior … transplant, or ineligible for transplant": age 78, no transplant
+        (
+            "A07-age78-ecog2-idecel",
+            "inclusion",
+            "Prior autologous stem cell transplant, or ineligible for transplant",
+        ),
+    ],
+)
+def test_probed_wordings_are_not_read_as_exclusions(pid: str, section: str, text: str) -> None:
+    got, fact = _judge(pid, section, text)
+    assert got is not Result.not_met, fact
+
+
+def test_a_limit_for_one_age_group_is_not_applied_to_everyone() -> None:
+    c = parse_criterion(
+        "Patients aged 18 years or older; patients over 75 years must have ECOG 0-1",
+        Section.inclusion,
+        "I1",
+    )
+    assert any(u.startswith("condition: for one group") for u in c.unaccounted)
+
+
+def test_at_least_one_therapy_is_not_a_count() -> None:
+    c = parse_criterion(
+        "Prior treatment with at least one BCMA-directed therapy", Section.inclusion, "I1"
+    )
+    assert c.unaccounted == ()
+    c = parse_criterion(
+        "Newly diagnosed multiple myeloma requiring treatment, with no prior systemic therapy.",
+        Section.inclusion,
+        "I1",
+    )
+    assert c.unaccounted == ()

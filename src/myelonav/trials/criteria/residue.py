@@ -15,9 +15,11 @@ from collections.abc import Iterable
 
 from myelonav.trials.criteria.models import (
     ExposureAtom,
+    FeatureAtom,
     Group,
     Node,
     OtherAtom,
+    PriorLinesAtom,
     Section,
     TimeSinceAtom,
 )
@@ -90,6 +92,29 @@ _WINDOW_FROM_CLASS = re.compile(
     r"lymphodeplet\w*|bridging)\b",
     _I,
 )
+# A limit for one group of patients ("patients over 75 years must have ECOG 0-1").
+_SUBGROUP = re.compile(
+    r"\b(?:patients|participants|subjects|those)\s+(?:(?:who\s+are\s+)?(?:over|above|under|"
+    r"older\s+than|younger\s+than|aged)\s*|[<>]=?\s*)\d{1,3}\s*(?:years?\s*)?(?:of\s+age\s*)?"
+    r"(?:old\s*)?(?:must|should|need|will\s+need|are\s+required)\b",
+    _I,
+)
+# A count of therapies ("more than 1 prior CAR T-cell therapy", ">= 2 prior BCMA-directed
+# therapies"): the exposure recogniser reads "any".
+_COUNT = re.compile(
+    r"(?:>=\s*(?:[2-9]|two|three)|>\s*(?:[1-9]|one|two)|\bmore\s+than\s+(?:one|two|[1-9])|"
+    r"\bat\s+least\s+(?:two|three|[2-9]))\s+(?:or\s+more\s+)?|\b(?:two|three|[2-9])\s+or\s+more\s+|"
+    r"\bmultiple\s+(?!myeloma|MM\b)|\bsecond\s+(?!primary)|\bre-?treat\w*",
+    _I,
+)
+_COUNTED = re.compile(
+    r"\s*(?:prior\s+|previous\s+|different\s+|distinct\s+|separate\s+)?(?:[\w-]+\s+){0,3}?"
+    r"(?:CAR|therap|treatment|infusion|product|agent|drug|course|bispecific|antibod)",
+    _I,
+)
+# A size on a disease site ("soft tissue plasmacytoma > 5 cm"): the feature recogniser reads
+# presence only.
+_SIZE = re.compile(r"\b\d+(?:\.\d+)?\s*(?:cm|mm|centimet\w*|millimet\w*)\b", _I)
 # A vague limit the recognisers cannot measure ("inadequate washout from prior therapy").
 _VAGUE = re.compile(
     r"\b(?:in)?(?:adequate|sufficient)\s+(?:washout|wash-out|recovery|interval|time)\b|"
@@ -409,6 +434,20 @@ def unaccounted(
     if not any(isinstance(a, OtherAtom) and a.text == RESPONSE_NOTE for a in atoms):
         for m in _scan(_RESPONSE, ("respon", "achieved"), lower, text):
             found.append(f"{RESPONSE}: {_snippet(text, m)}")
+            break
+    for m in _scan(_SUBGROUP, ("must", "should", "need", "required"), lower, text):
+        found.append(f"condition: for one group of patients: {_snippet(text, m)}")
+        break
+    if any(isinstance(a, ExposureAtom) and a.min_agents == 1 for a in atoms) and not any(
+        isinstance(a, PriorLinesAtom) for a in atoms
+    ):
+        for m in _COUNT.finditer(text):
+            if _COUNTED.match(text, m.end()):
+                found.append(f"target: a number of therapies: {_snippet(text, m)}")
+                break
+    if any(isinstance(a, FeatureAtom) for a in atoms):
+        for m in _scan(_SIZE, ("cm", "mm", "centimet", "millimet"), lower, text):
+            found.append(f"condition: a size limit: {_snippet(text, m)}")
             break
     for m in _scan(_VAGUE, ("wash", "recovery", "interval", "time"), lower, text):
         found.append(f"vague limit: {_snippet(text, m)}")
