@@ -558,6 +558,25 @@ def test_symptomatic_mm_is_active_myeloma() -> None:
             "exclusion",
             "Active extramedullary disease with soft tissue plasmacytoma > 5 cm",
         ),
+        # a bispecific "targeting GPRC5D": not any bispecific (elranatamab is BCMA-directed)
+        (
+            "A03-academic-cart-elra-renal",
+            "exclusion",
+            "Prior treatment with a CD3-redirecting bispecific antibody targeting GPRC5D",
+        ),
+        # either class set: triple-class refractory (lenalidomide, carfilzomib, daratumumab)
+        (
+            "A01-cilta-2mo-early-relapse",
+            "inclusion",
+            "Penta-drug refractory or triple-class refractory",
+        ),
+        # a lower platelet limit for some patients (marrow plasma cells not recorded)
+        (
+            "A05-idecel-10mo-cytopenias",
+            "inclusion",
+            "Platelets ≥ 50 × 10^9/L (≥ 30 × 10^9/L for patients with > 50% bone marrow "
+            "plasma cells)",
+        ),
         # "prior … transplant, or ineligible for transplant": age 78, no transplant
         (
             "A07-age78-ecog2-idecel",
@@ -591,3 +610,12 @@ def test_at_least_one_therapy_is_not_a_count() -> None:
         "I1",
     )
     assert c.unaccounted == ()
+
+
+def test_a_targeted_bispecific_still_excludes_its_own_target() -> None:
+    got, fact = _judge(
+        "A10-idecel-talq-elra",
+        "exclusion",
+        "Prior treatment with a CD3-redirecting bispecific antibody targeting GPRC5D",
+    )
+    assert got is Result.not_met, fact

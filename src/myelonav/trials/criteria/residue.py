@@ -53,6 +53,7 @@ _CONDITIONAL = re.compile(
     r"\bwhichever\s+is\s+(?:shorter|less|earlier)\b|\b(?:subjects|patients|participants)\s+in\s+whom\b|"
     r"\bif\b(?!\s+(?:any|applicable|available|known|needed|necessary|required|present)\b)|\b(?:responsive|response|responded|responding)\s+"
     r"(?:\(\w+\s+or\s+better\)\s+)?to\b|\bother\s+circumstances\b|"
+    r"\bfor\s+(?:patients|participants|subjects|those)\s+(?:with|who)\b|"
     r"\bidentified\s+by\s+(?:the\s+)?(?:treating\s+|clinical\s+)?(?:doctors?|physicians?|clinicians?)\b|"
     r"\b(?:can|could|may)\s+be\s+attributed\s+to\b|\battributable\s+to\b",
     _I,
@@ -423,6 +424,10 @@ def unaccounted(
             "circumstance",
             "attribut",
             "identified",
+            "for patients",
+            "for participants",
+            "for subjects",
+            "for those",
         ),
         lower,
         text,

@@ -76,21 +76,32 @@ def _class_sets(seg: str) -> list[Node]:
     refractory = bool(
         lx.REFRACTORY.search(_RELAPSED_OR_REFRACTORY.sub(" ", lx.RRMM_PHRASE.sub(" ", seg)))
     )
-    spec: tuple[tuple[str, int], ...]
-    if lx.PENTA.search(seg):
-        spec = (("proteasome_inhibitor", 2), ("imid", 2), ("anti_cd38", 1))
-    elif lx.QUAD.search(seg):
-        spec = (("proteasome_inhibitor", 2), ("imid", 2))
-    elif lx.TRIPLE_CLASS.search(seg):
-        spec = (("proteasome_inhibitor", 1), ("imid", 1), ("anti_cd38", 1))
-    elif lx.DOUBLE.search(seg):
-        spec = (("proteasome_inhibitor", 1), ("imid", 1))
-    else:
+    specs: list[tuple[tuple[str, int], ...]] = [
+        spec
+        for pattern, spec in (
+            (lx.PENTA, (("proteasome_inhibitor", 2), ("imid", 2), ("anti_cd38", 1))),
+            (lx.QUAD, (("proteasome_inhibitor", 2), ("imid", 2))),
+            (lx.TRIPLE_CLASS, (("proteasome_inhibitor", 1), ("imid", 1), ("anti_cd38", 1))),
+            (lx.DOUBLE, (("proteasome_inhibitor", 1), ("imid", 1))),
+        )
+        if pattern.search(seg)
+    ]
+    if not specs:
         return []
-    items = tuple(
-        ExposureAtom(groups=((cls,),), refractory=refractory, min_agents=n) for cls, n in spec
-    )
-    return [Group(op="and", items=items)]
+    sets = [
+        Group(
+            op="and",
+            items=tuple(
+                ExposureAtom(groups=((cls,),), refractory=refractory, min_agents=n)
+                for cls, n in spec
+            ),
+        )
+        for spec in specs
+    ]
+    if len(sets) > 1 and re.search(r"\bor\b", seg, re.I):
+        # "penta-drug refractory or triple-class refractory": either set will do
+        return [Group(op="or", items=tuple(sets))]
+    return [sets[0]]
 
 
 _NAMED_OBJECT = re.compile(
