@@ -577,6 +577,38 @@ def test_symptomatic_mm_is_active_myeloma() -> None:
             "Platelets ≥ 50 × 10^9/L (≥ 30 × 10^9/L for patients with > 50% bone marrow "
             "plasma cells)",
         ),
+        # one line only: the most recent therapy was selinexor
+        (
+            "A03-academic-cart-elra-renal",
+            "exclusion",
+            "Treatment with a BCMA-targeted agent as the most recent therapy",
+        ),
+        # an example list must not swallow the window after it (elranatamab ended 245 days ago)
+        (
+            "A03-academic-cart-elra-renal",
+            "exclusion",
+            "Prior treatment with a bispecific antibody such as teclistamab, elranatamab or "
+            "talquetamab within 90 days",
+        ),
+        # current treatment, not any earlier treatment
+        (
+            "A05-idecel-10mo-cytopenias",
+            "exclusion",
+            "Patients who are currently receiving any other anti-myeloma therapy",
+        ),
+        ("A06-cilta-emd-cns-history", "exclusion", "Concurrent treatment with teclistamab"),
+        # "CAR-T therapy directed at GPRC5D": a BCMA CAR T does not count
+        (
+            "A05-idecel-10mo-cytopenias",
+            "inclusion",
+            "Must not have received prior CAR-T therapy directed at GPRC5D",
+        ),
+        # measurable disease named as what the patient must not have
+        (
+            "A10-idecel-talq-elra",
+            "exclusion",
+            "Plasmacytoma only, without measurable disease in blood or urine",
+        ),
         # "prior … transplant, or ineligible for transplant": age 78, no transplant
         (
             "A07-age78-ecog2-idecel",

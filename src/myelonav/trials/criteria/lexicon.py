@@ -103,7 +103,10 @@ EXAMPLES = _c(r"\((?:\s*(?:including|e\.g\.|eg|such as|i\.e\.|ie|for example)\b)
 # examples illustrate a class, they are not a requirement of their own.
 EXAMPLE_TAIL = _c(
     r",?\s*\b(?:e\.\s?g\.?|such\s+as|for\s+example|for\s+instance|can\s+include|may\s+include)"
-    r"(?=[\s,:])[^;.()]*"
+    # up to the end of the clause, but not over a time window or a carve-out that follows the
+    # list ("a bispecific such as teclistamab or talquetamab within 90 days")
+    r"(?=[\s,:])(?:(?!\b(?:within|in\s+the\s+(?:past|last)|prior\s+to|before|since|except|"
+    r"unless)\b|[<>]=?\s*\d)[^;.()])*"
 )
 REFRACTORY_DEFINITION = _c(
     r"\b(?:dis(?:ease)?\s+)?progress\w*\s+(?:(?:while\s+)?on\s+(?:or\s+)?|during\s+(?:or\s+)?)?"

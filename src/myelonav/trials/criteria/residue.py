@@ -17,6 +17,7 @@ from myelonav.trials.criteria.models import (
     ExposureAtom,
     FeatureAtom,
     Group,
+    MeasurableAtom,
     Node,
     OtherAtom,
     PriorLinesAtom,
@@ -113,9 +114,20 @@ _COUNTED = re.compile(
     r"(?:CAR|therap|treatment|infusion|product|agent|drug|course|bispecific|antibod)",
     _I,
 )
+_WITHOUT_MEASURABLE = re.compile(
+    r"\b(?:without|no|absence\s+of|lack\s+of|lacking)\s+(?:\w+\s+)?measurable\b", _I
+)
 # A size on a disease site ("soft tissue plasmacytoma > 5 cm"): the feature recogniser reads
 # presence only.
 _SIZE = re.compile(r"\b\d+(?:\.\d+)?\s*(?:cm|mm|centimet\w*|millimet\w*)\b", _I)
+# Treatment now, not ever ("currently receiving any other anti-myeloma therapy", "concurrent
+# treatment with teclistamab"): the exposure recogniser reads any prior exposure.
+_CURRENT = re.compile(
+    r"\b(?:currently|presently|concurrent(?:ly)?|concomitant(?:ly)?|ongoing|simultaneous(?:ly)?)\s+"
+    r"(?:(?:being\s+)?(?:receiving|treated|taking|on|using|given)\b|(?:use|treatment|therapy|"
+    r"administration|receipt)\b)|\bis\s+receiving\b|\bare\s+receiving\b",
+    _I,
+)
 # A vague limit the recognisers cannot measure ("inadequate washout from prior therapy").
 _VAGUE = re.compile(
     r"\b(?:in)?(?:adequate|sufficient)\s+(?:washout|wash-out|recovery|interval|time)\b|"
@@ -254,6 +266,8 @@ _LAST_LINE = re.compile(
     r"\bas\s+part\s+of\s+(?:the(?:ir)?\s+|his\s+or\s+her\s+)?(?:immedi\w*\s+)?"
     r"(?:last|most\s+recent|latest)\b|"
     r"\bimmedi\w*\s+(?:last|prior|preceding|previous)\s+(?:line|treatment|regimen|therapy)\b|"
+    r"\bas\s+(?:the(?:ir)?\s+|his\s+or\s+her\s+)?(?:last|most\s+recent|latest|current)\s+"
+    r"(?:line|regimen|treatment|therapy)\b|"
     r"\brefractory\b[^.;]{0,100}?\b(?:last|most\s+recent|latest)\s+(?:[\w-]+\s+){0,3}?"
     r"(?:line|regimen|treatment|therapy)\b|"
     r"\b(?:PD|progress\w*)\b[^.;]{0,40}?\bwithin\s+\d+\s+days\b[^.;]{0,100}?"
@@ -450,6 +464,12 @@ def unaccounted(
             if _COUNTED.match(text, m.end()):
                 found.append(f"target: a number of therapies: {_snippet(text, m)}")
                 break
+    if any(isinstance(a, MeasurableAtom) and not a.negate for a in atoms):
+        # "plasmacytoma only, without measurable disease in blood or urine": measurable disease
+        # is named as what the patient must NOT have, or for a subgroup only
+        for m in _scan(_WITHOUT_MEASURABLE, ("measurable",), lower, text):
+            found.append(f"condition: {_snippet(text, m)}")
+            break
     if any(isinstance(a, FeatureAtom) for a in atoms):
         for m in _scan(_SIZE, ("cm", "mm", "centimet", "millimet"), lower, text):
             found.append(f"condition: a size limit: {_snippet(text, m)}")
@@ -492,8 +512,32 @@ def unaccounted(
         for m in _scan(_HIGH_DOSE_ALKYLATOR, ("high", "conditioning"), lower, text):
             found.append(f"condition: transplant conditioning counts: {_snippet(text, m)}")
             break
+    if any(isinstance(a, ExposureAtom) for a in atoms):
+        for m in _scan(
+            _CURRENT,
+            (
+                "current",
+                "present",
+                "concurrent",
+                "concomitant",
+                "ongoing",
+                "simultaneous",
+                "receiving",
+            ),
+            lower,
+            text,
+        ):
+            found.append(
+                f"time measured from an event: current treatment only: {_snippet(text, m)}"
+            )
+            break
     if exposure:
-        for m in _scan(_LAST_LINE, ("part of", "immedi", "refractor", "within"), lower, text):
+        for m in _scan(
+            _LAST_LINE,
+            ("part of", "immedi", "refractor", "within", "as the", "as their", "as his"),
+            lower,
+            text,
+        ):
             found.append(f"time measured from an event: one line only: {_snippet(text, m)}")
             break
         for m in _scan(
