@@ -609,6 +609,13 @@ def test_symptomatic_mm_is_active_myeloma() -> None:
             "exclusion",
             "Plasmacytoma only, without measurable disease in blood or urine",
         ),
+        # "relapsed after transplant or not candidates for transplant": the transplant counts
+        (
+            "A05-idecel-10mo-cytopenias",
+            "inclusion",
+            "Patients who relapsed after autologous stem cell transplant or who are not "
+            "candidates for transplant",
+        ),
         # "prior … transplant, or ineligible for transplant": age 78, no transplant
         (
             "A07-age78-ecog2-idecel",

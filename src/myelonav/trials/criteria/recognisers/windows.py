@@ -109,9 +109,10 @@ def _time_windows(
 _I = re.IGNORECASE
 INELIGIBLE_NOTE = "considered ineligible for transplant (not in the record)"
 _UNDERGONE_OR_INELIGIBLE = re.compile(
-    r"\b(?:undergone|received|had|prior|previous)\b[^.;]{0,60}?\b(?:transplant\w*|SCT|ASCT|HCT|HSCT)\b"
-    r"[^.;]{0,15}?\bor\b[^.;]{0,40}?\b(?:transplant[\s-]+ineligible|ineligible\s+for|"
-    r"not\s+(?:be\s+)?(?:eligible|a\s+candidate)\s+for)\b",
+    r"\b(?:undergone|received|had|prior|previous|relapsed\s+after|after)\b[^.;]{0,60}?"
+    r"\b(?:transplant\w*|SCT|ASCT|HCT|HSCT)\b[^.;]{0,15}?\bor\b[^.;]{0,40}?"
+    r"\b(?:transplant[\s-]+ineligible|ineligible\s+for|"
+    r"not\s+(?:be\s+)?(?:eligible|(?:a\s+)?candidates?)\s+for)\b",
     _I,
 )
 # "induction with or without transplant", "registration prior to or after transplant",
