@@ -325,6 +325,10 @@ CAR_T_INTERVAL = _c(
 
 # An exclusion written as an inclusion item ("… are not eligible", "… will be excluded").
 EXCLUDES_HERE = _c(
-    r"\b(?:is|are|will\s+be|would\s+be|shall\s+be)\s+(?:not\s+eligible|ineligible|excluded)\b|"
-    r"\bwill\s+not\s+be\s+(?:eligible|enrolled|included)\b|\bare\s+not\s+candidates\b"
+    r"(?:\b(?:is|are|will\s+be|would\s+be|shall\s+be)\s+(?:not\s+eligible|ineligible|excluded)\b|"
+    r"\bwill\s+not\s+be\s+(?:eligible|enrolled|included)\b|\bare\s+not\s+candidates\b)"
+    # "… or who are not candidates for transplant": an alternative of the population, not an
+    # exclusion of this study
+    r"(?!\s+for\s+(?:an?\s+)?(?:autologous\s+|allogeneic\s+)?(?:transplant|stem|SCT|ASCT|HDT|"
+    r"high|intensive))"
 )
