@@ -616,6 +616,19 @@ def test_symptomatic_mm_is_active_myeloma() -> None:
             "Patients who relapsed after autologous stem cell transplant or who are not "
             "candidates for transplant",
         ),
+        # a response the record does not hold
+        (
+            "A05-idecel-10mo-cytopenias",
+            "exclusion",
+            "Prior BCMA therapy with best response of progressive disease",
+        ),
+        ("A04-cilta-belamaf-allo", "exclusion", "Primary refractory to BCMA-directed therapy"),
+        # "both … and …": ide-cel alone is not both
+        (
+            "A05-idecel-10mo-cytopenias",
+            "exclusion",
+            "Prior exposure to both a BCMA bispecific and a BCMA CAR T",
+        ),
         # "prior … transplant, or ineligible for transplant": age 78, no transplant
         (
             "A07-age78-ecog2-idecel",
@@ -656,5 +669,14 @@ def test_a_targeted_bispecific_still_excludes_its_own_target() -> None:
         "A10-idecel-talq-elra",
         "exclusion",
         "Prior treatment with a CD3-redirecting bispecific antibody targeting GPRC5D",
+    )
+    assert got is Result.not_met, fact
+
+
+def test_both_still_excludes_who_had_both() -> None:
+    got, fact = _judge(
+        "A02-idecel-3y-tec-talq-penta",
+        "exclusion",
+        "Prior exposure to both a BCMA bispecific and a BCMA CAR T",
     )
     assert got is Result.not_met, fact

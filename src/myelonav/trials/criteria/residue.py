@@ -257,6 +257,13 @@ _OFF_SCALE = re.compile(
 # "achieved MR or better to at least 1 prior therapy"): the record does not hold responses,
 # so the criterion can be wrong either way.
 _RESPONSE = RESPONSE_PATTERN
+# A response named as part of the exposure ("BCMA therapy with best response of progressive
+# disease", "primary refractory to …"): responses are not in the record.
+_BEST_RESPONSE = re.compile(
+    r"\bbest\s+(?:overall\s+)?response\b|\bprimary\s+(?:refractory|resistan\w*|progress\w*)\b|"
+    r"\bnever\s+(?:achieved|responded)\b|\bno\s+response\s+to\b",
+    _I,
+)
 _LONGER = re.compile(r"\bwhichever\s+is\s+(?:longer|greater|later)\b", _I)
 _DEFINED_AS = re.compile(r"\bdefined\s+as\s+(?:an?\s+)?(?:initial\s+)?$", _I)
 # An exposure that must sit in one particular line ("as part of their immediate last
@@ -450,6 +457,10 @@ def unaccounted(
             continue  # "relapse is defined as an initial response to prior treatment, …"
         found.append(f"condition: {_snippet(text, m)}")
         break
+    if any(isinstance(a, ExposureAtom) for a in atoms):
+        for m in _scan(_BEST_RESPONSE, ("best", "primary", "never", "response"), lower, text):
+            found.append(f"{RESPONSE}: {_snippet(text, m)}")
+            break
     if not any(isinstance(a, OtherAtom) and a.text == RESPONSE_NOTE for a in atoms):
         for m in _scan(_RESPONSE, ("respon", "achieved"), lower, text):
             found.append(f"{RESPONSE}: {_snippet(text, m)}")

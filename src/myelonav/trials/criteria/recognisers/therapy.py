@@ -36,8 +36,12 @@ def _exposures(
     runs: list[list[_Target]] = [[targets[0]]]
     for t in targets[1:]:
         is_or = bool(re.search(r"\bor\b", t.sep_before, re.I))
+        # "both a BCMA bispecific and a BCMA CAR T": every one, even in an exclusion
+        both = bool(re.search(r"\bboth\b", seg[: t.start], re.I)) and bool(
+            re.search(r"\band\b", t.sep_before, re.I)
+        )
         if (
-            section is Section.exclusion
+            (section is Section.exclusion and not both)
             or is_or
             or re.search(r"\bor\b", seg[t.end : t.end + 8], re.I)
         ):
