@@ -629,6 +629,19 @@ def test_symptomatic_mm_is_active_myeloma() -> None:
             "exclusion",
             "Prior exposure to both a BCMA bispecific and a BCMA CAR T",
         ),
+        # a requirement for older patients only
+        (
+            "A01-cilta-2mo-early-relapse",
+            "inclusion",
+            "Age ≥ 18 years; patients aged ≥ 70 years must have a geriatric assessment",
+        ),
+        # lines counted since CAR T, not the whole history
+        ("A05-idecel-10mo-cytopenias", "inclusion", "No more than 2 lines of therapy after CAR T"),
+        (
+            "A05-idecel-10mo-cytopenias",
+            "exclusion",
+            "Received more than 3 lines of therapy after BCMA CAR-T",
+        ),
         # "prior … transplant, or ineligible for transplant": age 78, no transplant
         (
             "A07-age78-ecog2-idecel",

@@ -97,7 +97,7 @@ _WINDOW_FROM_CLASS = re.compile(
 # A limit for one group of patients ("patients over 75 years must have ECOG 0-1").
 _SUBGROUP = re.compile(
     r"\b(?:patients|participants|subjects|those)\s+(?:(?:who\s+are\s+)?(?:over|above|under|"
-    r"older\s+than|younger\s+than|aged)\s*|[<>]=?\s*)\d{1,3}\s*(?:years?\s*)?(?:of\s+age\s*)?"
+    r"older\s+than|younger\s+than|aged)\s*(?:[<>]=?\s*)?|[<>]=?\s*)\d{1,3}\s*(?:years?\s*)?(?:of\s+age\s*)?"
     r"(?:old\s*)?(?:must|should|need|will\s+need|are\s+required)\b",
     _I,
 )
@@ -116,6 +116,13 @@ _COUNTED = re.compile(
 )
 _WITHOUT_MEASURABLE = re.compile(
     r"\b(?:without|no|absence\s+of|lack\s+of|lacking)\s+(?:\w+\s+)?measurable\b", _I
+)
+# Lines counted from an event ("no more than 2 lines of therapy after CAR T"): the line count
+# is the whole history.
+_LINES_AFTER = re.compile(
+    r"\blines?\s+(?:of\s+(?:therapy|treatment)\s+|of\s+anti-?myeloma\s+(?:therapy|treatment)\s+)?"
+    r"(?:after|since|following|post)\b",
+    _I,
 )
 # A size on a disease site ("soft tissue plasmacytoma > 5 cm"): the feature recogniser reads
 # presence only.
@@ -475,6 +482,10 @@ def unaccounted(
             if _COUNTED.match(text, m.end()):
                 found.append(f"target: a number of therapies: {_snippet(text, m)}")
                 break
+    if any(isinstance(a, PriorLinesAtom) for a in atoms):
+        for m in _scan(_LINES_AFTER, ("after", "since", "following", "post"), lower, text):
+            found.append(f"time measured from an event: lines since an event: {_snippet(text, m)}")
+            break
     if any(isinstance(a, MeasurableAtom) and not a.negate for a in atoms):
         # "plasmacytoma only, without measurable disease in blood or urine": measurable disease
         # is named as what the patient must NOT have, or for a subgroup only
