@@ -642,6 +642,18 @@ def test_symptomatic_mm_is_active_myeloma() -> None:
             "exclusion",
             "Received more than 3 lines of therapy after BCMA CAR-T",
         ),
+        # a note for one country (the patient lives in the UK)
+        (
+            "A04-cilta-belamaf-allo",
+            "exclusion",
+            "Prior exposure to belantamab mafodotin (France only)",
+        ),
+        # a count of transplants
+        (
+            "A05-idecel-10mo-cytopenias",
+            "exclusion",
+            "Received more than one previous autologous transplant",
+        ),
         # "prior … transplant, or ineligible for transplant": age 78, no transplant
         (
             "A07-age78-ecog2-idecel",
@@ -693,3 +705,26 @@ def test_both_still_excludes_who_had_both() -> None:
         "Prior exposure to both a BCMA bispecific and a BCMA CAR T",
     )
     assert got is Result.not_met, fact
+
+
+def test_a_country_only_note_applies_in_that_country() -> None:
+    record = _profiles()["A04-cilta-belamaf-allo"]
+    french = record.model_copy(
+        update={"demographics": record.demographics.model_copy(update={"country": "FR"})}
+    )
+    body = (
+        "Inclusion Criteria:\n* Multiple myeloma.\nExclusion Criteria:\n"
+        "* Prior exposure to belantamab mafodotin (France only)\n"
+    )
+    s = Study.from_v2(
+        {
+            "protocolSection": {
+                "identificationModule": {"nctId": "NCT00000000", "briefTitle": "t"},
+                "statusModule": {"overallStatus": "RECRUITING"},
+                "conditionsModule": {"conditions": ["Multiple Myeloma"]},
+                "eligibilityModule": {"eligibilityCriteria": body},
+            }
+        }
+    )
+    m = match_study(matcher_for(french, AS_OF), s, parse_criteria(body))
+    assert m.by_id("E1").result is Result.not_met

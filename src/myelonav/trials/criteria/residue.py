@@ -23,6 +23,7 @@ from myelonav.trials.criteria.models import (
     PriorLinesAtom,
     Section,
     TimeSinceAtom,
+    TransplantAtom,
 )
 from myelonav.trials.criteria.recognisers.labs import (
     GILBERT_NOTE,
@@ -66,7 +67,9 @@ _REGION = re.compile(
     r"Canada|Korea|Taiwan|Australia|Netherlands|Belgium|Sweden|Denmark|Norway|Poland|Israel|"
     r"United\s+States|United\s+Kingdom)\s+only\b|\bonly\s+(?:in|for)\s+(?:the\s+)?"
     r"(?:US|USA|UK|EU|France|Germany|Japan|China|Spain|Italy|Canada|Korea|Taiwan|"
-    r"United\s+States|United\s+Kingdom)\b",
+    r"United\s+States|United\s+Kingdom)\b|"
+    r"\(\s*(?:in\s+|for\s+)?(?:US|USA|UK|EU|France|Germany|Japan|China|Spain|Italy|Canada|Korea|"
+    r"Taiwan|Australia|United\s+States|United\s+Kingdom)\s+only\s*\)",
 )
 # A time window measured from an event other than today ("progression within 12 months after
 # CAR T infusion", "relapse within 60 days of the last dose"): an interval between two events.
@@ -111,7 +114,8 @@ _COUNT = re.compile(
 )
 _COUNTED = re.compile(
     r"\s*(?:prior\s+|previous\s+|different\s+|distinct\s+|separate\s+)?(?:[\w-]+\s+){0,3}?"
-    r"(?:CAR|therap|treatment|infusion|product|agent|drug|course|bispecific|antibod)",
+    r"(?:CAR|therap|treatment|infusion|product|agent|drug|course|bispecific|antibod|autologous|"
+    r"allogeneic|stem|transplant|SCT|ASCT|HSCT|HCT)",
     _I,
 )
 _WITHOUT_MEASURABLE = re.compile(
@@ -334,11 +338,15 @@ _COUNTRY_NOTE = re.compile(
     r"^\W*(?:for\s+)?(united\s+states|united\s+kingdom|[A-Z][a-z]+|US|USA|UK)"
     r"(?:[\s-]+(?:specific|only))\s*(?:criteri\w*\s*)?:",
 )
+# "Prior exposure to belantamab mafodotin (France only)"
+_COUNTRY_ONLY = re.compile(
+    r"\(\s*(?:in\s+|for\s+)?(united\s+states|united\s+kingdom|[A-Z][a-z]+|US|USA|UK)\s+only\s*\)"
+)
 
 
 def region_of(text: str) -> str | None:
     """The country a "France specific: …" note applies to (ISO alpha-2), if it is one."""
-    m = _COUNTRY_NOTE.match(text)
+    m = _COUNTRY_NOTE.match(text) or _COUNTRY_ONLY.search(text)
     if m is None:
         return None
     return COUNTRIES.get(m.group(1).lower())
@@ -475,9 +483,10 @@ def unaccounted(
     for m in _scan(_SUBGROUP, ("must", "should", "need", "required"), lower, text):
         found.append(f"condition: for one group of patients: {_snippet(text, m)}")
         break
-    if any(isinstance(a, ExposureAtom) and a.min_agents == 1 for a in atoms) and not any(
-        isinstance(a, PriorLinesAtom) for a in atoms
-    ):
+    if any(
+        (isinstance(a, ExposureAtom) and a.min_agents == 1) or isinstance(a, TransplantAtom)
+        for a in atoms
+    ) and not any(isinstance(a, PriorLinesAtom) for a in atoms):
         for m in _COUNT.finditer(text):
             if _COUNTED.match(text, m.end()):
                 found.append(f"target: a number of therapies: {_snippet(text, m)}")
