@@ -654,6 +654,15 @@ def test_symptomatic_mm_is_active_myeloma() -> None:
             "exclusion",
             "Received more than one previous autologous transplant",
         ),
+        # "naive to" is the absence of the therapy
+        ("A05-idecel-10mo-cytopenias", "inclusion", "Must be naive to GPRC5D-directed therapy"),
+        # a requirement with an exclusion after it is not an exclusion of any BCMA therapy
+        (
+            "A05-idecel-10mo-cytopenias",
+            "inclusion",
+            "Must have received at least one prior BCMA-targeting therapy; patients who received "
+            "only belantamab are not eligible",
+        ),
         # "prior … transplant, or ineligible for transplant": age 78, no transplant
         (
             "A07-age78-ecog2-idecel",

@@ -343,7 +343,11 @@ def _unread(text: str, section: Section, criterion_id: str, why: str) -> Criteri
 
 def _parse_criterion(text: str, listed: Section, criterion_id: str) -> Criterion:
     # an exclusion written inside the inclusion list is parsed and judged as an exclusion
-    excludes = listed is Section.inclusion and bool(lx.EXCLUDES_HERE.search(text))
+    here = lx.EXCLUDES_HERE.search(text) if listed is Section.inclusion else None
+    # "Must have received … ; patients who received only belantamab are not eligible": a
+    # requirement with an exclusion after it, neither of which holds alone
+    mixed = here is not None and _REQUIRED.search(text[: here.start()]) is not None
+    excludes = here is not None and not mixed
     section = Section.exclusion if excludes else listed
     norm = normalise_ops(normalise(text))
     norm = lx.EXAMPLE_TAIL.sub(" ", lx.EXAMPLES.sub(" ", norm))
@@ -409,9 +413,17 @@ def _parse_criterion(text: str, listed: Section, criterion_id: str) -> Criterion
         tree=tree,
         kinds=tuple(kinds),
         exception="; ".join(leftover) or None,
-        unaccounted=unaccounted(norm, section, tree, leftover, bool(except_groups)),
+        unaccounted=unaccounted(norm, section, tree, leftover, bool(except_groups))
+        + (
+            (f"exception or permission: an exclusion inside a requirement: {text.strip()[:120]}",)
+            if mixed
+            else ()
+        ),
         region=region_of(norm),
     )
+
+
+_REQUIRED = re.compile(r"\b(?:must|should|required|need\s+to)\b[^.;]{3,}[.;]", re.I)
 
 
 def _first_atom_end(seg: str) -> int:
