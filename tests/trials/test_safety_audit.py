@@ -663,6 +663,12 @@ def test_symptomatic_mm_is_active_myeloma() -> None:
             "Must have received at least one prior BCMA-targeting therapy; patients who received "
             "only belantamab are not eligible",
         ),
+        # early relapse after a BCMA CAR T: this patient's CAR T targeted GPRC5D
+        (
+            "A11-tec-then-gprc5d-cart",
+            "exclusion",
+            "Patients who relapsed within 6 months after BCMA CAR-T infusion",
+        ),
         # "prior … transplant, or ineligible for transplant": age 78, no transplant
         (
             "A07-age78-ecog2-idecel",
@@ -737,3 +743,12 @@ def test_a_country_only_note_applies_in_that_country() -> None:
     )
     m = match_study(matcher_for(french, AS_OF), s, parse_criteria(body))
     assert m.by_id("E1").result is Result.not_met
+
+
+def test_early_relapse_after_the_named_car_t_still_excludes() -> None:
+    got, fact = _judge(
+        "A10-idecel-talq-elra",
+        "exclusion",
+        "Patients who relapsed within 6 months after BCMA CAR-T infusion",
+    )
+    assert got is Result.not_met, fact

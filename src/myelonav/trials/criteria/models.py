@@ -160,6 +160,8 @@ class IntervalAtom(_Frozen):
     op: Literal["lt", "ge"]
     days: int = Field(ge=0)
     negate: bool = False
+    # the CAR T's target when the text names one ("within 6 months after BCMA CAR-T infusion")
+    target: str | None = None
 
 
 class TransplantAtom(_Frozen):

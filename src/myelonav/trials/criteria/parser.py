@@ -92,12 +92,14 @@ def _parse_segment_uncached(
         n = interval.group(1)
         count = int(n) if n.isdigit() else lx.NUMBER_WORDS[n.lower()]
         days = count * lx.UNIT_DAYS[interval.group(2)[0].lower()]
+        named = {t.upper() for t in re.findall(r"\b(BCMA|GPRC5D|CD19|FcRH5)\b", seg, re.I)}
         return [
             IntervalAtom(
                 start="car_t_infusion",
                 op="lt",
                 days=days,
                 negate=_negated(seg, interval.start()),
+                target=named.pop() if len(named) == 1 else None,
             )
         ]
     measurable = _measurable(seg)

@@ -241,9 +241,14 @@ def _transplant(f: PatientFacts, a: TransplantAtom) -> Eval:
 
 def _interval(f: PatientFacts, a: IntervalAtom) -> Eval:
     """Progression after the most recent CAR T infusion, measured from the infusion."""
-    if not f.car_t:
-        return Truth.false, "no CAR T"
-    c = f.car_t[-1]
+    episodes = f.car_t
+    if a.target is not None:
+        if any(c.target_antigen is None for c in episodes):
+            return Truth.unknown, f"target of a CAR T not recorded ({a.target} CAR T asked)"
+        episodes = [c for c in episodes if (c.target_antigen or "").upper() == a.target.upper()]
+    if not episodes:
+        return Truth.false, "no CAR T" if a.target is None else f"no {a.target} CAR T"
+    c = episodes[-1]
     if c.progression_date is None:
         return Truth.unknown, f"CAR T infusion {c.infusion_date}; progression date not recorded"
     days = (c.progression_date - c.infusion_date).days
