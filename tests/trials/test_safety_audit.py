@@ -752,3 +752,23 @@ def test_early_relapse_after_the_named_car_t_still_excludes() -> None:
         "Patients who relapsed within 6 months after BCMA CAR-T infusion",
     )
     assert got is Result.not_met, fact
+
+
+@pytest.mark.parametrize(
+    ("text", "low", "high"),
+    [
+        ("Diagnosis of MM and documentation of 1 to 3 prior therapies.", 1, 3),
+        (
+            "At least 2 prior systemic anti-cancer therapies for relapsed or refractory multiple "
+            "myeloma",
+            2,
+            None,
+        ),
+    ],
+)
+def test_counted_therapies_are_lines(text: str, low: int, high: int | None) -> None:
+    """NCT00726869 I2 and NCT04758767 I7: a count of prior (systemic) therapies is a count of
+    lines, not "any prior therapy" with an unread number."""
+    tree = parse_criterion(text, Section.inclusion, "I1").tree
+    atoms = getattr(tree, "items", (tree,))
+    assert PriorLinesAtom(min_lines=low, max_lines=high) in atoms

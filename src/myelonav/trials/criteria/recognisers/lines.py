@@ -19,9 +19,18 @@ _REGIMEN_IS_LINE = re.compile(
 )
 
 
+_THERAPIES_COUNTED = re.compile(
+    r"\b(\d{1,2}|one|two|three|four|five|six)\s+((?:or\s+more\s+)?(?:prior\s+|previous\s+)?)"
+    r"(?:systemic\s+)?(?:anti[\s-]?(?:cancer|myeloma|neoplastic|tumou?r)\s+)?(?:therapies|treatments)\b",
+    re.I,
+)
+
+
 def _lines(seg: str) -> list[Node]:
     # "anti-MM lines of therapy" is "anti-myeloma lines of therapy"
     seg = re.sub(r"\banti[\s-]?MM\b", "anti-myeloma", seg, flags=re.I)
+    # "at least 2 prior systemic anti-cancer therapies" counts lines of therapy
+    seg = _THERAPIES_COUNTED.sub(r"\1 \2lines", seg)
     if re.search(r"\b(?:at|in)\s+(?:their\s+|the\s+)?first\s+relapse\b", seg, re.I):
         return [PriorLinesAtom(min_lines=1, max_lines=1)]  # "myeloma at first relapse"
     m = lx.LINES.search(seg)
