@@ -669,6 +669,12 @@ def test_symptomatic_mm_is_active_myeloma() -> None:
             "exclusion",
             "Patients who relapsed within 6 months after BCMA CAR-T infusion",
         ),
+        # the window closing a list with an Oxford comma covers every drug (Sd ended 31 days ago)
+        (
+            "A03-academic-cart-elra-renal",
+            "exclusion",
+            "Received selinexor, venetoclax, or iberdomide within 4 weeks",
+        ),
         # "prior … transplant, or ineligible for transplant": age 78, no transplant
         (
             "A07-age78-ecog2-idecel",

@@ -255,12 +255,24 @@ def _split(text: str, section: Section) -> tuple[list[str], bool]:
         sep, body = parts[i], parts[i + 1]
         if "or" in sep:
             # ", or <more of the same list>": keep together unless the right side stands alone
-            if not _parse_segment(body, section, ()):
+            if not _parse_segment(body, section, ()) or _shared_window(segments[-1], sep, body):
                 segments[-1] += sep + body
                 continue
             explicit_or = True
         segments.append(body)
     return [s.strip(" .;,") for s in segments if s.strip(" .;,")], explicit_or
+
+
+def _shared_window(left: str, sep: str, right: str) -> bool:
+    """ "selinexor, venetoclax, or iberdomide within 4 weeks": the window closing the list
+    applies to every drug in it (a list of names before ", or", a window only after it)."""
+    return (
+        "," in sep
+        and lx.TIME_WINDOW.search(left) is None
+        and lx.TIME_WINDOW.search(right) is not None
+        and len(drug_spans(left)) >= 1
+        and len(drug_spans(right)) >= 1
+    )
 
 
 def _protect_parens(text: str) -> str:
