@@ -675,6 +675,17 @@ def test_symptomatic_mm_is_active_myeloma() -> None:
             "exclusion",
             "Received selinexor, venetoclax, or iberdomide within 4 weeks",
         ),
+        # a CAR T target or source the record may not match
+        (
+            "A05-idecel-10mo-cytopenias",
+            "exclusion",
+            "History of CAR T-cell therapy with CD19 target",
+        ),
+        (
+            "A05-idecel-10mo-cytopenias",
+            "exclusion",
+            "Prior autologous CAR T-cell product manufactured at an academic site",
+        ),
         # "prior … transplant, or ineligible for transplant": age 78, no transplant
         (
             "A07-age78-ecog2-idecel",

@@ -164,6 +164,14 @@ _TARGETED = re.compile(
     _I,
 )
 _ANTI_GLUED = re.compile(r"\banti([A-Z0-9]{2,9})\b")  # "antiCD19" (case-sensitive)
+# "CD19 CAR T", "with CD19 target" (the antigen named before the modality, or as "target")
+_TARGET_BEFORE = re.compile(r"\b((?:CD|[A-Z]{2,5})\d{0,3}[A-Z]?)[\s-]+(?:CAR\b|chimeric\b)")
+_WITH_TARGET = re.compile(r"\bwith\s+(?:an?\s+|the\s+)?([A-Za-z][A-Za-z0-9]{1,9})\s+target\b", re.I)
+# Where the product came from ("manufactured at an academic site", "commercial CAR T"): the
+# record does not always say.
+_SOURCE = re.compile(
+    r"\b(?:academic|commercial(?:ly)?|manufactured|point[\s-]of[\s-]care|in[\s-]house)\b", re.I
+)
 # Targets the recognisers understand (lexicon.TARGETS); other names stay unaccounted.
 _KNOWN_TARGETS = frozenset(
     {
@@ -590,10 +598,18 @@ def unaccounted(
         for m in (
             *_scan(_TARGETED, ("direct", "target", "anti"), lower, text),
             *_scan(_ANTI_GLUED, ("anti",), lower, text),
+            *_scan(_TARGET_BEFORE, ("car", "chimeric"), lower, text),
+            *_scan(_WITH_TARGET, ("target",), lower, text),
         ):
             name = next((g for g in m.groups() if g), "").lower()
             if name and name not in _KNOWN_TARGETS:
                 found.append(f"target: {_snippet(text, m)}")
+                break
+        if not _ANY_SOURCE.search(text):
+            for m in _scan(
+                _SOURCE, ("academic", "commercial", "manufactur", "point", "house"), lower, text
+            ):
+                found.append(f"target: where the product came from: {_snippet(text, m)}")
                 break
     return tuple(dict.fromkeys(found))
 
