@@ -100,10 +100,14 @@ def _all_real_studies() -> list[Study]:
     return out
 
 
-def _assert_no_unread_exclusion(studies: list[Study], extra: list[tuple[str, str]]) -> int:
+def _assert_no_unread_exclusion(
+    studies: list[Study],
+    extra: list[tuple[str, str]],
+    patients: dict[str, PatientRecord] | None = None,
+) -> int:
     """Every criterion judged not met for any test patient had all its clinical words read."""
     fired = 0
-    for record in _patients().values():
+    for record in (patients or _patients()).values():
         matcher = matcher_for(record, AS_OF)
         for s in studies:
             parsed = parse_criteria(s.eligibility.criteria_text)

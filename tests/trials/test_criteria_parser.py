@@ -132,7 +132,7 @@ def test_prior_lines() -> None:
     assert PriorLinesAtom(min_lines=3) in inc("At least 3 prior lines of therapy")
     assert PriorLinesAtom(min_lines=1, max_lines=3) in inc("1 to 3 prior lines of therapy")
     assert PriorLinesAtom(min_lines=4) in inc("Received four or more prior lines of therapy")
-    assert PriorLinesAtom(max_lines=3) in inc("No more than 3 prior regimens")
+    assert PriorLinesAtom(max_lines=3, regimens=True) in inc("No more than 3 prior regimens")
 
 
 # ----------------------------------------------------------------------------- exposures

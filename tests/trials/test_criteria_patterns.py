@@ -237,7 +237,7 @@ def test_event_anchored_window_is_measured_between_the_events() -> None:
     c = parse_criterion(
         "Progression within 12 months after BCMA CAR T infusion", Section.exclusion, "E1"
     )
-    assert c.tree == IntervalAtom(start="car_t_infusion", op="lt", days=360)
+    assert c.tree == IntervalAtom(start="car_t_infusion", op="lt", days=360, target="BCMA")
     assert (
         result(judge(post_car_t(), excl("Progression within 12 months after CAR T infusion")), "E1")
         is Result.not_met

@@ -104,7 +104,13 @@ EXAMPLES = _c(
 )
 # An example list outside parentheses (", e.g., bortezomib or carfilzomib", "such as …"): the
 # examples illustrate a class, they are not a requirement of their own.
-EXAMPLE_TAIL = _c(r",?\s*\b(?:e\.\s?g\.?|such\s+as|for\s+example|for\s+instance)(?=[\s,:])[^;.()]*")
+EXAMPLE_TAIL = _c(
+    r",?\s*\b(?:e\.\s?g\.?|such\s+as|for\s+example|for\s+instance|can\s+include|may\s+include)"
+    # up to the end of the clause, but not over a time window or a carve-out that follows the
+    # list ("a bispecific such as teclistamab or talquetamab within 90 days")
+    r"(?=[\s,:])(?:(?!\b(?:within|in\s+the\s+(?:past|last)|prior\s+to|before|since|except|"
+    r"unless)\b|[<>]=?\s*\d)[^;.()])*"
+)
 REFRACTORY_DEFINITION = _c(
     r"\b(?:dis(?:ease)?\s+)?progress\w*\s+(?:(?:while\s+)?on\s+(?:or\s+)?|during\s+(?:or\s+)?)?"
     r"(?:within|<=?)\s*(?:\d{1,3}|sixty|thirty)\s*(?:days?|weeks?|months?)\s+"
@@ -194,10 +200,18 @@ DISEASE_STATES: tuple[tuple[re.Pattern[str], str], ...] = (
         ),
         "ndmm",
     ),
-    (_c(r"\bsmou?ldering\b|\bSMM\b|\basymptomatic (?:multiple )?myeloma\b"), "smoldering"),
     (
         _c(
-            r"\bsymptomatic (?:multiple )?myeloma\b|\bCRAB\b|\bmyeloma[\s-]defining events?\b|"
+            r"\bsmou?ldering\b|\bSMM\b|\basymptomatic (?:multiple )?myeloma\b"
+            # "asymptomatic myeloma with related organ damage" (pre-2014 wording) is active
+            r"(?!(?:\s+with)?[\s-]+(?:related\s+)?(?:end[\s-])?(?:organ|tissue))"
+        ),
+        "smoldering",
+    ),
+    (
+        _c(
+            r"\bsymptomatic (?:multiple )?(?:myeloma|MM)\b|\bCRAB\b|"
+            r"\bmyeloma[\s-]defining events?\b|"
             r"\bactive (?:multiple )?myeloma\b"
         ),
         "active_mm",
@@ -314,6 +328,10 @@ CAR_T_INTERVAL = _c(
 
 # An exclusion written as an inclusion item ("… are not eligible", "… will be excluded").
 EXCLUDES_HERE = _c(
-    r"\b(?:is|are|will\s+be|would\s+be|shall\s+be)\s+(?:not\s+eligible|ineligible|excluded)\b|"
-    r"\bwill\s+not\s+be\s+(?:eligible|enrolled|included)\b|\bare\s+not\s+candidates\b"
+    r"(?:\b(?:is|are|will\s+be|would\s+be|shall\s+be)\s+(?:not\s+eligible|ineligible|excluded)\b|"
+    r"\bwill\s+not\s+be\s+(?:eligible|enrolled|included)\b|\bare\s+not\s+candidates\b)"
+    # "… or who are not candidates for transplant": an alternative of the population, not an
+    # exclusion of this study
+    r"(?!\s+for\s+(?:an?\s+)?(?:autologous\s+|allogeneic\s+)?(?:transplant|stem|SCT|ASCT|HDT|"
+    r"high|intensive))"
 )

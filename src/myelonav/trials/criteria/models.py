@@ -17,7 +17,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-PARSER_VERSION = "2"
+PARSER_VERSION = "3"
 
 
 class _Frozen(BaseModel):
@@ -94,6 +94,9 @@ class PriorLinesAtom(_Frozen):
     min_lines: int | None = Field(None, ge=0)
     max_lines: int | None = Field(None, ge=0)
     negate: bool = False
+    # counted in "regimens", which protocols use for lines or for single regimens: when the
+    # two counts disagree the criterion is unknown
+    regimens: bool = False
 
 
 class ExposureAtom(_Frozen):
@@ -125,6 +128,7 @@ TimeEvent = Literal[
     "allogeneic_transplant",
     "any_transplant",
     "radiotherapy",
+    "lymphodepletion",  # before the most recent CAR T infusion (its date is not recorded)
 ]
 
 
@@ -156,6 +160,8 @@ class IntervalAtom(_Frozen):
     op: Literal["lt", "ge"]
     days: int = Field(ge=0)
     negate: bool = False
+    # the CAR T's target when the text names one ("within 6 months after BCMA CAR-T infusion")
+    target: str | None = None
 
 
 class TransplantAtom(_Frozen):

@@ -50,13 +50,15 @@ from myelonav.trials.criteria.recognisers.disease import (
     _measurable,
 )
 from myelonav.trials.criteria.recognisers.labs import _labs, widen_for_carve_outs
-from myelonav.trials.criteria.recognisers.lines import _lines
+from myelonav.trials.criteria.recognisers.lines import _lines, regimens_as_lines
+from myelonav.trials.criteria.recognisers.lists import join_class_list
 from myelonav.trials.criteria.recognisers.mentions import _targets, _therapy_mentions, drug_spans
 from myelonav.trials.criteria.recognisers.negation import _negated
 from myelonav.trials.criteria.recognisers.person import _age, _performance
 from myelonav.trials.criteria.recognisers.response import require_response
 from myelonav.trials.criteria.recognisers.screening import _screening
 from myelonav.trials.criteria.recognisers.therapy import _any_therapy, _class_sets, _exposures
+from myelonav.trials.criteria.recognisers.unread import mark_unread_requirements
 from myelonav.trials.criteria.recognisers.windows import _time_windows, _transplants
 from myelonav.trials.criteria.residue import region_of, unaccounted
 from myelonav.trials.criteria.sections import split_sections
@@ -90,12 +92,14 @@ def _parse_segment_uncached(
         n = interval.group(1)
         count = int(n) if n.isdigit() else lx.NUMBER_WORDS[n.lower()]
         days = count * lx.UNIT_DAYS[interval.group(2)[0].lower()]
+        named = {t.upper() for t in re.findall(r"\b(BCMA|GPRC5D|CD19|FcRH5)\b", seg, re.I)}
         return [
             IntervalAtom(
                 start="car_t_infusion",
                 op="lt",
                 days=days,
                 negate=_negated(seg, interval.start()),
+                target=named.pop() if len(named) == 1 else None,
             )
         ]
     measurable = _measurable(seg)
@@ -163,7 +167,7 @@ def _kind_of(node: Node) -> list[CriterionKind]:
     if isinstance(node, ExposureAtom):
         return [_exposure_kind(node.groups, node.drugs, node.any_therapy)]
     if isinstance(node, TimeSinceAtom):
-        if node.event == "car_t_infusion":
+        if node.event in ("car_t_infusion", "lymphodepletion"):
             return [K.car_t_timing]
         if "transplant" in node.event:
             return [K.transplant]
@@ -251,12 +255,24 @@ def _split(text: str, section: Section) -> tuple[list[str], bool]:
         sep, body = parts[i], parts[i + 1]
         if "or" in sep:
             # ", or <more of the same list>": keep together unless the right side stands alone
-            if not _parse_segment(body, section, ()):
+            if not _parse_segment(body, section, ()) or _shared_window(segments[-1], sep, body):
                 segments[-1] += sep + body
                 continue
             explicit_or = True
         segments.append(body)
     return [s.strip(" .;,") for s in segments if s.strip(" .;,")], explicit_or
+
+
+def _shared_window(left: str, sep: str, right: str) -> bool:
+    """ "selinexor, venetoclax, or iberdomide within 4 weeks": the window closing the list
+    applies to every drug in it (a list of names before ", or", a window only after it)."""
+    return (
+        "," in sep
+        and lx.TIME_WINDOW.search(left) is None
+        and lx.TIME_WINDOW.search(right) is not None
+        and len(drug_spans(left)) >= 1
+        and len(drug_spans(right)) >= 1
+    )
 
 
 def _protect_parens(text: str) -> str:
@@ -341,13 +357,18 @@ def _unread(text: str, section: Section, criterion_id: str, why: str) -> Criteri
 
 def _parse_criterion(text: str, listed: Section, criterion_id: str) -> Criterion:
     # an exclusion written inside the inclusion list is parsed and judged as an exclusion
-    excludes = listed is Section.inclusion and bool(lx.EXCLUDES_HERE.search(text))
+    here = lx.EXCLUDES_HERE.search(text) if listed is Section.inclusion else None
+    # "Must have received … ; patients who received only belantamab are not eligible": a
+    # requirement with an exclusion after it, neither of which holds alone
+    mixed = here is not None and _REQUIRED.search(text[: here.start()]) is not None
+    excludes = here is not None and not mixed
     section = Section.exclusion if excludes else listed
     norm = normalise_ops(normalise(text))
     norm = lx.EXAMPLE_TAIL.sub(" ", lx.EXAMPLES.sub(" ", norm))
     # "progression on or within 60 days of the last dose of X" defines refractoriness to X on
     # that therapy's own course; it is not a window counted back from today
     norm = lx.REFRACTORY_DEFINITION.sub(" refractory ", norm)
+    norm = join_class_list(norm)  # "including: a PI; an IMiD" → one sentence the recognisers read
     main, exceptions = _exceptions(norm)
     except_groups, leftover = _exception_groups(exceptions)
     measurable = lx.MEASURABLE.search(main)
@@ -397,6 +418,9 @@ def _parse_criterion(text: str, listed: Section, criterion_id: str) -> Criterion
         op = "or" if section is Section.exclusion or explicit_or else "and"
         tree = Group(op=op, items=tuple(nodes))
     tree = require_response(widen_for_carve_outs(tree, norm, section), norm, section)
+    tree = regimens_as_lines(tree, norm)
+    if section is Section.inclusion:
+        tree = mark_unread_requirements(tree)  # not understood ≠ met: unknown, not a question
     kinds = list(dict.fromkeys(_kind_of(tree)))
     if len(kinds) > 1 and CriterionKind.other in kinds:
         kinds.remove(CriterionKind.other)
@@ -409,7 +433,12 @@ def _parse_criterion(text: str, listed: Section, criterion_id: str) -> Criterion
         tree=tree,
         kinds=tuple(kinds),
         exception="; ".join(leftover) or None,
-        unaccounted=unaccounted(norm, section, tree, leftover, bool(except_groups)),
+        unaccounted=unaccounted(norm, section, tree, leftover, bool(except_groups))
+        + (
+            (f"exception or permission: an exclusion inside a requirement: {text.strip()[:120]}",)
+            if mixed
+            else ()
+        ),
         region=region_of(norm),
     )
 
@@ -460,6 +489,9 @@ def _only_if_lines(seg: str, atoms: list[Node]) -> list[Node]:
         return atoms
     then = rest[0] if len(rest) == 1 else Group(op="and", items=tuple(rest))
     return [Group(op="or", items=(PriorLinesAtom(min_lines=count.min_lines + 1), then))]
+
+
+_REQUIRED = re.compile(r"\b(?:must|should|required|need\s+to)\b[^.;]{3,}[.;]", re.I)
 
 
 def _first_atom_end(seg: str) -> int:

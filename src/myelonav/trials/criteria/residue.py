@@ -15,6 +15,7 @@ from collections.abc import Iterable
 
 from myelonav.trials.criteria.models import (
     ExposureAtom,
+    FeatureAtom,
     Group,
     MeasurableAtom,
     Node,
@@ -22,6 +23,7 @@ from myelonav.trials.criteria.models import (
     PriorLinesAtom,
     Section,
     TimeSinceAtom,
+    TransplantAtom,
 )
 from myelonav.trials.criteria.recognisers.labs import (
     GILBERT_NOTE,
@@ -54,7 +56,10 @@ _CONDITIONAL = re.compile(
     r"\bwhichever\s+is\s+(?:shorter|less|earlier)\b|\b(?:subjects|patients|participants)\s+in\s+whom\b|"
     r"\bfor\s+(?:subjects|patients|participants)\s+(?:who\s+(?:have|has|are)|whose)\b|"
     r"\bif\b(?!\s+(?:any|applicable|available|known|needed|necessary|required|present)\b)|\b(?:responsive|response|responded|responding)\s+"
-    r"(?:\(\w+\s+or\s+better\)\s+)?to\b",
+    r"(?:\(\w+\s+or\s+better\)\s+)?to\b|\bother\s+circumstances\b|"
+    r"\bfor\s+(?:patients|participants|subjects|those)\s+(?:with|who)\b|"
+    r"\bidentified\s+by\s+(?:the\s+)?(?:treating\s+|clinical\s+)?(?:doctors?|physicians?|clinicians?)\b|"
+    r"\b(?:can|could|may)\s+be\s+attributed\s+to\b|\battributable\s+to\b",
     _I,
 )
 # A requirement for some patients only ("participants who have received only 1 line of prior
@@ -71,7 +76,9 @@ _REGION = re.compile(
     r"Canada|Korea|Taiwan|Australia|Netherlands|Belgium|Sweden|Denmark|Norway|Poland|Israel|"
     r"United\s+States|United\s+Kingdom)\s+only\b|\bonly\s+(?:in|for)\s+(?:the\s+)?"
     r"(?:US|USA|UK|EU|France|Germany|Japan|China|Spain|Italy|Canada|Korea|Taiwan|"
-    r"United\s+States|United\s+Kingdom)\b",
+    r"United\s+States|United\s+Kingdom)\b|"
+    r"\(\s*(?:in\s+|for\s+)?(?:US|USA|UK|EU|France|Germany|Japan|China|Spain|Italy|Canada|Korea|"
+    r"Taiwan|Australia|United\s+States|United\s+Kingdom)\s+only\s*\)",
 )
 # A time window measured from an event other than today ("progression within 12 months after
 # CAR T infusion", "relapse within 60 days of the last dose"): an interval between two events.
@@ -129,6 +136,57 @@ _AFTER_EVENT = re.compile(
     r"(?:initial|induction|first[\s-]line)\b",
     _I,
 )
+# A washout counted from one class of therapy or from another event ("6 months from prior
+# anti-BCMA therapy", "≥ 6 months from lymphodepleting chemotherapy"): read as "since the last
+# therapy", which is a different date.
+_WINDOW_FROM_CLASS = re.compile(
+    r"\b(?:from|since|after|of)\s+(?:the\s+)?(?:last\s+|prior\s+|previous\s+|most\s+recent\s+)?"
+    r"(?:dose\s+of\s+(?:any\s+)?)?(?:anti[\s-]?[A-Za-z0-9]{2,9}|[A-Za-z0-9]{2,9}[\s-]directed|"
+    r"lymphodeplet\w*|bridging)\b",
+    _I,
+)
+# A limit for one group of patients ("patients over 75 years must have ECOG 0-1").
+_SUBGROUP = re.compile(
+    r"\b(?:patients|participants|subjects|those)\s+(?:(?:who\s+are\s+)?(?:over|above|under|"
+    r"older\s+than|younger\s+than|aged)\s*(?:[<>]=?\s*)?|[<>]=?\s*)\d{1,3}\s*(?:years?\s*)?(?:of\s+age\s*)?"
+    r"(?:old\s*)?(?:must|should|need|will\s+need|are\s+required)\b",
+    _I,
+)
+# A count of therapies ("more than 1 prior CAR T-cell therapy", ">= 2 prior BCMA-directed
+# therapies"): the exposure recogniser reads "any".
+_COUNT = re.compile(
+    r"(?:>=\s*(?:[2-9]|two|three)|>\s*(?:[1-9]|one|two)|\bmore\s+than\s+(?:one|two|[1-9])|"
+    r"\bat\s+least\s+(?:two|three|[2-9]))\s+(?:or\s+more\s+)?|\b(?:two|three|[2-9])\s+or\s+more\s+|"
+    r"\bmultiple\s+(?!myeloma|MM\b)|\bsecond\s+(?!primary)|\bre-?treat\w*",
+    _I,
+)
+_COUNTED = re.compile(
+    r"\s*(?:prior\s+|previous\s+|different\s+|distinct\s+|separate\s+)?(?:[\w-]+\s+){0,3}?"
+    r"(?:CAR|therap|treatment|infusion|product|agent|drug|course|bispecific|antibod|autologous|"
+    r"allogeneic|stem|transplant|SCT|ASCT|HSCT|HCT)",
+    _I,
+)
+_WITHOUT_MEASURABLE = re.compile(
+    r"\b(?:without|no|absence\s+of|lack\s+of|lacking)\s+(?:\w+\s+)?measurable\b", _I
+)
+# Lines counted from an event ("no more than 2 lines of therapy after CAR T"): the line count
+# is the whole history.
+_LINES_AFTER = re.compile(
+    r"\blines?\s+(?:of\s+(?:therapy|treatment)\s+|of\s+anti-?myeloma\s+(?:therapy|treatment)\s+)?"
+    r"(?:after|since|following|post)\b",
+    _I,
+)
+# A size on a disease site ("soft tissue plasmacytoma > 5 cm"): the feature recogniser reads
+# presence only.
+_SIZE = re.compile(r"\b\d+(?:\.\d+)?\s*(?:cm|mm|centimet\w*|millimet\w*)\b", _I)
+# Treatment now, not ever ("currently receiving any other anti-myeloma therapy", "concurrent
+# treatment with teclistamab"): the exposure recogniser reads any prior exposure.
+_CURRENT = re.compile(
+    r"\b(?:currently|presently|concurrent(?:ly)?|concomitant(?:ly)?|ongoing|simultaneous(?:ly)?)\s+"
+    r"(?:(?:being\s+)?(?:receiving|treated|taking|on|using|given)\b|(?:use|treatment|therapy|"
+    r"administration|receipt)\b)|\bis\s+receiving\b|\bare\s+receiving\b",
+    _I,
+)
 # A vague limit the recognisers cannot measure ("inadequate washout from prior therapy").
 _VAGUE = re.compile(
     r"\b(?:in)?(?:adequate|sufficient)\s+(?:washout|wash-out|recovery|interval|time)\b|"
@@ -154,6 +212,14 @@ _TARGETED = re.compile(
     _I,
 )
 _ANTI_GLUED = re.compile(r"\banti([A-Z0-9]{2,9})\b")  # "antiCD19" (case-sensitive)
+# "CD19 CAR T", "with CD19 target" (the antigen named before the modality, or as "target")
+_TARGET_BEFORE = re.compile(r"\b((?:CD|[A-Z]{2,5})\d{0,3}[A-Z]?)[\s-]+(?:CAR\b|chimeric\b)")
+_WITH_TARGET = re.compile(r"\bwith\s+(?:an?\s+|the\s+)?([A-Za-z][A-Za-z0-9]{1,9})\s+target\b", re.I)
+# Where the product came from ("manufactured at an academic site", "commercial CAR T"): the
+# record does not always say.
+_SOURCE = re.compile(
+    r"\b(?:academic|commercial(?:ly)?|manufactured|point[\s-]of[\s-]care|in[\s-]house)\b", re.I
+)
 # Targets the recognisers understand (lexicon.TARGETS); other names stay unaccounted.
 _KNOWN_TARGETS = frozenset(
     {
@@ -258,6 +324,13 @@ _OFF_SCALE = re.compile(
 # "achieved MR or better to at least 1 prior therapy"): the record does not hold responses,
 # so the criterion can be wrong either way.
 _RESPONSE = RESPONSE_PATTERN
+# A response named as part of the exposure ("BCMA therapy with best response of progressive
+# disease", "primary refractory to …"): responses are not in the record.
+_BEST_RESPONSE = re.compile(
+    r"\bbest\s+(?:overall\s+)?response\b|\bprimary\s+(?:refractory|resistan\w*|progress\w*)\b|"
+    r"\bnever\s+(?:achieved|responded)\b|\bno\s+response\s+to\b",
+    _I,
+)
 _LONGER = re.compile(r"\bwhichever\s+is\s+(?:longer|greater|later)\b", _I)
 _DEFINED_AS = re.compile(
     r"\bdefined\s+as\s+(?:an?\s+)?(?:initial\s+)?$|"
@@ -273,6 +346,8 @@ _LAST_LINE = re.compile(
     r"\bas\s+part\s+of\s+(?:the(?:ir)?\s+|his\s+or\s+her\s+)?(?:immedi\w*\s+)?"
     r"(?:last|most\s+recent|latest)\b|"
     r"\bimmedi\w*\s+(?:last|prior|preceding|previous)\s+(?:line|treatment|regimen|therapy)\b|"
+    r"\bas\s+(?:the(?:ir)?\s+|his\s+or\s+her\s+)?(?:last|most\s+recent|latest|current)\s+"
+    r"(?:line|regimen|treatment|therapy)\b|"
     r"\brefractory\b[^.;]{0,100}?\b(?:last|most\s+recent|latest)\s+(?:[\w-]+\s+){0,3}?"
     r"(?:line|regimen|treatment|therapy)\b|"
     r"\b(?:PD|progress\w*)\b[^.;]{0,40}?\bwithin\s+\d+\s+days\b[^.;]{0,100}?"
@@ -282,7 +357,9 @@ _LAST_LINE = re.compile(
 # A class the exposure recogniser does not know, read as "any therapy" ("a monoclonal antibody
 # drug within 30 days", "anti-CD3 mAb"): the window or requirement may concern fewer drugs.
 _UNMAPPED_CLASS = re.compile(
-    r"\bmonoclonal\s+antibod\w*|\bmAbs?\b|\bantibody\s+(?:drugs?|therap\w*|treatments?)\b",
+    r"\bmonoclonal\s+antibod\w*|\bmAbs?\b|\bantibody\s+(?:drugs?|therap\w*|treatments?)\b|"
+    # "prior therapy with any CDK inhibitor": a class the lexicon does not know
+    r"\b(?!proteasome\b)[A-Za-z][\w-]{1,11}\s+inhibitors?\b",
     _I,
 )
 # High-dose alkylator therapy given as transplant conditioning (melphalan before an autologous
@@ -358,11 +435,15 @@ _COUNTRY_NOTE = re.compile(
     r"^\W*(?:for\s+)?(united\s+states|united\s+kingdom|[A-Z][a-z]+|US|USA|UK)"
     r"(?:[\s-]+(?:specific|only))\s*(?:criteri\w*\s*)?:",
 )
+# "Prior exposure to belantamab mafodotin (France only)"
+_COUNTRY_ONLY = re.compile(
+    r"\(\s*(?:in\s+|for\s+)?(united\s+states|united\s+kingdom|[A-Z][a-z]+|US|USA|UK)\s+only\s*\)"
+)
 
 
 def region_of(text: str) -> str | None:
     """The country a "France specific: …" note applies to (ISO alpha-2), if it is one."""
-    m = _COUNTRY_NOTE.match(text)
+    m = _COUNTRY_NOTE.match(text) or _COUNTRY_ONLY.search(text)
     if m is None:
         return None
     return COUNTRIES.get(m.group(1).lower())
@@ -507,6 +588,14 @@ def unaccounted(
             "respon",
             "whichever",
             "who",
+            "whom",
+            "circumstance",
+            "attribut",
+            "identified",
+            "for patients",
+            "for participants",
+            "for subjects",
+            "for those",
         ),
         lower,
         text,
@@ -518,6 +607,10 @@ def unaccounted(
     if not _lines_condition_read(tree):
         for m in _scan(_ONLY_IF_LINES, ("only",), lower, text):
             found.append(f"condition: {_snippet(text, m)}")
+            break
+    if any(isinstance(a, ExposureAtom) for a in atoms):
+        for m in _scan(_BEST_RESPONSE, ("best", "primary", "never", "response"), lower, text):
+            found.append(f"{RESPONSE}: {_snippet(text, m)}")
             break
     if not any(isinstance(a, OtherAtom) and a.text == RESPONSE_NOTE for a in atoms):
         for m in _scan(_RESPONSE, ("respon", "achieved"), lower, text):
@@ -542,6 +635,31 @@ def unaccounted(
     for m in _scan(_AFTER_EVENT, ("after", "post", "within"), lower, text):
         found.append(f"time measured from an event: {_snippet(text, m)}")
         break
+    for m in _scan(_SUBGROUP, ("must", "should", "need", "required"), lower, text):
+        found.append(f"condition: for one group of patients: {_snippet(text, m)}")
+        break
+    if any(
+        (isinstance(a, ExposureAtom) and a.min_agents == 1) or isinstance(a, TransplantAtom)
+        for a in atoms
+    ) and not any(isinstance(a, PriorLinesAtom) for a in atoms):
+        for m in _COUNT.finditer(text):
+            if _COUNTED.match(text, m.end()):
+                found.append(f"target: a number of therapies: {_snippet(text, m)}")
+                break
+    if any(isinstance(a, PriorLinesAtom) for a in atoms):
+        for m in _scan(_LINES_AFTER, ("after", "since", "following", "post"), lower, text):
+            found.append(f"time measured from an event: lines since an event: {_snippet(text, m)}")
+            break
+    if any(isinstance(a, MeasurableAtom) and not a.negate for a in atoms):
+        # "plasmacytoma only, without measurable disease in blood or urine": measurable disease
+        # is named as what the patient must NOT have, or for a subgroup only
+        for m in _scan(_WITHOUT_MEASURABLE, ("measurable",), lower, text):
+            found.append(f"condition: {_snippet(text, m)}")
+            break
+    if any(isinstance(a, FeatureAtom) for a in atoms):
+        for m in _scan(_SIZE, ("cm", "mm", "centimet", "millimet"), lower, text):
+            found.append(f"condition: a size limit: {_snippet(text, m)}")
+            break
     for m in _scan(_VAGUE, ("wash", "recovery", "interval", "time"), lower, text):
         found.append(f"vague limit: {_snippet(text, m)}")
         break
@@ -552,6 +670,14 @@ def unaccounted(
         found.append(f"{REGION}: {_snippet(text, m)}")
         break
     if any(isinstance(a, TimeSinceAtom) for a in atoms):
+        windows = [a for a in atoms if isinstance(a, TimeSinceAtom)]
+        # several windows in one item: which window goes with which therapy is not certain
+        if any(a.event == "last_therapy" for a in windows) or len(windows) > 1:
+            for m in _scan(
+                _WINDOW_FROM_CLASS, ("anti", "direct", "lymphodeplet", "bridging"), lower, text
+            ):
+                found.append(f"time measured from an event: from one therapy: {_snippet(text, m)}")
+                break
         for m in _scan(_LONGER, ("whichever",), lower, text):
             found.append(f"time measured from an event: window may be longer: {_snippet(text, m)}")
             break
@@ -565,15 +691,39 @@ def unaccounted(
         or (isinstance(a, TimeSinceAtom) and a.event == "last_therapy")
         for a in atoms
     ):
-        for m in _scan(_UNMAPPED_CLASS, ("antibod", "mab"), lower, text):
+        for m in _scan(_UNMAPPED_CLASS, ("antibod", "mab", "inhibitor"), lower, text):
             found.append(f"target: a drug class read as any therapy: {_snippet(text, m)}")
             break
     if any(isinstance(a, ExposureAtom) and any("alkylator" in g for g in a.groups) for a in atoms):
         for m in _scan(_HIGH_DOSE_ALKYLATOR, ("high", "conditioning"), lower, text):
             found.append(f"condition: transplant conditioning counts: {_snippet(text, m)}")
             break
+    if any(isinstance(a, ExposureAtom) for a in atoms):
+        for m in _scan(
+            _CURRENT,
+            (
+                "current",
+                "present",
+                "concurrent",
+                "concomitant",
+                "ongoing",
+                "simultaneous",
+                "receiving",
+            ),
+            lower,
+            text,
+        ):
+            found.append(
+                f"time measured from an event: current treatment only: {_snippet(text, m)}"
+            )
+            break
     if exposure:
-        for m in _scan(_LAST_LINE, ("part of", "immedi", "refractor", "within"), lower, text):
+        for m in _scan(
+            _LAST_LINE,
+            ("part of", "immedi", "refractor", "within", "as the", "as their", "as his"),
+            lower,
+            text,
+        ):
             found.append(f"time measured from an event: one line only: {_snippet(text, m)}")
             break
         for m in _scan(
@@ -595,10 +745,18 @@ def unaccounted(
         for m in (
             *_scan(_TARGETED, ("direct", "target", "anti"), lower, text),
             *_scan(_ANTI_GLUED, ("anti",), lower, text),
+            *_scan(_TARGET_BEFORE, ("car", "chimeric"), lower, text),
+            *_scan(_WITH_TARGET, ("target",), lower, text),
         ):
             name = next((g for g in m.groups() if g), "").lower()
             if name and name not in _KNOWN_TARGETS:
                 found.append(f"target: {_snippet(text, m)}")
+                break
+        if not _ANY_SOURCE.search(text):
+            for m in _scan(
+                _SOURCE, ("academic", "commercial", "manufactur", "point", "house"), lower, text
+            ):
+                found.append(f"target: where the product came from: {_snippet(text, m)}")
                 break
     return tuple(dict.fromkeys(found))
 

@@ -25,6 +25,10 @@ _EXCLUDED_LEAD = re.compile(
     r"following\b.*\bexcluded\b.*:?\s*$",
     re.IGNORECASE,
 )
+# "… must include one of the following conditions:": the items below are alternatives
+_ONE_OF_FOLLOWING = re.compile(
+    r"\b(?:one|any|either)\s+(?:or\s+more\s+)?of\s+the\s+following\b[^:]{0,40}:\s*$", re.I
+)
 _BULLET = re.compile(
     r"^(\s*)(?:[*\-•·▪◦+]|\d{1,2}[.)](?!\d)|[a-zA-Z][.)]|\(?[ivxIVX]{1,4}\))\s+(.*)$"
 )
@@ -111,6 +115,7 @@ def split_sections(text: str) -> SplitText:
     top_indent: int | None = None
     counters = {Section.inclusion: 0, Section.exclusion: 0}
     current: RawItem | None = None
+    numbered = False  # whether the current item opened with a number ("4.")
 
     def start(sec: Section, body: str) -> RawItem:
         counters[sec] += 1
@@ -138,10 +143,20 @@ def split_sections(text: str) -> SplitText:
             body = bullet.group(2)
             if top_indent is None or indent < top_indent:
                 top_indent = indent
-            if indent > top_indent and current is not None:
+            is_numbered = line.lstrip()[:1].isdigit()
+            # "4. … must include one of the following conditions:" then "- Serum M protein …"
+            # at the same indent: dashes under it are its alternatives, not items of their own
+            lead_in = (
+                current is not None
+                and numbered
+                and line.lstrip()[:1] in "*-•·▪◦+"
+                and (current.children or _ONE_OF_FOLLOWING.search(current.text) is not None)
+            )
+            if (indent > top_indent or lead_in) and current is not None:
                 current.children.append(body)
             else:
                 current = start(sec, body)
+                numbered = is_numbered
             continue
         # plain line: a continuation of the current item, or a new item of its own
         stripped = line.strip()

@@ -7,6 +7,7 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 
 from myelonav.logic import Truth
+from myelonav.patient.lines import imwg_lines
 from myelonav.trials._facts import Exposure, PatientFacts
 from myelonav.trials.criteria.models import (
     ExposureAtom,
@@ -32,7 +33,14 @@ def _lines(f: PatientFacts, a: PriorLinesAtom) -> Eval:
     if not f.treated:
         fact = f"no prior therapy recorded {bound}"
     ok = (a.min_lines is None or n >= a.min_lines) and (a.max_lines is None or n <= a.max_lines)
+    if a.regimens and ok != _within(f.regimen_count, a):
+        # "at least 3 prior regimens": lines and single regimens give different answers
+        return Truth.unknown, f"{fact}; regimens counted as lines or one by one? ask the study team"
     return _tri(ok), fact
+
+
+def _within(n: int, a: PriorLinesAtom) -> bool:
+    return (a.min_lines is None or n >= a.min_lines) and (a.max_lines is None or n <= a.max_lines)
 
 
 def _matches(e: Exposure, groups: Iterable[tuple[str, ...]], drugs: Iterable[str]) -> bool:
@@ -115,7 +123,27 @@ def _unresolved_or_false(f: PatientFacts, fact: str) -> Eval:
     unknown = sorted({e.agent for e in f.exposures if not e.known})
     if unknown:
         return Truth.unknown, f"{fact} among known agents; not recognised: {', '.join(unknown)}"
+    gap = history_gap(f)
+    if gap:
+        return Truth.unknown, f"{fact} listed; {gap}"
     return Truth.false, fact
+
+
+def history_gap(f: PatientFacts) -> str:
+    """Why the listed treatment history may be incomplete ("" when it is read as complete):
+    more lines before CAR T were reported (intake) than are listed, so a drug or transplant
+    missing from the list may still have been given."""
+    told = f.record.lines_before_car_t_reported
+    if told is None:
+        return ""
+    lines = imwg_lines(f.record, f.as_of)
+    first_car_t = next((i for i, ln in enumerate(lines) if ln.car_t), len(lines))
+    if first_car_t >= told:
+        return ""
+    return (
+        f"{told} lines before CAR T reported but {first_car_t} listed; "
+        "the treatments are not all known (ask the study team)"
+    )
 
 
 def _event_date(f: PatientFacts, a: TimeSinceAtom) -> tuple[dt.date | None, str, bool]:
@@ -163,7 +191,31 @@ def _event_date(f: PatientFacts, a: TimeSinceAtom) -> tuple[dt.date | None, str,
     return max(dated), f"{found[0].kind.value} transplant {max(dated)}", True
 
 
+# Lymphodepleting chemotherapy ends 2 to 7 days before the CAR T infusion (cilta-cel and ide-cel
+# labels: days -5 to -3; academic protocols vary); the record dates only the infusion.
+_LD_BEFORE_INFUSION = (2, 7)
+
+
+def _since_lymphodepletion(f: PatientFacts, a: TimeSinceAtom) -> Eval:
+    if not f.car_t:
+        return _tri(a.op == "ge"), f"no CAR T (window {a.days} days)"
+    infusion = f.car_t[-1].infusion_date
+    low = (f.as_of - infusion).days + _LD_BEFORE_INFUSION[0]
+    high = (f.as_of - infusion).days + _LD_BEFORE_INFUSION[1]
+    fact = (
+        f"about {low}-{high} days since lymphodepletion (CAR T infusion {infusion}; "
+        f"{'min' if a.op == 'ge' else 'within'} {a.days})"
+    )
+    if a.op == "ge":
+        sure = Truth.true if low >= a.days else Truth.false if high < a.days else Truth.unknown
+    else:
+        sure = Truth.true if high < a.days else Truth.false if low >= a.days else Truth.unknown
+    return sure, fact
+
+
 def _time_since(f: PatientFacts, a: TimeSinceAtom) -> Eval:
+    if a.event == "lymphodepletion":
+        return _since_lymphodepletion(f, a)
     when, label, known = _event_date(f, a)
     if not known or (when is None and a.event == "last_therapy" and "ended" in label):
         return Truth.unknown, label
@@ -180,16 +232,23 @@ def _transplant(f: PatientFacts, a: TransplantAtom) -> Eval:
     if found:
         dates = ", ".join(str(t.date) for t in found if t.date) or "date not recorded"
         return Truth.true, f"{found[0].kind.value} transplant ({dates})"
-    return Truth.false, f"no {a.kind if a.kind != 'any' else ''} transplant recorded".replace(
-        "  ", " "
-    )
+    fact = f"no {a.kind if a.kind != 'any' else ''} transplant recorded".replace("  ", " ")
+    gap = history_gap(f)
+    if gap:
+        return Truth.unknown, f"{fact}; {gap}"
+    return Truth.false, fact
 
 
 def _interval(f: PatientFacts, a: IntervalAtom) -> Eval:
     """Progression after the most recent CAR T infusion, measured from the infusion."""
-    if not f.car_t:
-        return Truth.false, "no CAR T"
-    c = f.car_t[-1]
+    episodes = f.car_t
+    if a.target is not None:
+        if any(c.target_antigen is None for c in episodes):
+            return Truth.unknown, f"target of a CAR T not recorded ({a.target} CAR T asked)"
+        episodes = [c for c in episodes if (c.target_antigen or "").upper() == a.target.upper()]
+    if not episodes:
+        return Truth.false, "no CAR T" if a.target is None else f"no {a.target} CAR T"
+    c = episodes[-1]
     if c.progression_date is None:
         return Truth.unknown, f"CAR T infusion {c.infusion_date}; progression date not recorded"
     days = (c.progression_date - c.infusion_date).days

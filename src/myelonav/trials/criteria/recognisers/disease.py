@@ -41,7 +41,8 @@ def _measurable(seg: str) -> list[Node]:
         re.I,
     )
     flc = re.search(
-        r"\b(?:free light chain|FLC)s?\b[^;:0-9]{0,40}?(>=|>)\s*(\d+(?:\.\d+)?)\s*(mg/dL|mg/L)",
+        r"\b(?:free light chain|FLC)s?\b[^;:0-9]{0,40}?(>=|>)\s*(\d+(?:\.\d+)?)\s*"
+        r"mg\s*/\s*(dL|L)\b",
         seg,
         re.I,
     )
@@ -54,7 +55,7 @@ def _measurable(seg: str) -> list[Node]:
         else None
     )
     u = float(urine.group(2)) if urine else None
-    f = float(flc.group(2)) / (10.0 if flc.group(3).lower() == "mg/l" else 1.0) if flc else None
+    f = float(flc.group(2)) / (10.0 if flc.group(3).lower() == "l" else 1.0) if flc else None
     return [MeasurableAtom(serum_g_dl=s, urine_mg_24h=u, flc_mg_dl=f, negate=negate)]
 
 

@@ -3,17 +3,34 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from myelonav.trials.criteria import lexicon as lx
 from myelonav.trials.criteria.models import (
+    Group,
     Node,
     PriorLinesAtom,
 )
 
+# "(Note: Induction, bone marrow transplant with or without maintenance therapy is considered
+# one regimen)": the protocol counts regimens as IMWG lines
+_REGIMEN_IS_LINE = re.compile(
+    r"\b(?:considered|counted|count)\s+(?:as\s+)?(?:one|a\s+single|1)\s+(?:regimen|line)\b", re.I
+)
+
+
+_THERAPIES_COUNTED = re.compile(
+    r"\b(\d{1,2}|one|two|three|four|five|six)\s+((?:or\s+more\s+)?(?:prior\s+|previous\s+)?)"
+    r"(?:systemic\s+)?(?:anti[\s-]?(?:cancer|myeloma|neoplastic|tumou?r)\s+)?(?:therapies|treatments)\b",
+    re.I,
+)
+
 
 def _lines(seg: str) -> list[Node]:
-    # "anti-MM lines of therapy" (same length, so positions stay put)
-    seg = re.sub(r"\banti[\s-]MM\b", "anti-my", seg, flags=re.I)
+    # "anti-MM lines of therapy" is "anti-myeloma lines of therapy"
+    seg = re.sub(r"\banti[\s-]?MM\b", "anti-myeloma", seg, flags=re.I)
+    # "at least 2 prior systemic anti-cancer therapies" counts lines of therapy
+    seg = _THERAPIES_COUNTED.sub(r"\1 \2lines", seg)
     if re.search(r"\b(?:at|in)\s+(?:their\s+|the\s+)?first\s+relapse\b", seg, re.I):
         return [PriorLinesAtom(min_lines=1, max_lines=1)]  # "myeloma at first relapse"
     if re.search(
@@ -29,12 +46,19 @@ def _lines(seg: str) -> list[Node]:
     m = lx.LINES.search(seg)
     if m is None:
         return []
-    op, first, second, trailing = m.group(1), m.group(2), m.group(3), m.group(4) or ""
+    first = m.group(2)
 
     def num(word: str) -> int:
         return int(word) if word.isdigit() else lx.NUMBER_WORDS[word.lower()]
 
     n = num(first)
+    if re.search(r"\bregimens?\b", m.group(0), re.I) and not _REGIMEN_IS_LINE.search(seg):
+        return [a.model_copy(update={"regimens": True}) for a in _bounds(seg, m, n, num)]
+    return list(_bounds(seg, m, n, num))
+
+
+def _bounds(seg: str, m: re.Match[str], n: int, num: Callable[[str], int]) -> list[PriorLinesAtom]:
+    op, second, trailing = m.group(1), m.group(3), m.group(4) or ""
     before = seg[max(0, m.start() - 25) : m.start()]
     if second:
         return [PriorLinesAtom(min_lines=n, max_lines=num(second))]
@@ -70,3 +94,16 @@ def _lines(seg: str) -> list[Node]:
     if re.search(r"\b(?:exactly|only)\s*$", before, re.I):
         return [PriorLinesAtom(min_lines=n, max_lines=n)]
     return [PriorLinesAtom(min_lines=n)]
+
+
+def regimens_as_lines(tree: Node, text: str) -> Node:
+    """``tree`` with its line counts read as IMWG lines when the item itself says a regimen is
+    a line ("induction, transplant and maintenance is considered one regimen")."""
+    if _REGIMEN_IS_LINE.search(text) is None:
+        return tree
+    if isinstance(tree, Group):
+        items = tuple(regimens_as_lines(i, text) for i in tree.items)
+        return tree if items == tree.items else tree.model_copy(update={"items": items})
+    if isinstance(tree, PriorLinesAtom) and tree.regimens:
+        return tree.model_copy(update={"regimens": False})
+    return tree

@@ -107,7 +107,11 @@ def _targets(seg: str, mentions: list[_Mention]) -> list[_Target]:
         if items:
             gap = seg[items[-1][1] : mention.start]
             if lx.TARGETED_WORDS.match(gap) or re.fullmatch(
-                r"[\s\-]*(?:directed|targeted|targeting)?\s*(?:monoclonal\s+)?(?:antibod\w+\s*)?",
+                # "BCMA-directed monoclonal antibody", "bispecific antibody targeting GPRC5D"
+                r"[\s\-]*(?:(?:(?:monoclonal\s+)?antibod\w+|(?:cell\s+)?(?:therap\w+|treatments?|"
+                r"products?|agents?))\s+(?=directed|targeted|targeting|against))?"
+                r"(?:directed(?:\s+(?:against|at|to))?|targeted|targeting|against)?\s*"
+                r"(?:monoclonal\s+)?(?:antibod\w+\s*)?",
                 gap,
                 re.I,
             ):

@@ -6,7 +6,7 @@ import re
 
 _NEG_CUE = re.compile(
     r"(?:\b(?:no|not|without|never|none|non|excluding)\b|\bmust not\b|\bha(?:s|ve) not\b|"
-    r"\bhas never\b|\bfree of\b|\babsence of\b)[^,;]*$",
+    r"\bhas never\b|\bfree of\b|\babsence of\b|\bna[iï]ve\s+(?:to|for)\b)[^,;]*$",
     re.IGNORECASE,
 )
 _NAIVE_AFTER = re.compile(r"^[\s\-]*na[iï]ve\b", re.IGNORECASE)

@@ -74,17 +74,29 @@ def _age(seg: str) -> list[Node]:
     return [AgeAtom(min_years=lo_v, max_years=hi_v)]
 
 
+_SCALE_AFTER = re.compile(
+    r"\bperformance\s+status\b\s*(?:score\s+)?(?:of\s+)?(<=|<|=)?\s*(\d)\b"
+    r"((?:\s*(?:,|-|to|or)\s*\d\b)*)()\s*(?:\(|as\s+per|by|on|according\s+to|using)\s*"
+    r"(?:the\s+)?(?:ECOG|Zubrod|SWOG|(?-i:WHO))\b",
+    re.I,
+)
+
+
 def _performance(seg: str) -> list[Node]:
     seg = _slashed(seg)
     atoms: list[Node] = []
     ecog = re.search(
         # "WHO" only in capitals: "patients who are relapsed … >= 2 prior lines" is not a scale
-        r"\b(?:ECOG|Eastern Cooperative Oncology Group|(?-i:WHO)|Zubrod)\b(?:[\s\w()/:-]{0,40}?)"
+        r"\b(?:ECOG|Eastern Cooperative Oncology Group|(?-i:WHO)|Zubrod|SWOG)\b"
+        r"(?:[\s\w()/:-]{0,40}?)"
         r"(?:\b(?:PS|score|status|of|grade)\b\s*)?(<=|<|>=|>|=|of)?\s*(\d)\b"
         r"((?:\s*(?:,|-|to|or|and|,\s*or)\s*\d\b)*)(\s*or\s+(?:higher|greater|more|above|worse))?",
         seg,
         re.I,
     )
+    if ecog is None:
+        # "Performance status of <= 2 as per Zubrod scale": the scale named after the limit
+        ecog = _SCALE_AFTER.search(seg)
     if ecog is not None:
         first = int(ecog.group(2))
         rest = [int(x) for x in re.findall(r"\d", ecog.group(3) or "")]

@@ -15,13 +15,19 @@ from myelonav.trials.criteria.models import (
 from myelonav.trials.criteria.recognisers.mentions import _Target
 from myelonav.trials.criteria.recognisers.negation import _negated
 
+# "relapsed and/or refractory to at least 2 regimens, including an IMiD …": relapsed after
+# OR refractory to; the named classes are exposure, not refractoriness
+_RELAPSED_OR_REFRACTORY = re.compile(
+    r"\brelapsed\s*(?:and\s*/\s*or|/|or)\s*(?:were\s+|was\s+)?refractory\b", re.I
+)
+
 
 def _exposures(
     seg: str, section: Section, targets: list[_Target], except_groups: tuple[tuple[str, ...], ...]
 ) -> list[Node]:
     if not targets:
         return []
-    stripped = lx.RRMM_PHRASE.sub(" ", seg)
+    stripped = _RELAPSED_OR_REFRACTORY.sub(" ", lx.RRMM_PHRASE.sub(" ", seg))
     refractory = bool(lx.REFRACTORY.search(stripped))
     not_allowed = bool(lx.NOT_ALLOWED.search(seg))
     allowed = bool(lx.ALLOWED.search(seg)) and not not_allowed
@@ -30,8 +36,12 @@ def _exposures(
     runs: list[list[_Target]] = [[targets[0]]]
     for t in targets[1:]:
         is_or = bool(re.search(r"\bor\b", t.sep_before, re.I))
+        # "both a BCMA bispecific and a BCMA CAR T": every one, even in an exclusion
+        both = bool(re.search(r"\bboth\b", seg[: t.start], re.I)) and bool(
+            re.search(r"\band\b", t.sep_before, re.I)
+        )
         if (
-            section is Section.exclusion
+            (section is Section.exclusion and not both)
             or is_or
             or re.search(r"\bor\b", seg[t.end : t.end + 8], re.I)
         ):
@@ -67,22 +77,35 @@ def _exposures(
 
 def _class_sets(seg: str) -> list[Node]:
     """Triple-class / penta / quad / double exposure or refractoriness."""
-    refractory = bool(lx.REFRACTORY.search(lx.RRMM_PHRASE.sub(" ", seg)))
-    spec: tuple[tuple[str, int], ...]
-    if lx.PENTA.search(seg):
-        spec = (("proteasome_inhibitor", 2), ("imid", 2), ("anti_cd38", 1))
-    elif lx.QUAD.search(seg):
-        spec = (("proteasome_inhibitor", 2), ("imid", 2))
-    elif lx.TRIPLE_CLASS.search(seg):
-        spec = (("proteasome_inhibitor", 1), ("imid", 1), ("anti_cd38", 1))
-    elif lx.DOUBLE.search(seg):
-        spec = (("proteasome_inhibitor", 1), ("imid", 1))
-    else:
-        return []
-    items = tuple(
-        ExposureAtom(groups=((cls,),), refractory=refractory, min_agents=n) for cls, n in spec
+    refractory = bool(
+        lx.REFRACTORY.search(_RELAPSED_OR_REFRACTORY.sub(" ", lx.RRMM_PHRASE.sub(" ", seg)))
     )
-    return [Group(op="and", items=items)]
+    specs: list[tuple[tuple[str, int], ...]] = [
+        spec
+        for pattern, spec in (
+            (lx.PENTA, (("proteasome_inhibitor", 2), ("imid", 2), ("anti_cd38", 1))),
+            (lx.QUAD, (("proteasome_inhibitor", 2), ("imid", 2))),
+            (lx.TRIPLE_CLASS, (("proteasome_inhibitor", 1), ("imid", 1), ("anti_cd38", 1))),
+            (lx.DOUBLE, (("proteasome_inhibitor", 1), ("imid", 1))),
+        )
+        if pattern.search(seg)
+    ]
+    if not specs:
+        return []
+    sets = [
+        Group(
+            op="and",
+            items=tuple(
+                ExposureAtom(groups=((cls,),), refractory=refractory, min_agents=n)
+                for cls, n in spec
+            ),
+        )
+        for spec in specs
+    ]
+    if len(sets) > 1 and re.search(r"\bor\b", seg, re.I):
+        # "penta-drug refractory or triple-class refractory": either set will do
+        return [Group(op="or", items=tuple(sets))]
+    return [sets[0]]
 
 
 _NAMED_OBJECT = re.compile(

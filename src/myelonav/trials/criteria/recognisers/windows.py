@@ -17,6 +17,11 @@ from myelonav.trials.criteria.models import (
 from myelonav.trials.criteria.recognisers.mentions import _Target
 from myelonav.trials.criteria.recognisers.negation import _negated
 
+# "≥ 6 months from lymphodepleting chemotherapy": dated by the CAR T infusion it preceded
+_LYMPHODEPLETION = re.compile(
+    r"\blympho[\s-]?deplet\w*(?:\s+(?:chemotherapy|therapy|regimen|conditioning))?", re.I
+)
+
 
 def _time_windows(
     seg: str, section: Section, targets: list[_Target]
@@ -38,6 +43,7 @@ def _time_windows(
         else:
             events.append((t.start, t.end, "exposure", tuple(t.groups), tuple(t.drugs), i))
     for pattern, name in (
+        (_LYMPHODEPLETION, "lymphodepletion"),
         (lx.ALLO, "allogeneic_transplant"),
         (lx.AUTO, "autologous_transplant"),
         (lx.RADIOTHERAPY, "radiotherapy"),
@@ -103,8 +109,10 @@ def _time_windows(
 _I = re.IGNORECASE
 INELIGIBLE_NOTE = "considered ineligible for transplant (not in the record)"
 _UNDERGONE_OR_INELIGIBLE = re.compile(
-    r"\b(?:undergone|received|had)\b[^.;]{0,60}?\b(?:transplant\w*|SCT|ASCT|HCT|HSCT)\b"
-    r"[^.;]{0,15}?\bor\b[^.;]{0,40}?\b(?:transplant[\s-]+ineligible|ineligible\s+for)\b",
+    r"\b(?:undergone|received|had|prior|previous|relapsed\s+after|after)\b[^.;]{0,60}?"
+    r"\b(?:transplant\w*|SCT|ASCT|HCT|HSCT)\b[^.;]{0,15}?\bor\b[^.;]{0,40}?"
+    r"\b(?:transplant[\s-]+ineligible|ineligible\s+for|"
+    r"not\s+(?:be\s+)?(?:eligible|(?:a\s+)?candidates?)\s+for)\b",
     _I,
 )
 # "induction with or without transplant", "registration prior to or after transplant",
@@ -123,6 +131,9 @@ _WITH_OR_WITHOUT = re.compile(
 _FITNESS_FOR = re.compile(
     r"\b(?:to\s+undergo|eligible\s+for|candidates?\s+for|fit\s+for)\s+(?:an?\s+)?(?:[\w-]+\s+){0,2}$",
     re.IGNORECASE,
+)
+_WASHOUT_OF = re.compile(
+    r"\bwash[\s-]?out\s+(?:period\s+|interval\s+)?(?:of\s+)?(?:at\s+least\s+|>=\s*)?$", re.I
 )
 _CUE_AFTER = re.compile(
     r"^\s*(?:or (?:more|longer|greater)\s*)?(?:\b(?:since|after|from|before|prior to|preceding|"
@@ -146,6 +157,8 @@ def _window_cue(seg: str, w: re.Match[str]) -> bool:
         return False  # "relapse is defined as PD > 60 days after cessation": a definition
     if w.group(1) or w.group(0).lower().startswith("within"):
         return True
+    if _WASHOUT_OF.search(seg[max(0, w.start() - 40) : w.start()]):
+        return True  # "a washout period of 6 months is required from prior anti-BCMA therapy"
     return bool(_CUE_AFTER.match(seg[w.end() : w.end() + 40])) or bool(
         re.search(
             r"\b(?:in the (?:past|last)|for)\s*$", seg[max(0, w.start() - 15) : w.start()], re.I
