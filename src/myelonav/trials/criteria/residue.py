@@ -608,11 +608,13 @@ def unaccounted(
         for m in _scan(_ONLY_IF_LINES, ("only",), lower, text):
             found.append(f"condition: {_snippet(text, m)}")
             break
-    if any(isinstance(a, ExposureAtom) for a in atoms):
+    # a required earlier response already read as its own (unknown) part accounts for the words
+    response_read = any(isinstance(a, OtherAtom) and a.text == RESPONSE_NOTE for a in atoms)
+    if not response_read and any(isinstance(a, ExposureAtom) for a in atoms):
         for m in _scan(_BEST_RESPONSE, ("best", "primary", "never", "response"), lower, text):
             found.append(f"{RESPONSE}: {_snippet(text, m)}")
             break
-    if not any(isinstance(a, OtherAtom) and a.text == RESPONSE_NOTE for a in atoms):
+    if not response_read:
         for m in _scan(_RESPONSE, ("respon", "achieved"), lower, text):
             found.append(f"{RESPONSE}: {_snippet(text, m)}")
             break
