@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from myelonav.knowledge.identifiers import checkable
+from myelonav.knowledge.schema import FIGURE_FIELDS
 from myelonav.options.frequency import SELECTED_DESIGNS, SMALL_GROUP, in_ten
 
 _NUM = r"(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?"
@@ -117,23 +118,6 @@ CITED_FIGURES: tuple[tuple[re.Pattern[str], str, str], ...] = (
 _TEXT_KEYS_SKIPPED = frozenset(
     {"url", "source", "title", "authors", "label", "pmid", "doi", "abstract", "id", "year"}
 )
-_FIGURE_KEYS = (
-    "n",
-    "orr_pct",
-    "cr_or_better_pct",
-    "median_pfs_months",
-    "median_dor_months",
-    "median_os_months",
-    "follow_up_months",
-    "crs_pct",
-    "crs_grade3plus_pct",
-    "icans_pct",
-    "icans_grade3plus_pct",
-    "infections_pct",
-    "infections_grade3plus_pct",
-    "neutropenia_grade3plus_pct",
-    "treatment_related_deaths_pct",
-)
 _ENTRY_TEXT_KEYS = ("notes", "population", "cohort")
 
 
@@ -206,7 +190,7 @@ class Figures:
         if not identified(entry):
             return
         n = entry.get("n")
-        for key in _FIGURE_KEYS:
+        for key in FIGURE_FIELDS:
             v = entry.get(key)
             if not isinstance(v, int | float) or isinstance(v, bool):
                 continue

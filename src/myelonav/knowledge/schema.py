@@ -398,6 +398,8 @@ _SAFETY_FIGURES = (
     "neutropenia_grade3plus_pct",
     "treatment_related_deaths_pct",
 )
+# Every numeric figure field of an evidence entry (what the text check matches claims to).
+FIGURE_FIELDS = ("n", *_OUTCOME_FIGURES, "follow_up_months", *_SAFETY_FIGURES)
 
 
 class SafetyData(_Model):
@@ -779,6 +781,7 @@ def fact_table() -> list[tuple[str, str, str, str]]:
 
 __all__ = [
     "FACTS",
+    "FIGURE_FIELDS",
     "PICTURE_FACTS",
     "SCHEMA_ID",
     "TARGETS",

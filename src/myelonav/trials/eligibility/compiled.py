@@ -58,6 +58,16 @@ def _flags(unaccounted: tuple[str, ...]) -> Flags:
     return bool(unaccounted), any(u.startswith(BOTH_WAYS) for u in unaccounted)
 
 
+def _reader(pids: tuple[int, ...]) -> Callable[[Sequence[Any]], tuple[Any, ...]]:
+    """Reads the results at ``pids`` from a patient's results in one call."""
+    if len(pids) > 1:
+        return itemgetter(*pids)
+    if pids:
+        only = pids[0]
+        return lambda results: (results[only],)
+    return lambda results: ()
+
+
 class Plan:
     """A parse's criteria as programs: ``get(results)`` reads every criterion's result from a
     patient's results (indexed by program) in one call."""
@@ -70,14 +80,7 @@ class Plan:
         self.ids = tuple(c.id for c in criteria)
         self.texts = tuple(c.text for c in criteria)
         self.top = max(pids, default=-1)
-        self.get: Callable[[Sequence[Any]], tuple[Any, ...]]
-        if len(pids) > 1:
-            self.get = itemgetter(*pids)
-        elif pids:
-            only = pids[0]
-            self.get = lambda results: (results[only],)
-        else:
-            self.get = lambda results: ()
+        self.get = _reader(pids)
 
 
 class StudyPlan:
@@ -98,14 +101,7 @@ class StudyPlan:
         self.ids = tuple(c.id for c in criteria)
         self.texts = tuple(c.text for c in criteria)
         self.top = max(pids, default=-1)
-        self.get: Callable[[Sequence[Any]], tuple[Any, ...]]
-        if len(pids) > 1:
-            self.get = itemgetter(*pids)
-        elif pids:
-            only = pids[0]
-            self.get = lambda results: (results[only],)
-        else:
-            self.get = lambda results: ()
+        self.get = _reader(pids)
 
 
 class Tables:
