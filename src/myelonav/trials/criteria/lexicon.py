@@ -191,6 +191,8 @@ CYTOGENETICS: tuple[tuple[re.Pattern[str], CytogeneticAbnormality], ...] = (
     ),
     (_c(r"\bdel\s*\(?\s*1\s*p\s*\)?"), CytogeneticAbnormality.del_1p),
 )
+# Any of them: one search rules out the common segment that names none.
+CYTOGENETICS_ANY = re.compile("|".join(f"(?:{p.pattern})" for p, _ in CYTOGENETICS), re.I)
 
 DISEASE_STATES: tuple[tuple[re.Pattern[str], str], ...] = (
     (

@@ -105,6 +105,8 @@ def _antigens(seg: str) -> tuple[list[Node], list[tuple[int, int]]]:
 
 
 def _cytogenetics(seg: str) -> list[Node]:
+    if lx.CYTOGENETICS_ANY.search(seg) is None:
+        return []
     atoms: list[Node] = []
     for pattern, abn in lx.CYTOGENETICS:
         m = pattern.search(seg)

@@ -17,44 +17,50 @@ def _slashed(seg: str) -> str:
     return seg.replace("</=", " <=").replace(">/=", " >=")
 
 
+# The age patterns, compiled once (a criterion list has hundreds of items).
+_AGE_CUE = re.compile(r"\bage\b|\baged\b|\byears?\b|\byrs?\b", re.I)
+_DONOR = re.compile(r"\bdonors?\b", re.I)
+_AGE_RANGE = re.compile(
+    r"(?:\bage[ds]?\b[^0-9<>]{0,20})?(\d{1,3})\s*(?:-|to|and)\s*(\d{1,3})\s*(?:years?|yrs?)"
+    r"(?:\s+(?:of\s+age|old))?",
+    re.I,
+)
+_AGE_BETWEEN = re.compile(r"\bbetween\s+(?:the\s+ages\s+of\s+)?(\d{1,3})\s+and\s+(\d{1,3})", re.I)
+_AGE_OR_YEARS = re.compile(r"\bage|\byears?\b", re.I)
+_AGE_MIN_AFTER_WORD = re.compile(r"\bage[ds]?\b[^0-9<>]{0,15}(>=|>)\s*(\d{1,3})", re.I)
+_AGE_MIN_YEARS = re.compile(r"(>=|>)\s*(\d{1,3})\s*(?:years?|yrs?)(?:\s+(?:of\s+age|old))?", re.I)
+_AGE_MAX_AFTER_WORD = re.compile(r"\bage[ds]?\b[^0-9<>]{0,15}(<=|<)\s*(\d{1,3})", re.I)
+_AGE_MAX_YEARS = re.compile(r"(<=|<)\s*(\d{1,3})\s*(?:years?|yrs?)\b", re.I)
+_YEARS_OR_OLDER = re.compile(
+    r"(\d{1,3})\s*(?:years?|yrs?)(?:\s+of\s+age|\s+old)?\s*(?:or|and)\s+(?:older|above|over)", re.I
+)
+_AGED_OR_OLDER = re.compile(
+    r"\bage[ds]?\s+(\d{1,3})\s*(?:years?)?\s*(?:or|and)\s+(?:older|above|over)", re.I
+)
+_YEARS_OR_YOUNGER = re.compile(
+    r"(\d{1,3})\s*(?:years?|yrs?)(?:\s+of\s+age|\s+old)?\s*(?:or|and)\s+(?:younger|under|below)",
+    re.I,
+)
+_AGE_WORDS = re.compile(r"\bage|\bold\b|of age|years", re.I)
+
+
 def _age(seg: str) -> list[Node]:
     seg = _slashed(seg)
-    if not re.search(r"\bage\b|\baged\b|\byears?\b|\byrs?\b", seg, re.I):
+    if not _AGE_CUE.search(seg):
         return []
-    if re.search(r"\bdonors?\b", seg, re.I):
+    if _DONOR.search(seg):
         return []  # "Donor age 16-65 years": the donor's age, not the patient's
-    rng = re.search(
-        r"(?:\bage[ds]?\b[^0-9<>]{0,20})?(\d{1,3})\s*(?:-|to|and)\s*(\d{1,3})\s*(?:years?|yrs?)"
-        r"(?:\s+(?:of\s+age|old))?",
-        seg,
-        re.I,
-    )
-    between = re.search(
-        r"\bbetween\s+(?:the\s+ages\s+of\s+)?(\d{1,3})\s+and\s+(\d{1,3})", seg, re.I
-    )
+    rng = _AGE_RANGE.search(seg)
+    between = _AGE_BETWEEN.search(seg)
     m = rng or between
-    if m is not None and (rng is None or re.search(r"\bage|\byears?\b", seg, re.I)):
+    if m is not None and (rng is None or _AGE_OR_YEARS.search(seg)):
         lo, hi = float(m.group(1)), float(m.group(2))
         if 0 < lo < hi <= 120:
             return [AgeAtom(min_years=lo, max_years=hi)]
-    lo_m = re.search(r"\bage[ds]?\b[^0-9<>]{0,15}(>=|>)\s*(\d{1,3})", seg, re.I) or re.search(
-        r"(>=|>)\s*(\d{1,3})\s*(?:years?|yrs?)(?:\s+(?:of\s+age|old))?", seg, re.I
-    )
-    hi_m = re.search(r"\bage[ds]?\b[^0-9<>]{0,15}(<=|<)\s*(\d{1,3})", seg, re.I) or re.search(
-        r"(<=|<)\s*(\d{1,3})\s*(?:years?|yrs?)\b", seg, re.I
-    )
-    older = re.search(
-        r"(\d{1,3})\s*(?:years?|yrs?)(?:\s+of\s+age|\s+old)?\s*(?:or|and)\s+(?:older|above|over)",
-        seg,
-        re.I,
-    ) or re.search(
-        r"\bage[ds]?\s+(\d{1,3})\s*(?:years?)?\s*(?:or|and)\s+(?:older|above|over)", seg, re.I
-    )
-    younger = re.search(
-        r"(\d{1,3})\s*(?:years?|yrs?)(?:\s+of\s+age|\s+old)?\s*(?:or|and)\s+(?:younger|under|below)",
-        seg,
-        re.I,
-    )
+    lo_m = _AGE_MIN_AFTER_WORD.search(seg) or _AGE_MIN_YEARS.search(seg)
+    hi_m = _AGE_MAX_AFTER_WORD.search(seg) or _AGE_MAX_YEARS.search(seg)
+    older = _YEARS_OR_OLDER.search(seg) or _AGED_OR_OLDER.search(seg)
+    younger = _YEARS_OR_YOUNGER.search(seg)
     lo_v: float | None = None
     hi_v: float | None = None
     if lo_m is not None:
@@ -69,7 +75,7 @@ def _age(seg: str) -> list[Node]:
         return []
     if lo_v is not None and hi_v is not None and lo_v > hi_v:
         return []  # "65 or older, or under 65 with …": two alternatives, not one range
-    if not re.search(r"\bage|\bold\b|of age|years", seg, re.I):
+    if not _AGE_WORDS.search(seg):
         return []
     return [AgeAtom(min_years=lo_v, max_years=hi_v)]
 
