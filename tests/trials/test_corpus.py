@@ -5,15 +5,13 @@ the single-criterion readings reach the target."""
 from __future__ import annotations
 
 import datetime as dt
-import importlib.util
 import json
 import re
-import sys
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
+from file_modules import load_module
 
 from myelonav.patient.models import PatientRecord
 from myelonav.trials.criteria import Section, parse_criteria, parse_criterion
@@ -36,16 +34,7 @@ _CARVE_OUT = re.compile(
 )
 
 
-def _load(name: str, path: Path) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-_h = _load("_corpus_matching_helpers", Path(__file__).with_name("test_matching.py"))
+_h = load_module("_corpus_matching_helpers", Path(__file__).with_name("test_matching.py"))
 
 
 def _patients() -> dict[str, PatientRecord]:
@@ -163,7 +152,7 @@ def test_no_exclusion_fires_with_unread_words_on_shared_real_trials() -> None:
 def test_single_criterion_readings_on_shared_real_trials(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    h = _load("eval_matching_corpus", ROOT / "benchmarks" / "eval_matching.py")
+    h = load_module("eval_matching_corpus", ROOT / "benchmarks" / "eval_matching.py")
     readings = h.evaluate_readings(REAL_TRIALS)
     with capsys.disabled():
         h.print_readings(readings)
@@ -181,7 +170,7 @@ def _records() -> list[dict[str, Any]]:
 
 
 def _record_studies() -> list[Study]:
-    h = _load("eval_matching_records", ROOT / "benchmarks" / "eval_matching.py")
+    h = load_module("eval_matching_records", ROOT / "benchmarks" / "eval_matching.py")
     return [h.study_from_record(r) for r in _records()]
 
 

@@ -5,11 +5,10 @@ misread is judged "not met", and what the record cannot answer is unknown, not "
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
-from types import ModuleType
 
 import pytest
+from file_modules import load_module
 
 from myelonav.trials.criteria import Section, parse_criterion
 from myelonav.trials.criteria.models import (
@@ -21,18 +20,8 @@ from myelonav.trials.criteria.models import (
 )
 from myelonav.trials.matching import Result
 
-
-def _load_helpers() -> ModuleType:
-    # the patient builders of test_matching.py (tests are not a package)
-    path = Path(__file__).with_name("test_matching.py")
-    spec = importlib.util.spec_from_file_location("_matching_helpers_b", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-_h = _load_helpers()
+# the patient builders of test_matching.py
+_h = load_module("_matching_helpers_b", Path(__file__).with_name("test_matching.py"))
 judge, never_treated, post_car_t, result = _h.judge, _h.never_treated, _h.post_car_t, _h.result
 
 

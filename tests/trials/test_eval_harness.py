@@ -2,26 +2,18 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 from types import ModuleType
 
 import pytest
+from file_modules import load_module
 
 ROOT = Path(__file__).resolve().parents[2]
 SHARED = Path("/work/shared/data/mm-trials")
 
 
 def _harness() -> ModuleType:
-    spec = importlib.util.spec_from_file_location(
-        "eval_matching", ROOT / "benchmarks" / "eval_matching.py"
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["eval_matching"] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_module("eval_matching", ROOT / "benchmarks" / "eval_matching.py")
 
 
 def test_project_set_figures() -> None:

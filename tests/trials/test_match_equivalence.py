@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from file_modules import load_module
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -560,16 +561,7 @@ _COUNTRIES = [None, "US", "FR", "GB", "DE", "CN", "ES"]
 
 def _realistic_raw(n: int, seed: int) -> list[dict[str, Any]]:
     """Registry records from the benchmark generator: criteria recombined from real text."""
-    import importlib.util
-    import sys
-
-    module = sys.modules.get("realistic_studies")
-    if module is None:
-        spec = importlib.util.spec_from_file_location("realistic_studies", _GENERATOR)
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules["realistic_studies"] = module
-        spec.loader.exec_module(module)
+    module = load_module("realistic_studies", _GENERATOR)
     return list(module.StudyFactory(seed, 0.9).records(n))
 
 

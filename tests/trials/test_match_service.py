@@ -4,13 +4,12 @@ candidates, and never serves a result from before the store changed."""
 from __future__ import annotations
 
 import datetime as dt
-import importlib.util
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from file_modules import load_module
 
 from myelonav.patient.models import PatientRecord
 from myelonav.samples import sample_profiles
@@ -31,13 +30,7 @@ GENERATOR = Path(__file__).resolve().parents[2] / "benchmarks" / "realistic_stud
 def realistic_records(n: int, seed: int = 3, myeloma_share: float = 0.7) -> list[StudyRecord]:
     """Studies from the benchmark generator: criteria recombined from the committed real
     registry texts (``benchmarks/data/real_criteria.jsonl``, with provenance)."""
-    module = sys.modules.get("realistic_studies")
-    if module is None:
-        spec = importlib.util.spec_from_file_location("realistic_studies", GENERATOR)
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules["realistic_studies"] = module
-        spec.loader.exec_module(module)
+    module = load_module("realistic_studies", GENERATOR)
     factory = module.StudyFactory(seed, myeloma_share)
     return [StudyRecord(study=Study.from_v2(raw), raw=raw) for raw in factory.records(n)]
 

@@ -4,15 +4,14 @@ reasons for the same profile: both read the one match service."""
 from __future__ import annotations
 
 import html
-import importlib.util
 import json
-import sys
 import warnings
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
 import pytest
+from file_modules import load_module
 from typer.testing import CliRunner
 
 from myelonav.cli import app as cli_app
@@ -37,13 +36,7 @@ GENERATOR = Path(__file__).resolve().parents[2] / "benchmarks" / "realistic_stud
 
 def realistic_records(n: int, seed: int, myeloma_share: float) -> list[StudyRecord]:
     """Studies whose criteria are recombined from committed real registry texts."""
-    module = sys.modules.get("realistic_studies")
-    if module is None:
-        spec = importlib.util.spec_from_file_location("realistic_studies", GENERATOR)
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules["realistic_studies"] = module
-        spec.loader.exec_module(module)
+    module = load_module("realistic_studies", GENERATOR)
     factory = module.StudyFactory(seed, myeloma_share)
     return [StudyRecord(study=Study.from_v2(raw), raw=raw) for raw in factory.records(n)]
 

@@ -5,15 +5,14 @@ requirements that must keep a trial from "likely eligible"."""
 from __future__ import annotations
 
 import datetime as dt
-import importlib.util
 import json
-import sys
 from functools import cache
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import pytest
+from file_modules import load_module
 
 from myelonav.patient.models import PatientRecord
 from myelonav.patient.profile_io import load_profile
@@ -37,18 +36,9 @@ AUDITED_SHARED = 27
 AUDITED_CORPUS = 46
 
 
-def _load(name: str, path: Path) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
 @cache
 def _harness() -> ModuleType:
-    return _load("eval_matching_safety", ROOT / "benchmarks" / "eval_matching.py")
+    return load_module("eval_matching_safety", ROOT / "benchmarks" / "eval_matching.py")
 
 
 @cache
@@ -132,7 +122,7 @@ def test_audit_replayed(which: str) -> None:
 def test_no_exclusion_fires_with_unread_words_for_the_audit_patients() -> None:
     """The measured property of issue 14 item 1 over the audit patients: every criterion
     judged not met on the registry records had all its clinical words read."""
-    corpus = _load("_corpus_safety", Path(__file__).with_name("test_corpus.py"))
+    corpus = load_module("_corpus_safety", Path(__file__).with_name("test_corpus.py"))
     studies = _studies("corpus") + (_studies("shared") if REAL_TRIALS.exists() else [])
     assert corpus._assert_no_unread_exclusion(studies, [], dict(_profiles())) >= 100
 

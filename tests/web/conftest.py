@@ -143,20 +143,11 @@ def clinic(tmp_path_factory: pytest.TempPathFactory,
 
 
 # --- a fake ClinicalTrials.gov API v2 on 127.0.0.1 (tests/web/fake_ctgov.py) -----------------
-import importlib.util  # noqa: E402
-import sys  # noqa: E402
+from file_modules import load_module  # noqa: E402
 
 
 def fake_ctgov_module() -> Any:
-    module = sys.modules.get("myelonav_tests_fake_ctgov")
-    if module is None:
-        spec = importlib.util.spec_from_file_location("myelonav_tests_fake_ctgov",
-                                                      Path(__file__).parent / "fake_ctgov.py")
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules["myelonav_tests_fake_ctgov"] = module
-        spec.loader.exec_module(module)
-    return module
+    return load_module("myelonav_tests_fake_ctgov", Path(__file__).parent / "fake_ctgov.py")
 
 
 @pytest.fixture
