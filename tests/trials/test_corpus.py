@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from file_modules import load_module
 
+from file_modules import load_module
 from myelonav.patient.models import PatientRecord
 from myelonav.trials.criteria import Section, parse_criteria, parse_criterion
 from myelonav.trials.criteria.recognisers.labs import SUPPORT_NOTES

@@ -8,8 +8,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from file_modules import load_module
 
+from file_modules import load_module
 from myelonav.trials.criteria import Section, parse_criterion
 from myelonav.trials.criteria.models import (
     AgeAtom,

@@ -7,8 +7,8 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
-from file_modules import load_module
 
+from file_modules import load_module
 from myelonav.trials.criteria import Section, parse_criteria, parse_criterion
 from myelonav.trials.criteria.models import (
     AgeAtom,

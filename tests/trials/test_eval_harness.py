@@ -6,6 +6,7 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
+
 from file_modules import load_module
 
 ROOT = Path(__file__).resolve().parents[2]

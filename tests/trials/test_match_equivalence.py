@@ -14,10 +14,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from file_modules import load_module
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from file_modules import load_module
 from myelonav.logic import Truth, all_of, any_of
 from myelonav.patient.models import PatientRecord
 from myelonav.patient.profile_io import load_profile

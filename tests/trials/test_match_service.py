@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from file_modules import load_module
 
+from file_modules import load_module
 from myelonav.patient.models import PatientRecord
 from myelonav.samples import sample_profiles
 from myelonav.trials import match_service

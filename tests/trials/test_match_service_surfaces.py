@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from file_modules import load_module
 from typer.testing import CliRunner
 
+from file_modules import load_module
 from myelonav.cli import app as cli_app
 from myelonav.patient.models import PatientRecord
 from myelonav.settings import Settings

@@ -12,8 +12,8 @@ from types import ModuleType
 from typing import Any
 
 import pytest
-from file_modules import load_module
 
+from file_modules import load_module
 from myelonav.patient.models import PatientRecord
 from myelonav.patient.profile_io import load_profile
 from myelonav.trials.criteria import Section, parse_criteria, parse_criterion
